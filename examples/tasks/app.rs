@@ -1,0 +1,236 @@
+//! The example application: a small task tracker behind Centrifugo, with the seed's
+//! `tasks.get_stats` and methods that show state, context, errors and a slow, cancellable call.
+//! The tests include this file, so the example is what they exercise.
+
+use std::{
+    collections::BTreeMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Mutex,
+    },
+    time::Duration,
+};
+
+use centrpc::{Context, ResultExt, Router, RpcError};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Application error codes (centrpc's built-ins use 400–599; the app uses 1000+).
+pub mod codes {
+    /// No task with that id.
+    pub const TASK_NOT_FOUND: u32 = 1004;
+    /// The title is empty or too long.
+    pub const INVALID_TITLE: u32 = 1001;
+    /// The demo failure of `tasks.fail`.
+    pub const DEMO_FAILURE: u32 = 1500;
+    /// The demo disconnect of `tasks.fail` (4500+: the client does not reconnect).
+    pub const DEMO_DISCONNECT: u32 = 4501;
+}
+
+/// Shared application state: an in-memory task store.
+#[derive(Default)]
+pub struct App {
+    tasks: Mutex<BTreeMap<u64, Task>>,
+    next_id: AtomicU64,
+    /// How many slow calls were cancelled before they finished (Centrifugo gave up on them).
+    pub cancelled: AtomicU64,
+}
+
+/// Parameters of `tasks.get_stats`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct TaskStatsParams {
+    /// The user whose tasks are counted.
+    pub user_id: String,
+}
+
+/// Task statistics for a user.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TaskStatsResult {
+    /// Total tasks.
+    pub total: u64,
+    /// Completed tasks.
+    pub completed: u64,
+}
+
+/// A task.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Task {
+    /// Task id.
+    pub id: u64,
+    /// What to do.
+    pub title: String,
+    /// Whether it is done.
+    pub done: bool,
+    /// The user who created it (as Centrifugo authenticated them).
+    pub owner: String,
+}
+
+/// Parameters of `tasks.create`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CreateTaskParams {
+    /// What to do (1–200 characters).
+    pub title: String,
+}
+
+/// Identifies one task.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct TaskRef {
+    /// Task id.
+    pub id: u64,
+}
+
+/// Which failure `tasks.fail` should demonstrate.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// An application error with code 1500.
+    App,
+    /// A temporary application error (the client may retry).
+    Temporary,
+    /// A handler error converted with `?` (the client sees a sanitised 500).
+    Internal,
+    /// A panic (isolated; the client sees a sanitised 500).
+    Panic,
+    /// Disconnect the client (4501, no reconnect).
+    Disconnect,
+}
+
+/// Parameters of `tasks.fail`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct FailParams {
+    /// Which failure.
+    pub kind: FailureKind,
+}
+
+/// Parameters of `tasks.slow`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SlowParams {
+    /// How long to work, in milliseconds (at most 60 000).
+    pub ms: u64,
+}
+
+/// Result of `tasks.slow`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SlowResult {
+    /// How long it worked.
+    pub slept_ms: u64,
+}
+
+/// Who is calling, as Centrifugo reports it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WhoAmI {
+    /// The authenticated user ID ("" when anonymous).
+    pub user: String,
+    /// Centrifugo's connection ID.
+    pub client: String,
+    /// Client transport.
+    pub transport: String,
+    /// Client protocol.
+    pub protocol: String,
+    /// Proxy payload encoding.
+    pub encoding: String,
+    /// Connection meta, when Centrifugo includes it.
+    pub meta: Option<serde_json::Value>,
+}
+
+async fn get_stats(ctx: Context<App>, p: TaskStatsParams) -> Result<TaskStatsResult, RpcError> {
+    let tasks = ctx.state().tasks.lock().expect("task store lock");
+    let mine = tasks.values().filter(|t| t.owner == p.user_id);
+    let (total, completed) = mine.fold((0, 0), |(t, c), task| (t + 1, c + u64::from(task.done)));
+    Ok(TaskStatsResult { total, completed })
+}
+
+async fn create(ctx: Context<App>, p: CreateTaskParams) -> Result<Task, RpcError> {
+    let title = p.title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(RpcError::new(
+            codes::INVALID_TITLE,
+            "title must be 1 to 200 characters",
+        ));
+    }
+    let app = ctx.state();
+    let task = Task {
+        id: app.next_id.fetch_add(1, Ordering::Relaxed) + 1,
+        title: title.to_owned(),
+        done: false,
+        owner: ctx.user().to_owned(),
+    };
+    app.tasks
+        .lock()
+        .expect("task store lock")
+        .insert(task.id, task.clone());
+    Ok(task)
+}
+
+async fn complete(ctx: Context<App>, p: TaskRef) -> Result<Task, RpcError> {
+    let mut tasks = ctx.state().tasks.lock().expect("task store lock");
+    let task = tasks
+        .get_mut(&p.id)
+        .or_rpc(codes::TASK_NOT_FOUND, "task not found")?;
+    task.done = true;
+    Ok(task.clone())
+}
+
+async fn fail(_ctx: Context<App>, p: FailParams) -> Result<(), RpcError> {
+    match p.kind {
+        FailureKind::App => Err(RpcError::new(codes::DEMO_FAILURE, "demo failure")),
+        FailureKind::Temporary => {
+            Err(RpcError::new(codes::DEMO_FAILURE, "demo failure, try again").temporary())
+        }
+        FailureKind::Internal => {
+            let _n: u32 = "not a number".parse()?;
+            Ok(())
+        }
+        FailureKind::Panic => panic!("demo panic with a secret: hunter2"),
+        FailureKind::Disconnect => Err(RpcError::disconnect(
+            codes::DEMO_DISCONNECT,
+            "demo disconnect",
+        )),
+    }
+}
+
+async fn slow(ctx: Context<App>, p: SlowParams) -> Result<SlowResult, RpcError> {
+    let ms = p.ms.min(60_000);
+    // Count the call as cancelled unless it runs to the end: tokio drops this future when
+    // Centrifugo gives up, and the guard's Drop runs either way.
+    struct CountUnlessDone<'a>(&'a AtomicU64, bool);
+    impl Drop for CountUnlessDone<'_> {
+        fn drop(&mut self) {
+            if !self.1 {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    let mut guard = CountUnlessDone(&ctx.state().cancelled, false);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    guard.1 = true;
+    Ok(SlowResult { slept_ms: ms })
+}
+
+async fn whoami(ctx: Context<App>, _: ()) -> Result<WhoAmI, RpcError> {
+    Ok(WhoAmI {
+        user: ctx.user().to_owned(),
+        client: ctx.client().to_owned(),
+        transport: ctx.transport().to_owned(),
+        protocol: ctx.protocol().to_owned(),
+        encoding: ctx.encoding().to_owned(),
+        meta: ctx.meta()?,
+    })
+}
+
+/// The example's router.
+pub fn router(app: App) -> Router<App> {
+    Router::new(app)
+        .rpc("tasks.get_stats", get_stats)
+        .describe("Get task statistics for a user.")
+        .rpc("tasks.create", create)
+        .describe("Create a task owned by the calling user.")
+        .rpc("tasks.complete", complete)
+        .describe("Mark a task as done.")
+        .rpc("tasks.fail", fail)
+        .describe("Fail on purpose, to show each error outcome.")
+        .rpc("tasks.slow", slow)
+        .describe("Work for `ms` milliseconds; cancelled if the caller gives up.")
+        .rpc("system.whoami", whoami)
+        .describe("Who is calling, as Centrifugo reports it.")
+}
