@@ -218,6 +218,10 @@ async fn whoami(ctx: Context<App>, _: ()) -> Result<WhoAmI, RpcError> {
     })
 }
 
+async fn echo(_ctx: Context<App>, value: serde_json::Value) -> Result<serde_json::Value, RpcError> {
+    Ok(value)
+}
+
 /// The example's router.
 pub fn router(app: App) -> Router<App> {
     Router::new(app)
@@ -233,4 +237,6 @@ pub fn router(app: App) -> Router<App> {
         .describe("Work for `ms` milliseconds; cancelled if the caller gives up.")
         .rpc("system.whoami", whoami)
         .describe("Who is calling, as Centrifugo reports it.")
+        .rpc("system.echo", echo)
+        .describe("Return the params unchanged (any JSON value).")
 }

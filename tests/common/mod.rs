@@ -1,0 +1,158 @@
+//! Shared test harness: starts a centrpc server on a free loopback port (in-process) and talks to
+//! it over real gRPC with a tonic client, as Centrifugo would.
+#![allow(dead_code)]
+
+#[path = "../../examples/tasks/app.rs"]
+pub mod app;
+pub mod certs;
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use centrpc::{
+    metrics::Metrics,
+    proto::{centrifugo_proxy_client::CentrifugoProxyClient, RpcRequest, RpcResponse},
+    server::{self, ServerConfig},
+    Router,
+};
+use tokio::{sync::oneshot, task::JoinHandle};
+use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::{
+    health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
+};
+
+/// A running server and the means to stop it.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub metrics_addr: Option<SocketAddr>,
+    pub metrics: Metrics,
+    stop: Option<oneshot::Sender<()>>,
+    pub task: JoinHandle<Result<(), server::ServeError>>,
+}
+
+impl TestServer {
+    /// Starts `router` with `config` (its listen address is replaced by 127.0.0.1:0).
+    pub async fn start<S: Send + Sync + 'static>(
+        router: Router<S>,
+        mut config: ServerConfig,
+    ) -> Self {
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        let bound = server::bind(router, config).await.expect("server binds");
+        let (addr, metrics_addr, metrics) =
+            (bound.local_addr(), bound.metrics_addr(), bound.metrics());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(bound.run(async {
+            let _ = stopped.await;
+        }));
+        Self {
+            addr,
+            metrics_addr,
+            metrics,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// Starts the example app with default limits.
+    pub async fn example() -> Self {
+        Self::start(app::router(app::App::default()), ServerConfig::default()).await
+    }
+
+    /// Sends the shutdown signal (as SIGTERM would).
+    pub fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn client(&self) -> CentrifugoProxyClient<Channel> {
+        CentrifugoProxyClient::new(channel(&self.url()).await)
+    }
+
+    pub async fn health(&self, service: &str) -> Result<ServingStatus, tonic::Status> {
+        let mut h = HealthClient::new(channel(&self.url()).await);
+        let r = h
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await?
+            .into_inner();
+        Ok(ServingStatus::try_from(r.status).unwrap())
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+pub async fn channel(url: &str) -> Channel {
+    Endpoint::from_shared(url.to_owned())
+        .unwrap()
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .expect("connects")
+}
+
+/// An RPC request as Centrifugo sends it for a JSON client.
+pub fn rpc_request(method: &str, data: &[u8]) -> RpcRequest {
+    RpcRequest {
+        client: "c-1".into(),
+        transport: "websocket".into(),
+        protocol: "json".into(),
+        encoding: "json".into(),
+        user: "42".into(),
+        method: method.into(),
+        data: data.to_vec(),
+        ..Default::default()
+    }
+}
+
+/// Calls RPC and returns the reply (panics on a gRPC status: centrpc must never send one).
+pub async fn call(client: &mut CentrifugoProxyClient<Channel>, req: RpcRequest) -> RpcResponse {
+    client
+        .rpc(req)
+        .await
+        .expect("RPC returns a reply, not a gRPC status")
+        .into_inner()
+}
+
+/// The JSON result of a successful reply.
+pub fn ok_json(reply: &RpcResponse) -> serde_json::Value {
+    assert!(reply.error.is_none(), "unexpected error {:?}", reply.error);
+    assert!(
+        reply.disconnect.is_none(),
+        "unexpected disconnect {:?}",
+        reply.disconnect
+    );
+    let data = &reply.result.as_ref().expect("a result").data;
+    serde_json::from_slice(data).expect("the result is JSON")
+}
+
+/// `(code, message, temporary)` of an error reply.
+pub fn err(reply: &RpcResponse) -> (u32, String, bool) {
+    let e = reply
+        .error
+        .as_ref()
+        .unwrap_or_else(|| panic!("expected an error, got {reply:?}"));
+    (e.code, e.message.clone(), e.temporary)
+}
+
+/// The grpcurl binary that `make test` installs (scripts/setup.sh).
+pub fn tool(name: &str) -> PathBuf {
+    let cache = std::env::var("CENTRPC_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/centrpc"));
+    let path = cache.join("bin").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `scripts/setup.sh {name}` (make test does this)",
+        path.display()
+    );
+    path
+}
