@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the external tools centrpc's tests, demo and benchmarks use, pinned and cached.
 #
-#   scripts/setup.sh [tool ...]     tools: centrifugo grpcurl ghz grpc-health-probe (default: centrifugo grpcurl)
+#   scripts/setup.sh [tool ...]     tools: centrifugo grpcurl ghz grpc-health-probe, and the SDK
+#                                   environments python (venv), node (npm ci), go (module download)
 #
 # Binaries land in $CENTRPC_CACHE/bin (default ~/.cache/centrpc/bin), named with their version, so a
 # fresh clone on the same machine reuses them and a version bump installs the new one. Idempotent.
 set -euo pipefail
 
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CACHE="${CENTRPC_CACHE:-$HOME/.cache/centrpc}"
 BIN="$CACHE/bin"
 mkdir -p "$BIN"
@@ -40,6 +42,38 @@ go_install() {
   ln -sf "$target" "$BIN/$name"
 }
 
+# python_env: a virtualenv with e2e/python/requirements.txt, rebuilt when the file changes.
+python_env() {
+  local req="$ROOT/e2e/python/requirements.txt" venv="$CACHE/venv"
+  local stamp="$venv/.requirements-$(sha256sum "$req" | cut -c1-16)"
+  if [ ! -f "$stamp" ]; then
+    command -v python3 >/dev/null || { echo "setup: python3 (>= 3.10) is required" >&2; exit 1; }
+    echo "setup: creating the Python environment $venv..." >&2
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$req" >&2
+    touch "$stamp"
+  fi
+}
+
+# node_env: npm packages for the JS driver (centrifuge + ws), from the lockfile.
+node_env() {
+  command -v npm >/dev/null || { echo "setup: Node.js >= 20 with npm is required" >&2; exit 1; }
+  local dir="$ROOT/e2e/js"
+  local stamp="$dir/node_modules/.lock-$(sha256sum "$dir/package-lock.json" | cut -c1-16)"
+  if [ ! -f "$stamp" ]; then
+    echo "setup: npm ci in e2e/js..." >&2
+    (cd "$dir" && npm ci --silent --no-audit --no-fund >&2)
+    touch "$stamp"
+  fi
+}
+
+# go_env: downloads the Go driver's modules (centrifuge-go) into the module cache.
+go_env() {
+  need_go
+  (cd "$ROOT/e2e/go" && go mod download)
+}
+
 install_tool() {
   case "$1" in
     centrifugo) go_install centrifugo "$CENTRIFUGO_VERSION" github.com/centrifugal/centrifugo/v6 \
@@ -47,7 +81,10 @@ install_tool() {
     grpcurl) go_install grpcurl "$GRPCURL_VERSION" github.com/fullstorydev/grpcurl/cmd/grpcurl ;;
     ghz) go_install ghz "$GHZ_VERSION" github.com/bojand/ghz/cmd/ghz ;;
     grpc-health-probe) go_install grpc-health-probe "$HEALTH_PROBE_VERSION" github.com/grpc-ecosystem/grpc-health-probe ;;
-    *) echo "setup: unknown tool '$1' (known: centrifugo grpcurl ghz grpc-health-probe)" >&2; exit 2 ;;
+    python) python_env ;;
+    node) node_env ;;
+    go) go_env ;;
+    *) echo "setup: unknown tool '$1' (known: centrifugo grpcurl ghz grpc-health-probe python node go)" >&2; exit 2 ;;
   esac
 }
 

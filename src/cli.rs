@@ -7,9 +7,11 @@ use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::{
+    centrifugo_config::{ConfigInput, ProxyTls},
     router::Router,
     server::{self, Credentials, ServerConfig, TlsFiles},
     service::Limits,
+    token,
 };
 
 /// The CLI of a centrpc application.
@@ -29,6 +31,152 @@ pub struct Cli {
 pub enum Command {
     /// Serve the Centrifugo gRPC proxy.
     Serve(ServeArgs),
+    /// Print the Centrifugo v6 config (JSON) that matches `serve` with the same flags/env.
+    CentrifugoConfig(CentrifugoConfigArgs),
+    /// Print an HS256 connection token (JWT) for Centrifugo.
+    Token(TokenArgs),
+}
+
+/// Flags of `centrifugo-config`: everything `serve` takes, plus the Centrifugo side.
+#[derive(Debug, Args)]
+pub struct CentrifugoConfigArgs {
+    /// The server this config must match.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// What Centrifugo dials (default: grpc://<listen>, with 0.0.0.0 as 127.0.0.1).
+    #[arg(long, env = "CENTRPC_PROXY_ENDPOINT")]
+    pub endpoint: Option<String>,
+    /// Centrifugo's proxy timeout (default: --call-timeout + 1s, so centrpc answers TIMED_OUT first).
+    #[arg(long, env = "CENTRPC_PROXY_TIMEOUT", value_parser = humantime::parse_duration)]
+    pub proxy_timeout: Option<Duration>,
+    /// CA Centrifugo trusts for centrpc's TLS certificate (required with --tls-cert).
+    #[arg(long, env = "CENTRPC_PROXY_TLS_CA")]
+    pub proxy_tls_ca: Option<PathBuf>,
+    /// Centrifugo's client certificate, for mTLS.
+    #[arg(long, env = "CENTRPC_PROXY_TLS_CERT", requires = "proxy_tls_key")]
+    pub proxy_tls_cert: Option<PathBuf>,
+    /// Centrifugo's client key, for mTLS.
+    #[arg(long, env = "CENTRPC_PROXY_TLS_KEY", requires = "proxy_tls_cert")]
+    pub proxy_tls_key: Option<PathBuf>,
+    /// Name to verify centrpc's certificate against (SNI).
+    #[arg(long, env = "CENTRPC_PROXY_TLS_SERVER_NAME")]
+    pub proxy_tls_server_name: Option<String>,
+    /// Centrifugo's HMAC secret for connection tokens.
+    #[arg(long, env = "CENTRPC_HMAC_SECRET", hide_env_values = true)]
+    pub hmac_secret: String,
+    /// Centrifugo's server API key.
+    #[arg(long, env = "CENTRPC_CENTRIFUGO_API_KEY", hide_env_values = true)]
+    pub api_key: String,
+    /// Centrifugo's HTTP port.
+    #[arg(long, env = "CENTRPC_CENTRIFUGO_PORT", default_value_t = 8000)]
+    pub centrifugo_port: u16,
+    /// Centrifugo's HTTP bind address (default: all interfaces).
+    #[arg(long, env = "CENTRPC_CENTRIFUGO_ADDRESS")]
+    pub centrifugo_address: Option<String>,
+    /// RPCs one connection may run concurrently (Centrifugo's client.concurrency).
+    #[arg(long, env = "CENTRPC_CLIENT_CONCURRENCY", default_value_t = 16)]
+    pub client_concurrency: u32,
+    /// Browser origins allowed to connect (repeatable), e.g. http://localhost:3000.
+    #[arg(
+        long = "allowed-origin",
+        env = "CENTRPC_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+    /// Client headers forwarded to the connect hook (repeatable).
+    #[arg(
+        long = "forward-header",
+        env = "CENTRPC_FORWARD_HEADERS",
+        value_delimiter = ',',
+        default_value = "authorization"
+    )]
+    pub forward_headers: Vec<String>,
+}
+
+/// Flags of `token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The user ID (the `sub` claim).
+    #[arg(long)]
+    pub user: String,
+    /// Lifetime, e.g. 1h; `0s` for a token without expiry.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub ttl: Duration,
+    /// Public connection info (JSON).
+    #[arg(long, value_parser = parse_json)]
+    pub info: Option<serde_json::Value>,
+    /// Server-only connection meta (JSON), forwarded to handlers as `ctx.meta()`.
+    #[arg(long, value_parser = parse_json)]
+    pub meta: Option<serde_json::Value>,
+    /// Server-side subscription (repeatable).
+    #[arg(long = "channel")]
+    pub channels: Vec<String>,
+    /// Centrifugo's HMAC secret.
+    #[arg(long, env = "CENTRPC_HMAC_SECRET", hide_env_values = true)]
+    pub hmac_secret: String,
+}
+
+fn parse_json(s: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str(s).map_err(|e| format!("not JSON: {e}"))
+}
+
+impl CentrifugoConfigArgs {
+    /// The config input for `router`.
+    pub fn input<S: Send + Sync + 'static>(
+        &self,
+        router: &Router<S>,
+    ) -> Result<ConfigInput, String> {
+        let config = self.serve.config();
+        let endpoint = self.endpoint.clone().unwrap_or_else(|| {
+            let mut addr = config.listen;
+            if addr.ip().is_unspecified() {
+                addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            format!("grpc://{addr}")
+        });
+        let tls = match (&config.tls, &self.proxy_tls_ca) {
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(
+                    "--tls-cert is set: give --proxy-tls-ca, the CA Centrifugo should trust".into(),
+                )
+            }
+            (Some(server), Some(ca)) => {
+                if server.client_ca.is_some() && self.proxy_tls_cert.is_none() {
+                    return Err("--tls-client-ca requires Centrifugo to present a certificate: give --proxy-tls-cert and --proxy-tls-key".into());
+                }
+                Some(ProxyTls {
+                    server_ca: ca.clone(),
+                    client_identity: self.proxy_tls_cert.clone().zip(self.proxy_tls_key.clone()),
+                    server_name: self.proxy_tls_server_name.clone(),
+                })
+            }
+        };
+        let hooks = router.hook_table();
+        Ok(ConfigInput {
+            endpoint,
+            proxy_timeout: self
+                .proxy_timeout
+                .unwrap_or(config.limits.call_timeout + Duration::from_secs(1)),
+            credentials: config.credentials,
+            tls,
+            hmac_secret: self.hmac_secret.clone(),
+            api_key: self.api_key.clone(),
+            port: self.centrifugo_port,
+            address: self.centrifugo_address.clone(),
+            client_concurrency: self.client_concurrency,
+            allowed_origins: self.allowed_origins.clone(),
+            forward_headers: self
+                .forward_headers
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
+            methods: router.methods().iter().map(|m| m.name.clone()).collect(),
+            hooks: hooks.enabled(),
+            subscribe_patterns: hooks.subscribe_patterns(),
+            publish_patterns: hooks.publish_patterns(),
+        })
+    }
 }
 
 /// Log line format.
@@ -152,6 +300,26 @@ pub async fn run<S: Send + Sync + 'static>(router: Router<S>) -> ExitCode {
 /// Runs an already-parsed [`Cli`].
 pub async fn run_with<S: Send + Sync + 'static>(cli: Cli, router: Router<S>) -> ExitCode {
     match cli.command {
+        Command::CentrifugoConfig(args) => match args.input(&router) {
+            Ok(input) => {
+                let text = serde_json::to_string_pretty(&input.render()).expect("JSON encodes");
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Token(args) => {
+            let ttl = (!args.ttl.is_zero()).then_some(args.ttl);
+            let mut claims = token::Claims::new(args.user, ttl);
+            claims.info = args.info;
+            claims.meta = args.meta;
+            claims.channels = args.channels;
+            println!("{}", token::sign(&claims, &args.hmac_secret));
+            ExitCode::SUCCESS
+        }
         Command::Serve(args) => {
             init_logging(args.log_format, &args.log);
             match server::serve(router, args.config()).await {

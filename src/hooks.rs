@@ -257,6 +257,16 @@ impl<S> Hooks<S> {
         self
     }
 
+    /// The channel patterns of the subscribe hooks, in registration order.
+    pub fn subscribe_patterns(&self) -> Vec<String> {
+        self.subscribe.iter().map(|(p, _)| p.0.clone()).collect()
+    }
+
+    /// The channel patterns of the publish hooks, in registration order.
+    pub fn publish_patterns(&self) -> Vec<String> {
+        self.publish.iter().map(|(p, _)| p.0.clone()).collect()
+    }
+
     /// The names of the proxy events that have hooks, for `centrifugo-config`.
     pub fn enabled(&self) -> Vec<&'static str> {
         let mut out = Vec::new();

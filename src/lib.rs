@@ -42,8 +42,12 @@
 //! - [`server`]: tonic server with health, reflection, auth, TLS, metrics and shutdown.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`cli`]: the application binary's command line.
+//! - [`centrifugo_config`]: the matching Centrifugo config; [`token`]: connection JWTs;
+//!   [`api`]: Centrifugo's server API, for publishing from handlers.
 //! - [`proto`]: the generated protocol types.
 
+pub mod api;
+pub mod centrifugo_config;
 pub mod cli;
 pub mod context;
 pub mod error;
@@ -53,6 +57,7 @@ pub mod metrics;
 pub mod router;
 pub mod server;
 pub mod service;
+pub mod token;
 
 /// Centrifugo's proxy protocol (`centrifugal.centrifugo.proxy`), generated from `proto/proxy.proto`.
 pub mod proto {
@@ -63,6 +68,7 @@ pub mod proto {
     pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("proxy_descriptor");
 }
 
+pub use api::ServerApi;
 pub use context::Context;
 pub use error::{codes, ResultExt, RpcError};
 pub use router::Router;

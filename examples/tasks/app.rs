@@ -11,7 +11,13 @@ use std::{
     time::Duration,
 };
 
-use centrpc::{Context, ResultExt, Router, RpcError};
+use centrpc::{
+    hooks::{
+        ConnectEvent, ConnectReply, Hooks, PublishEvent, PublishReply, RefreshEvent, RefreshReply,
+        SubscribeEvent, SubscribeReply,
+    },
+    Context, ResultExt, Router, RpcError, ServerApi,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -25,7 +31,18 @@ pub mod codes {
     pub const DEMO_FAILURE: u32 = 1500;
     /// The demo disconnect of `tasks.fail` (4500+: the client does not reconnect).
     pub const DEMO_DISCONNECT: u32 = 4501;
+    /// The connect hook refused the login (terminal disconnect).
+    pub const LOGIN_REFUSED: u32 = 4503;
+    /// Subscribing to another user's task channel.
+    pub const NOT_YOUR_CHANNEL: u32 = 1403;
+    /// A chat message with an empty or over-long text.
+    pub const INVALID_MESSAGE: u32 = 1422;
+    /// `tasks.process` needs the Centrifugo server API, which is not configured.
+    pub const PUBLISHING_DISABLED: u32 = 1503;
 }
+
+/// The password the demo's connect hook accepts for any user name.
+pub const DEMO_PASSWORD: &str = "centrpc";
 
 /// Shared application state: an in-memory task store.
 #[derive(Default)]
@@ -34,6 +51,18 @@ pub struct App {
     next_id: AtomicU64,
     /// How many slow calls were cancelled before they finished (Centrifugo gave up on them).
     pub cancelled: AtomicU64,
+    /// Centrifugo's server API, for publishing progress.
+    pub api: Option<ServerApi>,
+}
+
+impl App {
+    /// An app that publishes through `api` when given.
+    pub fn new(api: Option<ServerApi>) -> Self {
+        Self {
+            api,
+            ..Self::default()
+        }
+    }
 }
 
 /// Parameters of `tasks.get_stats`.
@@ -133,6 +162,54 @@ pub struct WhoAmI {
     pub meta: Option<serde_json::Value>,
 }
 
+/// Parameters of `tasks.process`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ProcessParams {
+    /// Number of steps (1–100).
+    pub steps: u32,
+    /// Pause between steps, in milliseconds (at most 5 000).
+    #[serde(default)]
+    pub delay_ms: u64,
+}
+
+/// Published to the caller's personal channel `#<user>` after each step of `tasks.process`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Progress {
+    /// Steps done.
+    pub step: u32,
+    /// Steps in all.
+    pub of: u32,
+}
+
+/// Result of `tasks.process`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProcessResult {
+    /// Steps done.
+    pub steps: u32,
+    /// The channel progress went to.
+    pub channel: String,
+}
+
+async fn process(ctx: Context<App>, p: ProcessParams) -> Result<ProcessResult, RpcError> {
+    if !(1..=100).contains(&p.steps) {
+        return Err(RpcError::invalid_params("steps must be 1 to 100"));
+    }
+    let api = ctx.state().api.as_ref().or_rpc(
+        codes::PUBLISHING_DISABLED,
+        "publishing is not configured (CENTRPC_CENTRIFUGO_API_URL / _KEY)",
+    )?;
+    let channel = format!("#{}", ctx.user());
+    for step in 1..=p.steps {
+        tokio::time::sleep(Duration::from_millis(p.delay_ms.min(5_000))).await;
+        api.publish(&channel, &Progress { step, of: p.steps })
+            .await?;
+    }
+    Ok(ProcessResult {
+        steps: p.steps,
+        channel,
+    })
+}
+
 async fn get_stats(ctx: Context<App>, p: TaskStatsParams) -> Result<TaskStatsResult, RpcError> {
     let tasks = ctx.state().tasks.lock().expect("task store lock");
     let mine = tasks.values().filter(|t| t.owner == p.user_id);
@@ -222,6 +299,101 @@ async fn echo(_ctx: Context<App>, value: serde_json::Value) -> Result<serde_json
     Ok(value)
 }
 
+/// Connect data the demo's connect hook accepts.
+#[derive(Debug, Deserialize)]
+struct Login {
+    user: String,
+    password: String,
+}
+
+/// Logs in from connect data `{"user","password"}` or a forwarded header
+/// `authorization: Demo <user>:<password>`; any user name with [`DEMO_PASSWORD`].
+async fn connect(ctx: Context<App>, event: ConnectEvent) -> Result<ConnectReply, RpcError> {
+    let from_header = ctx.header("authorization").and_then(|h| {
+        let (user, password) = h.strip_prefix("Demo ")?.split_once(':')?;
+        Some(Login {
+            user: user.into(),
+            password: password.into(),
+        })
+    });
+    let login = match from_header {
+        Some(login) => login,
+        None => event.data::<Login>().map_err(|_| refused())?,
+    };
+    if login.password != DEMO_PASSWORD || login.user.is_empty() || login.user.len() > 64 {
+        return Err(refused());
+    }
+    let mut reply = ConnectReply::user(login.user);
+    reply.meta = Some(serde_json::json!({"login": "connect-hook"}));
+    reply.expire_at = Some(unix_now() + 3600);
+    Ok(reply)
+}
+
+fn refused() -> RpcError {
+    RpcError::disconnect(codes::LOGIN_REFUSED, "invalid credentials")
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+async fn refresh(_ctx: Context<App>, _: RefreshEvent) -> Result<RefreshReply, RpcError> {
+    Ok(RefreshReply {
+        expire_at: unix_now() + 3600,
+        ..RefreshReply::default()
+    })
+}
+
+/// `tasks:<user>` carries a user's task events: only that user may subscribe.
+async fn subscribe_tasks(ctx: Context<App>, e: SubscribeEvent) -> Result<SubscribeReply, RpcError> {
+    if e.channel.strip_prefix("tasks:") == Some(ctx.user()) {
+        Ok(SubscribeReply::default())
+    } else {
+        Err(RpcError::new(
+            codes::NOT_YOUR_CHANNEL,
+            "you may only subscribe to your own tasks channel",
+        ))
+    }
+}
+
+/// Any logged-in user may join a chat room.
+async fn subscribe_chat(ctx: Context<App>, _: SubscribeEvent) -> Result<SubscribeReply, RpcError> {
+    if ctx.user().is_empty() {
+        return Err(RpcError::new(codes::NOT_YOUR_CHANNEL, "log in to chat"));
+    }
+    Ok(SubscribeReply::default())
+}
+
+/// A chat message as clients publish it.
+#[derive(Debug, Deserialize)]
+struct ChatMessage {
+    text: String,
+}
+
+/// Chat publications must be `{"text": "1–500 chars"}`; they are stored with the sender.
+async fn publish_chat(ctx: Context<App>, e: PublishEvent) -> Result<PublishReply, RpcError> {
+    let msg: ChatMessage = e.data()?;
+    let text = msg.text.trim();
+    if text.is_empty() || text.chars().count() > 500 {
+        return Err(RpcError::new(
+            codes::INVALID_MESSAGE,
+            "text must be 1 to 500 characters",
+        ));
+    }
+    PublishReply::rewrite(&serde_json::json!({"text": text, "from": ctx.user()}))
+}
+
+/// The example's hooks.
+pub fn hooks(h: Hooks<App>) -> Hooks<App> {
+    h.connect(connect)
+        .refresh(refresh)
+        .subscribe("tasks:*", subscribe_tasks)
+        .subscribe("chat:*", subscribe_chat)
+        .publish("chat:*", publish_chat)
+}
+
 /// The example's router.
 pub fn router(app: App) -> Router<App> {
     Router::new(app)
@@ -239,4 +411,9 @@ pub fn router(app: App) -> Router<App> {
         .describe("Who is calling, as Centrifugo reports it.")
         .rpc("system.echo", echo)
         .describe("Return the params unchanged (any JSON value).")
+        .rpc("tasks.process", process)
+        .describe(
+            "Run `steps` steps, publishing progress to the caller's personal channel `#<user>`.",
+        )
+        .hooks(hooks)
 }

@@ -1,10 +1,12 @@
 //! The task tracker example served as a Centrifugo RPC proxy.
 //!
 //! Run with: `cargo run --example tasks -- serve --listen 127.0.0.1:10001`
+//! (set `CENTRPC_CENTRIFUGO_API_URL` and `CENTRPC_CENTRIFUGO_API_KEY` so `tasks.process` can publish).
 
 mod app;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    centrpc::cli::run(app::router(app::App::default())).await
+    let app = app::App::new(centrpc::ServerApi::from_env());
+    centrpc::cli::run(app::router(app)).await
 }

@@ -1,0 +1,282 @@
+//! Renders the Centrifugo v6 configuration that matches a centrpc server — proxy endpoint,
+//! credentials, TLS, timeout, the proxies the app has hooks for, namespaces, HMAC secret and API
+//! key — so the two sides never drift apart.
+
+use std::{collections::BTreeSet, path::PathBuf, time::Duration};
+
+use serde_json::{json, Map, Value};
+
+use crate::server::Credentials;
+
+/// TLS settings Centrifugo uses when it dials centrpc.
+#[derive(Debug, Clone, Default)]
+pub struct ProxyTls {
+    /// CA that signed centrpc's certificate.
+    pub server_ca: PathBuf,
+    /// Centrifugo's client certificate and key, for mTLS.
+    pub client_identity: Option<(PathBuf, PathBuf)>,
+    /// The name to verify centrpc's certificate against, when the endpoint host differs.
+    pub server_name: Option<String>,
+}
+
+/// Everything the rendered config depends on.
+#[derive(Debug, Clone)]
+pub struct ConfigInput {
+    /// What Centrifugo dials, e.g. `grpc://127.0.0.1:10001`.
+    pub endpoint: String,
+    /// Centrifugo's proxy timeout.
+    pub proxy_timeout: Duration,
+    /// Credentials centrpc requires.
+    pub credentials: Option<Credentials>,
+    /// TLS towards centrpc.
+    pub tls: Option<ProxyTls>,
+    /// `client.token.hmac_secret_key`.
+    pub hmac_secret: String,
+    /// `http_api.key`.
+    pub api_key: String,
+    /// Centrifugo's HTTP port.
+    pub port: u16,
+    /// Centrifugo's HTTP bind address (`None`: all interfaces).
+    pub address: Option<String>,
+    /// `client.concurrency`: RPCs one connection may have in flight at once.
+    pub client_concurrency: u32,
+    /// `client.allowed_origins` for browser clients.
+    pub allowed_origins: Vec<String>,
+    /// Client headers forwarded to the connect hook (lowercase).
+    pub forward_headers: Vec<String>,
+    /// The registered RPC method names.
+    pub methods: Vec<String>,
+    /// Proxy events with hooks: `connect`, `refresh`, `subscribe`, `publish`, `sub_refresh`.
+    pub hooks: Vec<&'static str>,
+    /// Subscribe hook channel patterns.
+    pub subscribe_patterns: Vec<String>,
+    /// Publish hook channel patterns.
+    pub publish_patterns: Vec<String>,
+}
+
+/// The namespace of a channel pattern or method name (`chat:*` → `chat`), if any.
+fn namespace(name: &str) -> Option<&str> {
+    name.split_once(':').map(|(ns, _)| ns)
+}
+
+impl ConfigInput {
+    /// The proxy object shared by every proxy (endpoint, timeout, grpc options).
+    fn proxy(&self) -> Value {
+        let mut grpc = Map::new();
+        if let Some(c) = &self.credentials {
+            grpc.insert("credentials_key".into(), json!(c.key.to_ascii_lowercase()));
+            grpc.insert("credentials_value".into(), json!(c.value));
+        }
+        if let Some(tls) = &self.tls {
+            let mut t = Map::new();
+            t.insert("enabled".into(), json!(true));
+            t.insert("server_ca_pem".into(), json!(tls.server_ca));
+            if let Some((cert, key)) = &tls.client_identity {
+                t.insert("cert_pem".into(), json!(cert));
+                t.insert("key_pem".into(), json!(key));
+            }
+            if let Some(name) = &tls.server_name {
+                t.insert("server_name".into(), json!(name));
+            }
+            grpc.insert("tls".into(), Value::Object(t));
+        }
+        let mut proxy = json!({
+            "endpoint": self.endpoint,
+            "timeout": format!("{}ms", self.proxy_timeout.as_millis()),
+        });
+        if !grpc.is_empty() {
+            proxy["grpc"] = Value::Object(grpc);
+        }
+        proxy
+    }
+
+    fn has(&self, hook: &str) -> bool {
+        self.hooks.contains(&hook)
+    }
+
+    /// Renders the configuration as JSON.
+    pub fn render(&self) -> Value {
+        let proxy = self.proxy();
+        let mut rpc_proxy = proxy.clone();
+        rpc_proxy["include_connection_meta"] = json!(true);
+
+        let mut client = json!({
+            "token": { "hmac_secret_key": self.hmac_secret },
+            "allowed_origins": self.allowed_origins,
+            "concurrency": self.client_concurrency,
+        });
+        for hook in ["connect", "refresh"] {
+            if self.has(hook) {
+                let mut p = proxy.clone();
+                p["enabled"] = json!(true);
+                if hook == "connect" && !self.forward_headers.is_empty() {
+                    p["http_headers"] = json!(self.forward_headers);
+                }
+                client["proxy"][hook] = p;
+            }
+        }
+
+        let rpc_namespaces: BTreeSet<&str> =
+            self.methods.iter().filter_map(|m| namespace(m)).collect();
+        let rpc = json!({
+            "proxy": rpc_proxy,
+            "without_namespace": { "proxy_enabled": true },
+            "namespaces": rpc_namespaces.iter()
+                .map(|ns| json!({ "name": ns, "proxy_enabled": true }))
+                .collect::<Vec<_>>(),
+        });
+
+        json!({
+            "http_server": self.http_server(),
+            "client": client,
+            "http_api": { "key": self.api_key },
+            "rpc": rpc,
+            "channel": self.channel(&proxy),
+            "health": { "enabled": true },
+            "prometheus": { "enabled": true },
+            "usage_stats": { "disabled": true },
+        })
+    }
+
+    fn http_server(&self) -> Value {
+        let mut server = json!({ "port": self.port });
+        if let Some(address) = &self.address {
+            server["address"] = json!(address);
+        }
+        server
+    }
+
+    /// Channel proxies and the namespaces that enable them. A pattern `ns:…` enables the proxy in
+    /// namespace `ns`; a pattern without `:` (including `*`) in channels without a namespace, and
+    /// `*` in every namespace. Personal channels `#<user>` are always allowed.
+    fn channel(&self, proxy: &Value) -> Value {
+        let mut namespaces: BTreeSet<&str> = BTreeSet::new();
+        for p in self.subscribe_patterns.iter().chain(&self.publish_patterns) {
+            if let Some(ns) = namespace(p) {
+                namespaces.insert(ns);
+            }
+        }
+        let flags = |ns: Option<&str>| {
+            let applies = |p: &String| match (ns, namespace(p)) {
+                (_, None) if p == "*" => true,
+                (None, None) => true,
+                (Some(ns), Some(pns)) => ns == pns,
+                _ => false,
+            };
+            let mut o = Map::new();
+            if self.subscribe_patterns.iter().any(applies) {
+                o.insert("subscribe_proxy_enabled".into(), json!(true));
+                if self.has("sub_refresh") {
+                    o.insert("sub_refresh_proxy_enabled".into(), json!(true));
+                }
+            }
+            if self.publish_patterns.iter().any(applies) {
+                o.insert("publish_proxy_enabled".into(), json!(true));
+            }
+            o
+        };
+        let mut without = flags(None);
+        without.insert("allow_user_limited_channels".into(), json!(true));
+        let mut channel_proxy = Map::new();
+        for (hook, key) in [
+            ("subscribe", "subscribe"),
+            ("publish", "publish"),
+            ("sub_refresh", "sub_refresh"),
+        ] {
+            if self.has(hook) {
+                channel_proxy.insert(key.into(), proxy.clone());
+            }
+        }
+        json!({
+            "proxy": channel_proxy,
+            "without_namespace": without,
+            "namespaces": namespaces.iter().map(|ns| {
+                let mut o = flags(Some(ns));
+                o.insert("name".into(), json!(ns));
+                Value::Object(o)
+            }).collect::<Vec<_>>(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> ConfigInput {
+        ConfigInput {
+            endpoint: "grpc://127.0.0.1:10001".into(),
+            proxy_timeout: Duration::from_millis(1500),
+            credentials: Some(Credentials {
+                key: "X-Auth".into(),
+                value: "v".into(),
+            }),
+            tls: None,
+            hmac_secret: "h".into(),
+            api_key: "k".into(),
+            port: 8000,
+            address: None,
+            client_concurrency: 8,
+            allowed_origins: vec![],
+            forward_headers: vec!["authorization".into()],
+            methods: vec!["tasks.get".into(), "admin:users.ban".into()],
+            hooks: vec!["connect", "subscribe", "publish"],
+            subscribe_patterns: vec!["tasks:*".into(), "chat:*".into()],
+            publish_patterns: vec!["chat:*".into()],
+        }
+    }
+
+    #[test]
+    fn renders_proxies_namespaces_and_secrets() {
+        let c = input().render();
+        assert_eq!(c["rpc"]["proxy"]["endpoint"], "grpc://127.0.0.1:10001");
+        assert_eq!(c["rpc"]["proxy"]["timeout"], "1500ms");
+        assert_eq!(c["rpc"]["proxy"]["grpc"]["credentials_key"], "x-auth");
+        assert_eq!(
+            c["rpc"]["namespaces"],
+            json!([{"name":"admin","proxy_enabled":true}])
+        );
+        assert_eq!(c["client"]["proxy"]["connect"]["enabled"], true);
+        assert_eq!(
+            c["client"]["proxy"]["connect"]["http_headers"],
+            json!(["authorization"])
+        );
+        assert!(c["client"]["proxy"].get("refresh").is_none());
+        assert_eq!(
+            c["channel"]["namespaces"],
+            json!([
+                {"name":"chat","subscribe_proxy_enabled":true,"publish_proxy_enabled":true},
+                {"name":"tasks","subscribe_proxy_enabled":true},
+            ])
+        );
+        assert_eq!(
+            c["channel"]["without_namespace"],
+            json!({"allow_user_limited_channels": true})
+        );
+        assert_eq!(c["client"]["token"]["hmac_secret_key"], "h");
+        assert_eq!(c["http_api"]["key"], "k");
+    }
+
+    #[test]
+    fn tls_and_wildcards() {
+        let mut i = input();
+        i.tls = Some(ProxyTls {
+            server_ca: "/ca.pem".into(),
+            client_identity: Some(("/c.pem".into(), "/c.key".into())),
+            server_name: Some("localhost".into()),
+        });
+        i.subscribe_patterns = vec!["*".into()];
+        i.publish_patterns = vec![];
+        let c = i.render();
+        assert_eq!(
+            c["rpc"]["proxy"]["grpc"]["tls"],
+            json!({
+                "enabled": true, "server_ca_pem": "/ca.pem", "cert_pem": "/c.pem", "key_pem": "/c.key", "server_name": "localhost"
+            })
+        );
+        assert_eq!(
+            c["channel"]["without_namespace"]["subscribe_proxy_enabled"],
+            true
+        );
+    }
+}
