@@ -32,7 +32,7 @@ pub enum Command {
     /// Serve the Centrifugo gRPC proxy.
     Serve(ServeArgs),
     /// Print the Centrifugo v6 config (JSON) that matches `serve` with the same flags/env.
-    CentrifugoConfig(CentrifugoConfigArgs),
+    CentrifugoConfig(Box<CentrifugoConfigArgs>),
     /// Print an HS256 connection token (JWT) for Centrifugo.
     Token(TokenArgs),
 }
