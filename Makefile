@@ -7,9 +7,10 @@ export CENTRPC_CACHE ?= $(HOME)/.cache/centrpc
 
 all: test
 
-## setup: install pinned tools (Centrifugo 6.9.1, grpcurl, grpc-health-probe) into $(CENTRPC_CACHE)/bin
+## setup: pinned tools (Centrifugo 6.9.1, grpcurl, grpc-health-probe) into $(CENTRPC_CACHE)/bin,
+## and the official SDKs (centrifuge-python venv, centrifuge-js + ws, centrifuge-go)
 setup:
-	@bash scripts/setup.sh centrifugo grpcurl grpc-health-probe >/dev/null
+	@bash scripts/setup.sh centrifugo grpcurl grpc-health-probe python node go >/dev/null
 
 build:
 	cargo build --examples
@@ -23,8 +24,10 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 
-## unit: the Rust test suites (unit, gRPC integration, hostile input, grpcurl)
+## unit: the Rust test suites (unit, gRPC integration, hostile input, grpcurl, e2e through
+## Centrifugo with the three SDKs); the e2e suite runs the example binary, so build it first
 unit: setup
+	cargo build --examples
 	cargo test --all-targets
 	cargo test --doc
 

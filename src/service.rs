@@ -165,6 +165,67 @@ impl Drop for InFlight {
     }
 }
 
+/// Logs and counts one call exactly once: with its outcome when it finishes, or as
+/// `cancelled` when the caller (Centrifugo) gives up and tonic drops the call.
+struct CallLog<'a> {
+    metrics: &'a Metrics,
+    kind: &'static str,
+    method: &'a str,
+    user: &'a str,
+    client: &'a str,
+    started: Instant,
+    finished: bool,
+}
+
+impl<'a> CallLog<'a> {
+    fn finish<T>(mut self, outcome: &Result<T, RpcError>) {
+        self.finished = true;
+        let elapsed = self.started.elapsed();
+        let label = match outcome {
+            Ok(_) => "ok",
+            Err(e) => outcome_label(e),
+        };
+        self.count(label, elapsed);
+        let (kind, method, user, client) = (self.kind, self.method, self.user, self.client);
+        let duration_us = elapsed.as_micros() as u64;
+        match outcome {
+            Ok(_) => tracing::info!(
+                target: "centrpc::call", kind, method, user, client, outcome = "ok", duration_us
+            ),
+            Err(e) if e.code() == crate::error::codes::INTERNAL => tracing::error!(
+                target: "centrpc::call", kind, method, user, client, outcome = label,
+                code = e.code(), duration_us, detail = e.detail().unwrap_or(""), "call failed"
+            ),
+            Err(e) => tracing::info!(
+                target: "centrpc::call", kind, method, user, client, outcome = label,
+                code = e.code(), reason = e.message(), detail = e.detail().unwrap_or(""), duration_us
+            ),
+        }
+    }
+
+    fn count(&self, label: &str, elapsed: Duration) {
+        let m = self.metrics;
+        m.calls
+            .with_label_values(&[self.kind, self.method, label])
+            .inc();
+        m.duration
+            .with_label_values(&[self.kind, self.method])
+            .observe(elapsed.as_secs_f64());
+    }
+}
+
+impl Drop for CallLog<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            let elapsed = self.started.elapsed();
+            self.count("cancelled", elapsed);
+            tracing::info!(target: "centrpc::call", kind = self.kind, method = self.method,
+                user = self.user, client = self.client, outcome = "cancelled",
+                duration_us = elapsed.as_micros() as u64, "the caller gave up");
+        }
+    }
+}
+
 impl<S: Send + Sync + 'static> ProxyService<S> {
     /// Serves `router` under `limits`, recording into `metrics`.
     pub fn new(router: Router<S>, limits: Limits, metrics: Metrics) -> Self {
@@ -189,6 +250,8 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
             return Err(RpcError::overloaded());
         };
         let limit = match info.deadline {
+            // Centrifugo's deadline always passes first at its end, so past it the client sees
+            // Centrifugo's 100; `--call-timeout` below its timeout gives the in-band 504 instead.
             Some(deadline) => self
                 .limits
                 .call_timeout
@@ -215,48 +278,6 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
         outcome
     }
 
-    /// Logs and counts a finished call.
-    fn record(
-        &self,
-        kind: &'static str,
-        label: &str,
-        user: &str,
-        client: &str,
-        started: Instant,
-        outcome: &Result<(), &RpcError>,
-    ) {
-        let elapsed = started.elapsed();
-        let outcome_label = match outcome {
-            Ok(()) => "ok",
-            Err(e) => outcome_label(e),
-        };
-        self.metrics
-            .calls
-            .with_label_values(&[kind, label, outcome_label])
-            .inc();
-        self.metrics
-            .duration
-            .with_label_values(&[kind, label])
-            .observe(elapsed.as_secs_f64());
-        let micros = elapsed.as_micros() as u64;
-        match outcome {
-            Ok(()) => tracing::info!(
-                target: "centrpc::call", kind, method = label, user, client,
-                outcome = "ok", duration_us = micros
-            ),
-            Err(e) if e.code() == crate::error::codes::INTERNAL => tracing::error!(
-                target: "centrpc::call", kind, method = label, user, client,
-                outcome = outcome_label, code = e.code(), duration_us = micros,
-                detail = e.detail().unwrap_or(""), "call failed"
-            ),
-            Err(e) => tracing::info!(
-                target: "centrpc::call", kind, method = label, user, client,
-                outcome = outcome_label, code = e.code(), reason = e.message(),
-                detail = e.detail().unwrap_or(""), duration_us = micros
-            ),
-        }
-    }
-
     /// Runs a hook call end to end: context, guarded run, record, and the reply shape.
     async fn hook<E, R, Reply>(
         &self,
@@ -271,14 +292,24 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
         E: Send + 'static,
         R: Send + 'static,
     {
+        if matches!(route, HookRoute::Missing) {
+            return Err(Status::unimplemented(format!(
+                "centrpc: no {kind} hook is registered; disable Centrifugo's {kind} proxy or add one"
+            )));
+        }
         let started = Instant::now();
         let (user, client) = (common.user.to_owned(), common.client.to_owned());
+        let log = CallLog {
+            metrics: &self.metrics,
+            kind,
+            method: kind,
+            user: &user,
+            client: &client,
+            started,
+            finished: false,
+        };
         let result = match (route, event) {
-            (HookRoute::Missing, _) => {
-                return Err(Status::unimplemented(format!(
-                    "centrpc: no {kind} hook is registered; disable Centrifugo's {kind} proxy or add one"
-                )))
-            }
+            (HookRoute::Missing, _) => unreachable!("handled above"),
             (HookRoute::Denied(e), _) | (_, Err(e)) => Err(e),
             (HookRoute::Found(hook), Ok(event)) => {
                 let info = call_info(kind, common, metadata, started);
@@ -287,14 +318,7 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
                     .await
             }
         };
-        self.record(
-            kind,
-            kind,
-            &user,
-            &client,
-            started,
-            &result.as_ref().map(|_| ()),
-        );
+        log.finish(&result);
         Ok(Response::new(encode(result)))
     }
 }
@@ -386,6 +410,15 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
         };
         let mut info = call_info("rpc", common, metadata, started);
         info.method.clone_from(&req.method);
+        let log = CallLog {
+            metrics: &self.metrics,
+            kind: "rpc",
+            method: label,
+            user: &req.user,
+            client: &req.client,
+            started,
+            finished: false,
+        };
 
         let payload = Payload::decode(
             &req.data,
@@ -402,14 +435,7 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
                     .await
             }
         };
-        self.record(
-            "rpc",
-            label,
-            &req.user,
-            &req.client,
-            started,
-            &result.as_ref().map(|_| ()),
-        );
+        log.finish(&result);
         let result = result.map(|bytes| match binary {
             true => proto::RpcResult {
                 b64data: B64.encode(bytes),

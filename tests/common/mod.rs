@@ -5,6 +5,7 @@
 #[path = "../../examples/tasks/app.rs"]
 pub mod app;
 pub mod certs;
+pub mod stack;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 

@@ -1,0 +1,361 @@
+//! A real deployment on loopback: the example app binary (`serve`), the Centrifugo config it
+//! prints itself (`centrifugo-config`), and Centrifugo 6.9.1 — plus the official SDK drivers of
+//! `e2e/` to talk to it over WebSocket.
+
+use std::{
+    io::Write,
+    net::{SocketAddr, TcpListener, TcpStream},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::OnceLock,
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+
+use super::certs::{self, Pki};
+
+pub const HMAC_SECRET: &str = "e2e-hmac-secret";
+pub const API_KEY: &str = "e2e-api-key";
+pub const AUTH_KEY: &str = "x-centrpc-auth";
+pub const AUTH_VALUE: &str = "e2e-proxy-secret";
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The example app binary, built by `cargo test` / `make test`.
+pub fn example_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join("tasks");
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --examples` (make test does)",
+        path.display()
+    );
+    path
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// How Centrifugo reaches centrpc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Plain,
+    Tls,
+    Mtls,
+}
+
+/// What to vary between stacks.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub transport: Transport,
+    /// centrpc requires credentials (on by default).
+    pub auth: bool,
+    /// Centrifugo sends them (turn off to see the refusal).
+    pub centrifugo_sends_credentials: bool,
+    /// Centrifugo presents its client certificate under mTLS (turn off to see the refusal).
+    pub centrifugo_presents_cert: bool,
+    /// centrpc's --call-timeout.
+    pub call_timeout: &'static str,
+    /// Centrifugo's proxy timeout (default: derived by centrifugo-config).
+    pub proxy_timeout: Option<&'static str>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            transport: Transport::Plain,
+            auth: true,
+            centrifugo_sends_credentials: true,
+            centrifugo_presents_cert: true,
+            call_timeout: "5s",
+            proxy_timeout: None,
+        }
+    }
+}
+
+/// A running example app + Centrifugo pair; both are killed on drop.
+pub struct Stack {
+    app: Child,
+    centrifugo: Child,
+    pub app_addr: SocketAddr,
+    pub metrics_addr: SocketAddr,
+    pub centrifugo_port: u16,
+    pub dir: tempfile::TempDir,
+}
+
+impl Stack {
+    pub fn start(opts: Options) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let app_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let metrics_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let centrifugo_port = free_port();
+        let pki: Option<Pki> =
+            (opts.transport != Transport::Plain).then(|| certs::generate(&dir.path().join("pki")));
+
+        let mut env: Vec<(String, String)> = vec![
+            ("CENTRPC_LISTEN".into(), app_addr.to_string()),
+            ("CENTRPC_METRICS_LISTEN".into(), metrics_addr.to_string()),
+            ("CENTRPC_CALL_TIMEOUT".into(), opts.call_timeout.into()),
+            ("CENTRPC_HMAC_SECRET".into(), HMAC_SECRET.into()),
+            ("CENTRPC_CENTRIFUGO_API_KEY".into(), API_KEY.into()),
+            (
+                "CENTRPC_CENTRIFUGO_API_URL".into(),
+                format!("http://127.0.0.1:{centrifugo_port}/api"),
+            ),
+            (
+                "CENTRPC_CENTRIFUGO_PORT".into(),
+                centrifugo_port.to_string(),
+            ),
+            ("CENTRPC_CENTRIFUGO_ADDRESS".into(), "127.0.0.1".into()),
+            ("CENTRPC_LOG".into(), "info".into()),
+        ];
+        if opts.auth {
+            env.push(("CENTRPC_AUTH_KEY".into(), AUTH_KEY.into()));
+            env.push(("CENTRPC_AUTH_VALUE".into(), AUTH_VALUE.into()));
+        }
+        if let Some(pki) = &pki {
+            let p = |p: &Path| p.display().to_string();
+            env.push(("CENTRPC_TLS_CERT".into(), p(&pki.server_cert)));
+            env.push(("CENTRPC_TLS_KEY".into(), p(&pki.server_key)));
+            env.push(("CENTRPC_PROXY_TLS_CA".into(), p(&pki.ca)));
+            env.push(("CENTRPC_PROXY_TLS_SERVER_NAME".into(), "localhost".into()));
+            if opts.transport == Transport::Mtls {
+                env.push(("CENTRPC_TLS_CLIENT_CA".into(), p(&pki.ca)));
+                env.push(("CENTRPC_PROXY_TLS_CERT".into(), p(&pki.client_cert)));
+                env.push(("CENTRPC_PROXY_TLS_KEY".into(), p(&pki.client_key)));
+            }
+        }
+        if let Some(t) = opts.proxy_timeout {
+            env.push(("CENTRPC_PROXY_TIMEOUT".into(), t.into()));
+        }
+
+        // The config comes from the app itself, so it matches the server it is run with.
+        let out = Command::new(example_bin())
+            .arg("centrifugo-config")
+            .envs(env.iter().cloned())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "centrifugo-config: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut config: Value = serde_json::from_slice(&out.stdout).unwrap();
+        if !opts.centrifugo_sends_credentials {
+            strip_everywhere(&mut config, &["credentials_key", "credentials_value"]);
+        }
+        if !opts.centrifugo_presents_cert {
+            strip_everywhere(&mut config, &["cert_pem", "key_pem"]);
+        }
+        let config_path = dir.path().join("centrifugo.json");
+        std::fs::write(&config_path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+
+        let app = Command::new(example_bin())
+            .arg("serve")
+            .envs(env.iter().cloned())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("app.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let centrifugo = Command::new(super::tool("centrifugo"))
+            .arg("-c")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("centrifugo.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let stack = Self {
+            app,
+            centrifugo,
+            app_addr,
+            metrics_addr,
+            centrifugo_port,
+            dir,
+        };
+        stack.wait_for(app_addr, "centrpc");
+        stack.wait_for(
+            format!("127.0.0.1:{centrifugo_port}").parse().unwrap(),
+            "Centrifugo",
+        );
+        stack
+    }
+
+    fn wait_for(&self, addr: SocketAddr, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(addr).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "{what} did not start:\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Both processes' logs, for failure messages.
+    pub fn logs(&self) -> String {
+        let read = |n: &str| std::fs::read_to_string(self.dir.path().join(n)).unwrap_or_default();
+        format!(
+            "--- centrpc ---\n{}\n--- centrifugo ---\n{}",
+            read("app.log"),
+            read("centrifugo.log")
+        )
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!(
+            "ws://127.0.0.1:{}/connection/websocket",
+            self.centrifugo_port
+        )
+    }
+
+    /// A connection token for `user`, with `meta` forwarded to handlers.
+    pub fn token(&self, user: &str, meta: Option<Value>) -> String {
+        let mut claims = centrpc::token::Claims::new(user, Some(Duration::from_secs(600)));
+        claims.meta = meta;
+        centrpc::token::sign(&claims, HMAC_SECRET)
+    }
+
+    /// The app's /metrics text.
+    pub fn metrics(&self) -> String {
+        use std::io::Read;
+        let mut s = TcpStream::connect(self.metrics_addr).unwrap();
+        s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    }
+
+    /// Sends SIGTERM to the app and waits for it to exit.
+    pub fn stop_app(&mut self) -> std::process::ExitStatus {
+        Command::new("kill")
+            .arg("-TERM")
+            .arg(self.app.id().to_string())
+            .status()
+            .unwrap();
+        self.app.wait().unwrap()
+    }
+
+    /// A script for the drivers (see e2e/DRIVER.md).
+    pub fn script(&self, token: &str, ops: Value) -> Value {
+        serde_json::json!({ "url": self.ws_url(), "token": token, "timeout": 5.0, "ops": ops })
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = self.app.kill();
+        let _ = self.centrifugo.kill();
+        let _ = self.app.wait();
+        let _ = self.centrifugo.wait();
+    }
+}
+
+fn strip_everywhere(v: &mut Value, keys: &[&str]) {
+    match v {
+        Value::Object(map) => {
+            for k in keys {
+                map.remove(*k);
+            }
+            map.values_mut().for_each(|c| strip_everywhere(c, keys));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|c| strip_everywhere(c, keys)),
+        _ => {}
+    }
+}
+
+/// The official SDKs under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sdk {
+    Python,
+    Js,
+    Go,
+}
+
+pub const ALL_SDKS: [Sdk; 2] = [Sdk::Python, Sdk::Js];
+
+fn go_driver() -> &'static PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let out = std::env::temp_dir().join(format!("centrpc-go-driver-{}", std::process::id()));
+        let status = Command::new("go")
+            .args(["build", "-o"])
+            .arg(&out)
+            .arg(".")
+            .current_dir(root().join("e2e/go"))
+            .status()
+            .expect("go is installed");
+        assert!(status.success(), "building the Go driver failed");
+        out
+    })
+}
+
+/// Runs `script` through `sdk`'s driver and returns its report.
+pub fn drive(sdk: Sdk, script: &Value) -> Value {
+    let cache = std::env::var("CENTRPC_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/centrpc"));
+    let mut cmd = match sdk {
+        Sdk::Python => {
+            let python = cache.join("venv/bin/python");
+            assert!(
+                python.exists(),
+                "run `scripts/setup.sh python` (make test does)"
+            );
+            let mut c = Command::new(python);
+            c.arg(root().join("e2e/python/driver.py"));
+            c
+        }
+        Sdk::Js => {
+            assert!(
+                root().join("e2e/js/node_modules/centrifuge").exists(),
+                "run `scripts/setup.sh node` (make test does)"
+            );
+            let mut c = Command::new("node");
+            c.arg(root().join("e2e/js/driver.mjs"));
+            c
+        }
+        Sdk::Go => Command::new(go_driver()),
+    };
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{sdk:?} driver failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{sdk:?} driver printed no report ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
