@@ -41,6 +41,71 @@ pub mod codes {
     pub const MAX_DISCONNECT_REASON: usize = 32;
 }
 
+/// A built-in error code, for the schema document and the docs.
+#[derive(Debug, Clone, Copy)]
+pub struct BuiltinError {
+    /// The code.
+    pub code: u32,
+    /// Its constant name in [`codes`].
+    pub name: &'static str,
+    /// Whether clients may retry.
+    pub temporary: bool,
+    /// When it is returned.
+    pub meaning: &'static str,
+}
+
+/// Every error code centrpc itself returns.
+pub const BUILTIN_ERRORS: &[BuiltinError] = &[
+    BuiltinError {
+        code: codes::MALFORMED_JSON,
+        name: "MALFORMED_JSON",
+        temporary: false,
+        meaning: "the payload is not valid JSON",
+    },
+    BuiltinError {
+        code: crate::hooks::codes::CHANNEL_NOT_ALLOWED,
+        name: "CHANNEL_NOT_ALLOWED",
+        temporary: false,
+        meaning: "no hook allows this channel",
+    },
+    BuiltinError {
+        code: codes::METHOD_NOT_FOUND,
+        name: "METHOD_NOT_FOUND",
+        temporary: false,
+        meaning: "no such method",
+    },
+    BuiltinError {
+        code: codes::PAYLOAD_TOO_LARGE,
+        name: "PAYLOAD_TOO_LARGE",
+        temporary: false,
+        meaning: "the payload exceeds the server's limit",
+    },
+    BuiltinError {
+        code: codes::INVALID_PARAMS,
+        name: "INVALID_PARAMS",
+        temporary: false,
+        meaning: "the params do not match the method's type",
+    },
+    BuiltinError {
+        code: codes::INTERNAL,
+        name: "INTERNAL",
+        temporary: false,
+        meaning: "the handler failed; details are in the server log",
+    },
+    BuiltinError {
+        code: codes::OVERLOADED,
+        name: "OVERLOADED",
+        temporary: true,
+        meaning: "the server is at its concurrency limit",
+    },
+    BuiltinError {
+        code: codes::TIMED_OUT,
+        name: "TIMED_OUT",
+        temporary: true,
+        meaning: "the handler ran past its deadline",
+    },
+];
+
 /// The outcome of a failed call: an error reply to the client, or a disconnect of its connection.
 ///
 /// Build one with [`RpcError::new`] (application error), a built-in constructor such as

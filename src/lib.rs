@@ -55,6 +55,7 @@ pub mod handler;
 pub mod hooks;
 pub mod metrics;
 pub mod router;
+pub mod schema;
 pub mod server;
 pub mod service;
 pub mod token;

@@ -25,10 +25,20 @@ use crate::{
 /// ```
 pub struct Router<S = ()> {
     state: Arc<S>,
+    info: ApiInfo,
     methods: HashMap<Box<str>, Method<S>>,
     hooks: Hooks<S>,
     errors: Vec<String>,
     last: Option<Box<str>>,
+}
+
+/// The API's name and version, as the schema document and generated packages show them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiInfo {
+    /// A short name, e.g. `tasks` (generated packages are named after it).
+    pub title: String,
+    /// The API version, e.g. `1.2.0`.
+    pub version: String,
 }
 
 /// One registered method.
@@ -83,11 +93,24 @@ impl<S: Send + Sync + 'static> Router<S> {
     pub fn new(state: S) -> Self {
         Self {
             state: Arc::new(state),
+            info: ApiInfo {
+                title: "api".into(),
+                version: "0.1.0".into(),
+            },
             methods: HashMap::new(),
             hooks: Hooks::default(),
             errors: Vec::new(),
             last: None,
         }
+    }
+
+    /// Names the API (`title`, e.g. `tasks`) and its `version` for the schema and generated clients.
+    pub fn info(mut self, title: &str, version: &str) -> Self {
+        self.info = ApiInfo {
+            title: title.to_owned(),
+            version: version.to_owned(),
+        };
+        self
     }
 
     /// Registers `handler` under the Centrifugo method `name`.
@@ -156,6 +179,11 @@ impl<S: Send + Sync + 'static> Router<S> {
         let mut all: Vec<_> = self.methods.values().map(|m| &m.info).collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         all
+    }
+
+    /// The API's name and version.
+    pub fn api_info(&self) -> &ApiInfo {
+        &self.info
     }
 
     /// The shared application state.

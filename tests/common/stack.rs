@@ -288,7 +288,7 @@ pub enum Sdk {
     Go,
 }
 
-pub const ALL_SDKS: [Sdk; 2] = [Sdk::Python, Sdk::Js];
+pub const ALL_SDKS: [Sdk; 3] = [Sdk::Python, Sdk::Js, Sdk::Go];
 
 fn go_driver() -> &'static PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();

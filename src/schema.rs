@@ -1,0 +1,137 @@
+//! The API document: every method with its params schema (the deserialize contract: what the
+//! server accepts), its result schema (the serialize contract: what it sends), descriptions from
+//! doc comments, and the error codes — in the style of OpenRPC 1.3 with JSON Schema 2020-12.
+//! It is deterministic (sorted), so it can be committed and checked for staleness, and it is the
+//! one input of the client generators.
+
+use std::collections::BTreeMap;
+
+use schemars::generate::{SchemaGenerator, SchemaSettings};
+use serde_json::{json, Map, Value};
+
+use crate::{error::BUILTIN_ERRORS, router::Router};
+
+/// Where definitions live in the document.
+pub const DEFINITIONS: &str = "#/components/schemas/";
+/// The suffix given to the params-side copy of a type whose two contracts differ.
+pub const INPUT_SUFFIX: &str = "Input";
+
+/// Builds the API document of `router`.
+pub fn document<S: Send + Sync + 'static>(router: &Router<S>) -> Value {
+    let settings = |s: SchemaSettings| {
+        s.with(|s| {
+            s.definitions_path = DEFINITIONS.into();
+            s.meta_schema = None;
+        })
+    };
+    let mut de = SchemaGenerator::new(settings(SchemaSettings::draft2020_12().for_deserialize()));
+    let mut ser = SchemaGenerator::new(settings(SchemaSettings::draft2020_12().for_serialize()));
+    let methods = router.methods();
+    let mut params: Vec<Value> = methods
+        .iter()
+        .map(|m| (m.params)(&mut de).to_value())
+        .collect();
+    let results: Vec<Value> = methods
+        .iter()
+        .map(|m| (m.result)(&mut ser).to_value())
+        .collect();
+    let mut de_defs: BTreeMap<String, Value> = de.take_definitions(true).into_iter().collect();
+    let ser_defs: BTreeMap<String, Value> = ser.take_definitions(true).into_iter().collect();
+
+    // A type that reads differently from how it is written (optional on input, always present on
+    // output…) becomes two definitions; the params-side one is renamed `<Name>Input`.
+    let renames: BTreeMap<String, String> = de_defs
+        .iter()
+        .filter(|(name, schema)| ser_defs.get(*name).is_some_and(|s| s != *schema))
+        .map(|(name, _)| {
+            let mut new = format!("{name}{INPUT_SUFFIX}");
+            let mut n = 2;
+            while de_defs.contains_key(&new) || ser_defs.contains_key(&new) {
+                new = format!("{name}{INPUT_SUFFIX}{n}");
+                n += 1;
+            }
+            (name.clone(), new)
+        })
+        .collect();
+    if !renames.is_empty() {
+        de_defs = de_defs
+            .into_iter()
+            .map(|(name, mut schema)| {
+                rewrite_refs(&mut schema, &renames);
+                (renames.get(&name).cloned().unwrap_or(name), schema)
+            })
+            .collect();
+        params.iter_mut().for_each(|p| rewrite_refs(p, &renames));
+    }
+    let mut schemas: Map<String, Value> = ser_defs.into_iter().collect();
+    schemas.extend(de_defs);
+
+    let errors: Map<String, Value> = BUILTIN_ERRORS
+        .iter()
+        .map(|e| {
+            (
+                e.name.to_owned(),
+                json!({ "code": e.code, "message": e.meaning, "data": { "temporary": e.temporary } }),
+            )
+        })
+        .collect();
+    let info = router.api_info();
+    json!({
+        "openrpc": "1.3.2",
+        "info": {
+            "title": info.title,
+            "version": info.version,
+            "x-generator": format!("centrpc {}", env!("CARGO_PKG_VERSION")),
+        },
+        "methods": methods.iter().zip(params).zip(results).map(|((m, p), r)| {
+            let mut method = json!({
+                "name": m.name,
+                "paramStructure": "by-name",
+                "params": [{ "name": "params", "required": !accepts_null(&p), "schema": p }],
+                "result": { "name": "result", "schema": r },
+                "errors": BUILTIN_ERRORS.iter()
+                    .map(|e| json!({ "$ref": format!("#/components/errors/{}", e.name) }))
+                    .collect::<Vec<_>>(),
+            });
+            if let Some(d) = &m.description {
+                method["description"] = json!(d);
+            }
+            method
+        }).collect::<Vec<_>>(),
+        "components": { "schemas": schemas, "errors": errors },
+    })
+}
+
+/// Whether a params schema accepts JSON `null` (then the params may be left out).
+fn accepts_null(schema: &Value) -> bool {
+    match schema.get("type") {
+        Some(Value::String(t)) => t == "null",
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == "null"),
+        _ => schema
+            .get("anyOf")
+            .and_then(Value::as_array)
+            .is_some_and(|alts| alts.iter().any(|a| a.get("type") == Some(&json!("null")))),
+    }
+}
+
+fn rewrite_refs(schema: &mut Value, renames: &BTreeMap<String, String>) {
+    match schema {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get_mut("$ref") {
+                if let Some(new) = r.strip_prefix(DEFINITIONS).and_then(|n| renames.get(n)) {
+                    *r = format!("{DEFINITIONS}{new}");
+                }
+            }
+            map.values_mut().for_each(|v| rewrite_refs(v, renames));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| rewrite_refs(v, renames)),
+        _ => {}
+    }
+}
+
+/// The document as pretty JSON with a trailing newline, the form `schema` writes.
+pub fn to_string(document: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(document).expect("JSON encodes");
+    text.push('\n');
+    text
+}
