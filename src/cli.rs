@@ -8,7 +8,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::{
     centrifugo_config::{ConfigInput, ProxyTls},
+    codegen::{self, Language},
     router::Router,
+    schema::{self, diff},
     server::{self, Credentials, ServerConfig, TlsFiles},
     service::Limits,
     token,
@@ -35,6 +37,142 @@ pub enum Command {
     CentrifugoConfig(Box<CentrifugoConfigArgs>),
     /// Print an HS256 connection token (JWT) for Centrifugo.
     Token(TokenArgs),
+    /// Print the API document (OpenRPC 1.3 style, JSON Schema 2020-12), check or diff it.
+    Schema(SchemaArgs),
+    /// Generate typed clients (Python, TypeScript, Go) from this app or a schema file.
+    Generate(GenerateArgs),
+}
+
+/// Flags of `schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Write the document to this file instead of stdout.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Fail (exit 1) if FILE differs from the current document, e.g. in CI.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["output", "diff"])]
+    pub check: Option<PathBuf>,
+    /// Classify the changes from the document in FILE to the current one (or to --against);
+    /// exit 1 if any is breaking.
+    #[arg(long, value_name = "FILE", conflicts_with = "output")]
+    pub diff: Option<PathBuf>,
+    /// With --diff: compare against this document instead of the current one.
+    #[arg(long, value_name = "FILE", requires = "diff")]
+    pub against: Option<PathBuf>,
+}
+
+/// Flags of `generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Output directory; packages go to DIR/python, DIR/typescript, DIR/go.
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// Generate the Python package.
+    #[arg(long)]
+    pub python: bool,
+    /// Generate the TypeScript package.
+    #[arg(long)]
+    pub typescript: bool,
+    /// Generate the Go module.
+    #[arg(long)]
+    pub go: bool,
+    /// Generate all three (the default when no language is named).
+    #[arg(long)]
+    pub all: bool,
+    /// Read the API from this schema document instead of the app's router.
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+}
+
+impl GenerateArgs {
+    /// The languages asked for.
+    pub fn languages(&self) -> Vec<Language> {
+        let picked: Vec<Language> = [
+            (self.python, Language::Python),
+            (self.typescript, Language::TypeScript),
+            (self.go, Language::Go),
+        ]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, l)| l)
+        .collect();
+        if self.all || picked.is_empty() {
+            Language::ALL.to_vec()
+        } else {
+            picked
+        }
+    }
+}
+
+fn read_document(path: &std::path::Path) -> Result<serde_json::Value, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a JSON document: {e}", path.display()))
+}
+
+fn schema_command<S: Send + Sync + 'static>(
+    args: SchemaArgs,
+    router: &Router<S>,
+) -> Result<ExitCode, String> {
+    let current = schema::document(router);
+    if let Some(file) = &args.check {
+        let committed = read_document(file)?;
+        if committed == current {
+            eprintln!("{} is up to date", file.display());
+            return Ok(ExitCode::SUCCESS);
+        }
+        eprintln!(
+            "{} is stale; regenerate it with `schema --output {}`. Changes:",
+            file.display(),
+            file.display()
+        );
+        for change in diff::changes(&committed, &current) {
+            eprintln!("  {change}");
+        }
+        return Ok(ExitCode::from(1));
+    }
+    if let Some(old) = &args.diff {
+        let old = read_document(old)?;
+        let new = match &args.against {
+            Some(path) => read_document(path)?,
+            None => current,
+        };
+        let changes = diff::changes(&old, &new);
+        for change in &changes {
+            println!("{change}");
+        }
+        let breaking = changes.iter().filter(|c| c.breaking).count();
+        println!("{} change(s), {breaking} breaking", changes.len());
+        return Ok(if breaking > 0 {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        });
+    }
+    let text = schema::to_string(&current);
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn generate_command<S: Send + Sync + 'static>(
+    args: GenerateArgs,
+    router: &Router<S>,
+) -> Result<ExitCode, String> {
+    let document = match &args.schema {
+        Some(path) => read_document(path)?,
+        None => schema::document(router),
+    };
+    let written =
+        codegen::generate(&document, &args.languages(), &args.output).map_err(|e| e.to_string())?;
+    for dir in written {
+        eprintln!("wrote {}", dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Flags of `centrifugo-config`: everything `serve` takes, plus the Centrifugo side.
@@ -299,7 +437,23 @@ pub async fn run<S: Send + Sync + 'static>(router: Router<S>) -> ExitCode {
 
 /// Runs an already-parsed [`Cli`].
 pub async fn run_with<S: Send + Sync + 'static>(cli: Cli, router: Router<S>) -> ExitCode {
-    match cli.command {
+    let outcome = match cli.command {
+        Command::Schema(args) => schema_command(args, &router),
+        Command::Generate(args) => generate_command(args, &router),
+        other => return run_other(other, router).await,
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run_other<S: Send + Sync + 'static>(command: Command, router: Router<S>) -> ExitCode {
+    match command {
+        Command::Schema(_) | Command::Generate(_) => unreachable!("handled by run_with"),
         Command::CentrifugoConfig(args) => match args.input(&router) {
             Ok(input) => {
                 let text = serde_json::to_string_pretty(&input.render()).expect("JSON encodes");

@@ -49,6 +49,7 @@
 pub mod api;
 pub mod centrifugo_config;
 pub mod cli;
+pub mod codegen;
 pub mod context;
 pub mod error;
 pub mod handler;

@@ -21,6 +21,8 @@ use centrpc::{
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::types::Everything;
+
 /// Application error codes (centrpc's built-ins use 400–599; the app uses 1000+).
 pub mod codes {
     /// No task with that id.
@@ -295,6 +297,10 @@ async fn whoami(ctx: Context<App>, _: ()) -> Result<WhoAmI, RpcError> {
     })
 }
 
+async fn roundtrip(_ctx: Context<App>, value: Everything) -> Result<Everything, RpcError> {
+    Ok(value)
+}
+
 async fn echo(_ctx: Context<App>, value: serde_json::Value) -> Result<serde_json::Value, RpcError> {
     Ok(value)
 }
@@ -397,6 +403,7 @@ pub fn hooks(h: Hooks<App>) -> Hooks<App> {
 /// The example's router.
 pub fn router(app: App) -> Router<App> {
     Router::new(app)
+        .info("tasks", "0.1.0")
         .rpc("tasks.get_stats", get_stats)
         .describe("Get task statistics for a user.")
         .rpc("tasks.create", create)
@@ -415,5 +422,7 @@ pub fn router(app: App) -> Router<App> {
         .describe(
             "Run `steps` steps, publishing progress to the caller's personal channel `#<user>`.",
         )
+        .rpc("types.roundtrip", roundtrip)
+        .describe("Return every serde construct unchanged, to prove generated clients read and write them exactly.")
         .hooks(hooks)
 }

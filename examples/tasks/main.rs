@@ -4,6 +4,7 @@
 //! (set `CENTRPC_CENTRIFUGO_API_URL` and `CENTRPC_CENTRIFUGO_API_KEY` so `tasks.process` can publish).
 
 mod app;
+mod types;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {

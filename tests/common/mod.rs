@@ -6,6 +6,8 @@
 pub mod app;
 pub mod certs;
 pub mod stack;
+#[path = "../../examples/tasks/types.rs"]
+pub mod types;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 

@@ -11,6 +11,8 @@ use serde_json::{json, Map, Value};
 
 use crate::{error::BUILTIN_ERRORS, router::Router};
 
+pub mod diff;
+
 /// Where definitions live in the document.
 pub const DEFINITIONS: &str = "#/components/schemas/";
 /// The suffix given to the params-side copy of a type whose two contracts differ.
@@ -39,30 +41,39 @@ pub fn document<S: Send + Sync + 'static>(router: &Router<S>) -> Value {
     let ser_defs: BTreeMap<String, Value> = ser.take_definitions(true).into_iter().collect();
 
     // A type that reads differently from how it is written (optional on input, always present on
-    // output…) becomes two definitions; the params-side one is renamed `<Name>Input`.
-    let renames: BTreeMap<String, String> = de_defs
-        .iter()
-        .filter(|(name, schema)| ser_defs.get(*name).is_some_and(|s| s != *schema))
-        .map(|(name, _)| {
-            let mut new = format!("{name}{INPUT_SUFFIX}");
-            let mut n = 2;
-            while de_defs.contains_key(&new) || ser_defs.contains_key(&new) {
-                new = format!("{name}{INPUT_SUFFIX}{n}");
-                n += 1;
+    // output…), or that refers to such a type, becomes two definitions; the params-side one is
+    // renamed `<Name>Input`. Renaming can make referring types differ, hence the fixpoint.
+    let mut renames: BTreeMap<String, String> = BTreeMap::new();
+    loop {
+        let before = renames.len();
+        for (name, schema) in &de_defs {
+            if renames.contains_key(name) {
+                continue;
             }
-            (name.clone(), new)
+            let mut rewritten = schema.clone();
+            rewrite_refs(&mut rewritten, &renames);
+            if ser_defs.get(name).is_some_and(|s| *s != rewritten) {
+                let mut new = format!("{name}{INPUT_SUFFIX}");
+                let mut n = 2;
+                while de_defs.contains_key(&new) || ser_defs.contains_key(&new) {
+                    new = format!("{name}{INPUT_SUFFIX}{n}");
+                    n += 1;
+                }
+                renames.insert(name.clone(), new);
+            }
+        }
+        if renames.len() == before {
+            break;
+        }
+    }
+    de_defs = de_defs
+        .into_iter()
+        .map(|(name, mut schema)| {
+            rewrite_refs(&mut schema, &renames);
+            (renames.get(&name).cloned().unwrap_or(name), schema)
         })
         .collect();
-    if !renames.is_empty() {
-        de_defs = de_defs
-            .into_iter()
-            .map(|(name, mut schema)| {
-                rewrite_refs(&mut schema, &renames);
-                (renames.get(&name).cloned().unwrap_or(name), schema)
-            })
-            .collect();
-        params.iter_mut().for_each(|p| rewrite_refs(p, &renames));
-    }
+    params.iter_mut().for_each(|p| rewrite_refs(p, &renames));
     let mut schemas: Map<String, Value> = ser_defs.into_iter().collect();
     schemas.extend(de_defs);
 

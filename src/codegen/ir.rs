@@ -1,0 +1,837 @@
+//! The language-neutral model the generators render: methods and named types read from the API
+//! document's JSON Schemas, with serde's enum representations recognised (unit, internally /
+//! adjacently / externally tagged, untagged), inline variant structs hoisted into named types,
+//! names split into words, and collisions and unsupported constructs reported by type and field.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{naming::words, CodegenError};
+use crate::schema::DEFINITIONS;
+
+/// The whole API.
+#[derive(Debug, Clone, Serialize)]
+pub struct Api {
+    /// The API's name (`info.title`).
+    pub title: String,
+    /// The API's version.
+    pub version: String,
+    /// Methods, sorted by name.
+    pub methods: Vec<Method>,
+    /// Named types, sorted by name (definitions plus hoisted variant structs).
+    pub types: Vec<TypeDef>,
+    /// The built-in error codes.
+    pub errors: Vec<ErrorCode>,
+}
+
+/// One RPC method.
+#[derive(Debug, Clone, Serialize)]
+pub struct Method {
+    /// The Centrifugo method name, e.g. `tasks.get_stats`.
+    pub name: String,
+    /// Its words, e.g. `["tasks", "get", "stats"]`; languages join them in their own case.
+    pub words: Vec<String>,
+    /// From `Router::describe`.
+    pub description: Option<String>,
+    /// The params type; `None` when the method takes no params (`()`).
+    pub params: Option<TypeRef>,
+    /// The result type (`Null` for `()`).
+    pub result: TypeRef,
+}
+
+/// A built-in error code.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorCode {
+    /// Constant name, e.g. `METHOD_NOT_FOUND`.
+    pub name: String,
+    /// The code.
+    pub code: u64,
+    /// What it means.
+    pub message: String,
+    /// Whether retrying may help.
+    pub temporary: bool,
+}
+
+/// A named type.
+#[derive(Debug, Clone, Serialize)]
+pub struct TypeDef {
+    /// The name as in the document (the Rust type name, or `<Parent><Variant>` when hoisted).
+    pub name: String,
+    /// Its words.
+    pub words: Vec<String>,
+    /// Doc comment.
+    pub description: Option<String>,
+    /// What it is.
+    pub kind: TypeKind,
+}
+
+/// The shape of a named type.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TypeKind {
+    /// An object with named fields.
+    Struct {
+        /// Fields, sorted by wire name.
+        fields: Vec<Field>,
+    },
+    /// A unit-only enum: one of these strings.
+    StringEnum {
+        /// The values.
+        values: Vec<EnumValue>,
+    },
+    /// `#[serde(tag = "…")]` (internally tagged, `content` is `None`) or
+    /// `#[serde(tag = "…", content = "…")]` (adjacently tagged).
+    Tagged {
+        /// The tag property.
+        tag: String,
+        /// The content property, for adjacently tagged enums.
+        content: Option<String>,
+        /// The variants.
+        variants: Vec<Variant>,
+    },
+    /// serde's default: a unit variant is the string `"Name"`, others `{"Name": payload}`.
+    External {
+        /// The variants; `tag_value` is the wire key.
+        variants: Vec<Variant>,
+    },
+    /// `#[serde(untagged)]`: the first alternative that fits.
+    Untagged {
+        /// The alternatives, in order.
+        variants: Vec<UntaggedVariant>,
+    },
+    /// Another type under this name (newtypes such as `struct TaskId(u64)`).
+    Alias {
+        /// The target type.
+        target: TypeRef,
+    },
+}
+
+/// A struct field.
+#[derive(Debug, Clone, Serialize)]
+pub struct Field {
+    /// The JSON key.
+    pub wire: String,
+    /// Its words, for language-specific names.
+    pub words: Vec<String>,
+    /// Doc comment.
+    pub description: Option<String>,
+    /// The type (wrapped in `Nullable` when JSON `null` is allowed).
+    pub ty: TypeRef,
+    /// Whether the key is always present. On params types (deserialize contract) `false` means
+    /// the caller may leave it out; on result types (serialize contract) that the server may.
+    pub required: bool,
+    /// The value the server uses when the key is left out, if declared (`#[serde(default = …)]`).
+    pub default: Option<Value>,
+}
+
+/// A value of a [`TypeKind::StringEnum`].
+#[derive(Debug, Clone, Serialize)]
+pub struct EnumValue {
+    /// The string on the wire.
+    pub value: String,
+    /// Its words.
+    pub words: Vec<String>,
+    /// Doc comment.
+    pub description: Option<String>,
+}
+
+/// A variant of a tagged or externally tagged enum.
+#[derive(Debug, Clone, Serialize)]
+pub struct Variant {
+    /// The tag value (internally/adjacently) or the wire key (externally tagged).
+    pub tag_value: String,
+    /// Its words.
+    pub words: Vec<String>,
+    /// Doc comment.
+    pub description: Option<String>,
+    /// What it carries.
+    pub payload: Payload,
+}
+
+/// What an enum variant carries.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Payload {
+    /// Nothing (only the tag).
+    Unit,
+    /// Named fields. For internally tagged enums they sit next to the tag; otherwise they form
+    /// the content object. `type_name` is the hoisted struct holding exactly these fields.
+    Fields {
+        /// The hoisted struct's name (`<Enum><Variant>`).
+        type_name: String,
+        /// The fields (without the tag).
+        fields: Vec<Field>,
+    },
+    /// One value of another type (newtype variants).
+    Type {
+        /// Its type.
+        ty: TypeRef,
+    },
+}
+
+/// An alternative of an untagged enum.
+#[derive(Debug, Clone, Serialize)]
+pub struct UntaggedVariant {
+    /// Doc comment.
+    pub description: Option<String>,
+    /// Its type (inline structs are hoisted as `<Enum><n>`).
+    pub ty: TypeRef,
+}
+
+/// A reference to a type.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TypeRef {
+    /// JSON string.
+    String,
+    /// JSON boolean.
+    Bool,
+    /// JSON integer of `bits` width (8–64), signed or not.
+    Integer {
+        /// Width in bits.
+        bits: u8,
+        /// Signed.
+        signed: bool,
+    },
+    /// JSON number (float).
+    Number,
+    /// RFC 3339 timestamp string.
+    DateTime,
+    /// UUID string.
+    Uuid,
+    /// Any JSON value.
+    Any,
+    /// JSON `null` only (the unit type `()`).
+    Null,
+    /// A named type.
+    Named {
+        /// Its name.
+        name: String,
+    },
+    /// A JSON array.
+    Array {
+        /// Item type.
+        items: Box<TypeRef>,
+    },
+    /// A JSON object with string keys.
+    Map {
+        /// Value type.
+        values: Box<TypeRef>,
+    },
+    /// The inner type or `null`.
+    Nullable {
+        /// The inner type.
+        inner: Box<TypeRef>,
+    },
+}
+
+impl TypeRef {
+    /// Whether the type admits JSON `null`.
+    pub fn is_nullable(&self) -> bool {
+        matches!(self, Self::Nullable { .. } | Self::Null | Self::Any)
+    }
+}
+
+/// Reads the API document into the model.
+pub fn read(document: &Value) -> Result<Api, CodegenError> {
+    let mut reader = Reader {
+        defs: document["components"]["schemas"]
+            .as_object()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+        types: BTreeMap::new(),
+    };
+    let names: Vec<String> = reader.defs.keys().cloned().collect();
+    for name in names {
+        let schema = reader.defs[&name].clone();
+        let def = reader.type_def(&name, &schema)?;
+        reader.types.insert(name, def);
+    }
+    let mut methods = Vec::new();
+    for m in document["methods"].as_array().into_iter().flatten() {
+        let name = m["name"].as_str().unwrap_or_default().to_owned();
+        let at = |what: &str| format!("method `{name}`, {what}");
+        let params_schema = &m["params"][0]["schema"];
+        let params = match reader.type_ref(params_schema, &at("params"))? {
+            TypeRef::Null => None,
+            other => Some(other),
+        };
+        let result = reader.type_ref(&m["result"]["schema"], &at("result"))?;
+        methods.push(Method {
+            words: words(&name),
+            description: m["description"].as_str().map(str::to_owned),
+            name,
+            params,
+            result,
+        });
+    }
+    methods.sort_by(|a, b| a.name.cmp(&b.name));
+    let errors = document["components"]["errors"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, e)| ErrorCode {
+            name: name.clone(),
+            code: e["code"].as_u64().unwrap_or_default(),
+            message: e["message"].as_str().unwrap_or_default().to_owned(),
+            temporary: e["data"]["temporary"].as_bool().unwrap_or(false),
+        })
+        .collect();
+    let api = Api {
+        title: document["info"]["title"]
+            .as_str()
+            .unwrap_or("api")
+            .to_owned(),
+        version: document["info"]["version"]
+            .as_str()
+            .unwrap_or("0.0.0")
+            .to_owned(),
+        methods,
+        types: reader.types.into_values().collect(),
+        errors,
+    };
+    check_collisions(&api)?;
+    Ok(api)
+}
+
+struct Reader {
+    defs: BTreeMap<String, Value>,
+    types: BTreeMap<String, TypeDef>,
+}
+
+fn description(schema: &Value) -> Option<String> {
+    schema["description"].as_str().map(|s| s.trim().to_owned())
+}
+
+fn unsupported(at: &str, problem: impl Into<String>) -> CodegenError {
+    CodegenError::Unsupported {
+        at: at.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+/// The alternatives of a `oneOf`/`anyOf`, if the schema is one.
+fn alternatives(schema: &Value) -> Option<&Vec<Value>> {
+    schema["oneOf"]
+        .as_array()
+        .or_else(|| schema["anyOf"].as_array())
+}
+
+fn is_null_schema(s: &Value) -> bool {
+    s["type"] == "null"
+}
+
+/// The string constants of an alternative: `{"const": "x"}` or `{"enum": ["x", "y"]}` (schemars
+/// merges undocumented unit variants into one `enum`).
+fn string_consts(s: &Value) -> Option<Vec<String>> {
+    if let Some(c) = s["const"].as_str() {
+        return Some(vec![c.to_owned()]);
+    }
+    let values = s["enum"].as_array()?;
+    values
+        .iter()
+        .map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+impl Reader {
+    fn type_def(&mut self, name: &str, schema: &Value) -> Result<TypeDef, CodegenError> {
+        let at = format!("type `{name}`");
+        let kind = if let Some(alts) = alternatives(schema) {
+            self.union(name, alts, &at)?
+        } else if let Some(values) = schema["enum"]
+            .as_array()
+            .filter(|_| schema["type"] == "string")
+        {
+            TypeKind::StringEnum {
+                values: values
+                    .iter()
+                    .map(|v| {
+                        let value = v.as_str().unwrap_or_default().to_owned();
+                        EnumValue {
+                            words: words(&value),
+                            value,
+                            description: None,
+                        }
+                    })
+                    .collect(),
+            }
+        } else if schema["type"] == "object"
+            && schema
+                .get("additionalProperties")
+                .is_none_or(|a| a == &Value::Bool(false))
+            || schema["properties"].is_object()
+        {
+            TypeKind::Struct {
+                fields: self.fields(name, schema, &[])?,
+            }
+        } else {
+            TypeKind::Alias {
+                target: self.type_ref(schema, &at)?,
+            }
+        };
+        Ok(TypeDef {
+            name: name.to_owned(),
+            words: words(name),
+            description: description(schema),
+            kind,
+        })
+    }
+
+    /// The fields of an object schema, leaving out `skip` (a tag property).
+    fn fields(
+        &mut self,
+        owner: &str,
+        schema: &Value,
+        skip: &[&str],
+    ) -> Result<Vec<Field>, CodegenError> {
+        if schema
+            .get("additionalProperties")
+            .is_some_and(|a| a.is_object())
+        {
+            return Err(unsupported(
+                &format!("type `{owner}`"),
+                "a struct with extra map entries (`#[serde(flatten)]` of a map) is not supported",
+            ));
+        }
+        let required: BTreeSet<&str> = schema["required"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let mut fields = Vec::new();
+        for (wire, prop) in schema["properties"].as_object().into_iter().flatten() {
+            if skip.contains(&wire.as_str()) {
+                continue;
+            }
+            let at = format!("type `{owner}`, field `{wire}`");
+            fields.push(Field {
+                words: words(wire),
+                description: description(prop),
+                ty: self.type_ref(prop, &at)?,
+                required: required.contains(wire.as_str()),
+                default: prop.get("default").cloned(),
+                wire: wire.clone(),
+            });
+        }
+        Ok(fields)
+    }
+
+    /// Recognises serde's enum representations in a `oneOf`/`anyOf`.
+    fn union(&mut self, name: &str, alts: &[Value], at: &str) -> Result<TypeKind, CodegenError> {
+        let non_null: Vec<&Value> = alts.iter().filter(|a| !is_null_schema(a)).collect();
+        if non_null.len() < alts.len() && non_null.len() == 1 {
+            // `Option<T>` as a named alias.
+            return Ok(TypeKind::Alias {
+                target: self.type_ref(
+                    &Value::Object(
+                        [("anyOf".to_owned(), Value::Array(alts.to_vec()))]
+                            .into_iter()
+                            .collect(),
+                    ),
+                    at,
+                )?,
+            });
+        }
+        // Unit-only enum.
+        if alts.iter().all(|a| string_consts(a).is_some()) {
+            return Ok(TypeKind::StringEnum {
+                values: alts
+                    .iter()
+                    .flat_map(|a| {
+                        let d = description(a);
+                        string_consts(a)
+                            .expect("checked")
+                            .into_iter()
+                            .map(move |value| EnumValue {
+                                words: words(&value),
+                                value,
+                                description: d.clone(),
+                            })
+                    })
+                    .collect(),
+            });
+        }
+        if let Some(tag) = common_tag(alts) {
+            let content = adjacent_content(alts, &tag);
+            let mut variants = Vec::new();
+            for a in alts {
+                let tag_value = a["properties"][&tag]["const"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                let vname = format!("{name}{}", pascal(&tag_value));
+                let payload = match &content {
+                    Some(c) => match a["properties"].get(c) {
+                        None => Payload::Unit,
+                        Some(inner) => self.variant_payload(
+                            &vname,
+                            inner,
+                            &format!("{at}, variant `{tag_value}`"),
+                        )?,
+                    },
+                    None => {
+                        let fields = self.fields(&vname, a, &[tag.as_str()])?;
+                        if fields.is_empty() {
+                            Payload::Unit
+                        } else {
+                            self.hoist(&vname, description(a), fields.clone());
+                            Payload::Fields {
+                                type_name: vname,
+                                fields,
+                            }
+                        }
+                    }
+                };
+                variants.push(Variant {
+                    words: words(&tag_value),
+                    tag_value,
+                    description: description(a),
+                    payload,
+                });
+            }
+            return Ok(TypeKind::Tagged {
+                tag,
+                content,
+                variants,
+            });
+        }
+        if alts
+            .iter()
+            .all(|a| string_consts(a).is_some() || single_key_object(a).is_some())
+        {
+            let mut variants = Vec::new();
+            for a in alts {
+                if let Some(keys) = string_consts(a) {
+                    for key in keys {
+                        variants.push(Variant {
+                            words: words(&key),
+                            tag_value: key,
+                            description: description(a),
+                            payload: Payload::Unit,
+                        });
+                    }
+                    continue;
+                }
+                let (key, inner) = single_key_object(a).expect("checked");
+                let vname = format!("{name}{}", pascal(key));
+                let payload =
+                    self.variant_payload(&vname, inner, &format!("{at}, variant `{key}`"))?;
+                variants.push(Variant {
+                    words: words(key),
+                    tag_value: key.to_owned(),
+                    description: description(a),
+                    payload,
+                });
+            }
+            return Ok(TypeKind::External { variants });
+        }
+        // Untagged: each alternative as a type; inline objects are hoisted.
+        let mut variants = Vec::new();
+        for (i, a) in alts.iter().enumerate() {
+            let ty = if a["properties"].is_object() {
+                let vname = format!("{name}{}", i + 1);
+                let fields = self.fields(&vname, a, &[])?;
+                self.hoist(&vname, description(a), fields);
+                TypeRef::Named { name: vname }
+            } else {
+                self.type_ref(a, &format!("{at}, alternative {}", i + 1))?
+            };
+            variants.push(UntaggedVariant {
+                description: description(a),
+                ty,
+            });
+        }
+        Ok(TypeKind::Untagged { variants })
+    }
+
+    /// The content of a non-internally-tagged variant: inline fields (hoisted) or a type.
+    fn variant_payload(
+        &mut self,
+        vname: &str,
+        inner: &Value,
+        at: &str,
+    ) -> Result<Payload, CodegenError> {
+        if inner["properties"].is_object() && inner.get("$ref").is_none() {
+            let fields = self.fields(vname, inner, &[])?;
+            self.hoist(vname, description(inner), fields.clone());
+            Ok(Payload::Fields {
+                type_name: vname.to_owned(),
+                fields,
+            })
+        } else {
+            Ok(Payload::Type {
+                ty: self.type_ref(inner, at)?,
+            })
+        }
+    }
+
+    fn hoist(&mut self, name: &str, description: Option<String>, fields: Vec<Field>) {
+        self.types.insert(
+            name.to_owned(),
+            TypeDef {
+                name: name.to_owned(),
+                words: words(name),
+                description,
+                kind: TypeKind::Struct { fields },
+            },
+        );
+    }
+
+    /// A reference to a type, from a property, item or top-level schema.
+    fn type_ref(&mut self, schema: &Value, at: &str) -> Result<TypeRef, CodegenError> {
+        if schema == &Value::Bool(true)
+            || schema.as_object().is_some_and(|o| {
+                o.keys()
+                    .all(|k| k == "description" || k == "default" || k == "title")
+            })
+        {
+            return Ok(TypeRef::Any);
+        }
+        if let Some(r) = schema["$ref"].as_str() {
+            let name = r.strip_prefix(DEFINITIONS).ok_or_else(|| {
+                unsupported(at, format!("reference {r} is outside {DEFINITIONS}"))
+            })?;
+            if !self.defs.contains_key(name) {
+                return Err(unsupported(
+                    at,
+                    format!("reference to undefined type `{name}`"),
+                ));
+            }
+            return Ok(TypeRef::Named {
+                name: name.to_owned(),
+            });
+        }
+        if let Some(all) = schema["allOf"].as_array() {
+            return match all.as_slice() {
+                [one] => self.type_ref(one, at),
+                _ => Err(unsupported(at, "`allOf` with several schemas (e.g. `#[serde(flatten)]` of an enum) is not supported")),
+            };
+        }
+        if let Some(alts) = alternatives(schema) {
+            let non_null: Vec<&Value> = alts.iter().filter(|a| !is_null_schema(a)).collect();
+            return match non_null.as_slice() {
+                [one] if non_null.len() < alts.len() => Ok(TypeRef::Nullable {
+                    inner: Box::new(self.type_ref(one, at)?),
+                }),
+                _ => Err(unsupported(
+                    at,
+                    "an inline union is not supported; give the enum a name (a Rust enum type)",
+                )),
+            };
+        }
+        let types: Vec<&str> = match &schema["type"] {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => {
+                return Err(unsupported(
+                    at,
+                    format!("cannot tell the type of schema {schema}"),
+                ))
+            }
+        };
+        let nullable = types.contains(&"null") && types.len() > 1;
+        let base: Vec<&str> = types
+            .iter()
+            .copied()
+            .filter(|t| !nullable || *t != "null")
+            .collect();
+        let ty = match base.as_slice() {
+            ["string"] => match schema["format"].as_str() {
+                Some("date-time") => TypeRef::DateTime,
+                Some("uuid") => TypeRef::Uuid,
+                _ => TypeRef::String,
+            },
+            ["boolean"] => TypeRef::Bool,
+            ["number"] => TypeRef::Number,
+            ["integer"] => {
+                let format = schema["format"].as_str().unwrap_or("int64");
+                let signed = !format.starts_with("uint");
+                let bits = format
+                    .trim_start_matches("uint")
+                    .trim_start_matches("int")
+                    .parse()
+                    .unwrap_or(64);
+                TypeRef::Integer { bits, signed }
+            }
+            ["null"] => TypeRef::Null,
+            ["array"] => {
+                if schema.get("prefixItems").is_some() {
+                    return Err(unsupported(
+                        at,
+                        "tuples are not supported; use a struct with named fields",
+                    ));
+                }
+                let items = schema
+                    .get("items")
+                    .ok_or_else(|| unsupported(at, "an array without an item type"))?;
+                TypeRef::Array {
+                    items: Box::new(self.type_ref(items, at)?),
+                }
+            }
+            ["object"] => match schema.get("additionalProperties") {
+                Some(values) if values.is_object() || values == &Value::Bool(true) => {
+                    if schema.get("properties").is_some() {
+                        return Err(unsupported(
+                            at,
+                            "an object with both fields and extra map entries is not supported",
+                        ));
+                    }
+                    if schema.get("propertyNames").is_some_and(|p| {
+                        p["type"] != "string" && p.as_object().is_some_and(|o| !o.is_empty())
+                    }) {
+                        return Err(unsupported(at, "map keys must be strings"));
+                    }
+                    TypeRef::Map {
+                        values: Box::new(self.type_ref(values, at)?),
+                    }
+                }
+                _ => return Err(unsupported(
+                    at,
+                    "an inline struct is not supported here; give it a name (a Rust struct type)",
+                )),
+            },
+            other => return Err(unsupported(at, format!("unsupported JSON type {other:?}"))),
+        };
+        Ok(if nullable {
+            TypeRef::Nullable {
+                inner: Box::new(ty),
+            }
+        } else {
+            ty
+        })
+    }
+}
+
+/// `{"Name": payload}` with exactly one required key and no others: an externally tagged variant.
+fn single_key_object(s: &Value) -> Option<(&str, &Value)> {
+    let props = s["properties"].as_object()?;
+    if props.len() != 1 || s["additionalProperties"] != Value::Bool(false) {
+        return None;
+    }
+    let (k, v) = props.iter().next()?;
+    Some((k.as_str(), v))
+}
+
+/// The property every alternative has as a required string constant: the serde tag.
+fn common_tag(alts: &[Value]) -> Option<String> {
+    let first = alts.first()?["properties"].as_object()?;
+    first
+        .iter()
+        .filter(|(_, v)| v["const"].is_string())
+        .map(|(k, _)| k.clone())
+        .find(|k| {
+            alts.iter().all(|a| {
+                a["properties"][k]["const"].is_string()
+                    && a["required"]
+                        .as_array()
+                        .is_some_and(|r| r.iter().any(|x| x == k))
+            })
+        })
+}
+
+/// For an adjacently tagged enum, the content property: every alternative has only the tag and,
+/// optionally, this one property.
+fn adjacent_content(alts: &[Value], tag: &str) -> Option<String> {
+    let mut content: Option<String> = None;
+    for a in alts {
+        let others: Vec<&String> = a["properties"]
+            .as_object()?
+            .keys()
+            .filter(|k| *k != tag)
+            .collect();
+        match others.as_slice() {
+            [] => {}
+            [one] => match &content {
+                Some(c) if c != *one => return None,
+                _ => content = Some((*one).clone()),
+            },
+            _ => return None,
+        }
+    }
+    // An internally tagged enum whose variants each have one field named alike would look the
+    // same; serde's adjacent content is always required alongside the tag.
+    let c = content?;
+    let all_required = alts.iter().all(|a| {
+        a["properties"].get(&c).is_none()
+            || a["required"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|x| x == &c))
+    });
+    all_required.then_some(c)
+}
+
+fn pascal(s: &str) -> String {
+    words(s)
+        .iter()
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// Methods, types, fields and enum values whose words coincide would generate the same name.
+fn check_collisions(api: &Api) -> Result<(), CodegenError> {
+    fn unique<'a>(
+        what: &str,
+        items: impl Iterator<Item = (&'a [String], &'a str)>,
+    ) -> Result<(), CodegenError> {
+        let mut seen: BTreeMap<Vec<String>, &str> = BTreeMap::new();
+        for (w, name) in items {
+            if let Some(prev) = seen.insert(w.to_vec(), name) {
+                return Err(CodegenError::Collision(format!(
+                    "{what} `{prev}` and `{name}` would get the same generated name ({}); rename one",
+                    w.join("_")
+                )));
+            }
+        }
+        Ok(())
+    }
+    unique(
+        "methods",
+        api.methods
+            .iter()
+            .map(|m| (m.words.as_slice(), m.name.as_str())),
+    )?;
+    unique(
+        "types",
+        api.types
+            .iter()
+            .map(|t| (t.words.as_slice(), t.name.as_str())),
+    )?;
+    for t in &api.types {
+        let fields = match &t.kind {
+            TypeKind::Struct { fields } => fields,
+            TypeKind::StringEnum { values } => {
+                unique(
+                    &format!("values of `{}`:", t.name),
+                    values
+                        .iter()
+                        .map(|v| (v.words.as_slice(), v.value.as_str())),
+                )?;
+                continue;
+            }
+            TypeKind::Tagged { variants, .. } | TypeKind::External { variants } => {
+                unique(
+                    &format!("variants of `{}`:", t.name),
+                    variants
+                        .iter()
+                        .map(|v| (v.words.as_slice(), v.tag_value.as_str())),
+                )?;
+                continue;
+            }
+            _ => continue,
+        };
+        unique(
+            &format!("fields of `{}`:", t.name),
+            fields.iter().map(|f| (f.words.as_slice(), f.wire.as_str())),
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! Typed client generators. Each reads the API document (see [`crate::schema`]), builds the
+//! language-neutral model in [`ir`], and renders a complete package from templates: Python
+//! (Pydantic v2 over centrifuge-python), TypeScript (over centrifuge-js) and Go (over
+//! centrifuge-go). All languages are rendered in memory first; if any fails, nothing is written.
+
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+};
+
+use serde_json::Value;
+
+pub mod go;
+pub mod ir;
+pub mod naming;
+pub mod python;
+pub mod typescript;
+
+/// The file that marks a directory as written by `generate` (and so safe to replace).
+pub const MARKER: &str = ".centrpc-generated";
+
+/// Why generation failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodegenError {
+    /// A schema construct no generator supports; `at` names the type and field.
+    Unsupported {
+        /// Where: `type \`Foo\`, field \`bar\``.
+        at: String,
+        /// What and what to do instead.
+        problem: String,
+    },
+    /// Two names would become the same generated identifier.
+    Collision(String),
+    /// A template failed to render (a bug in centrpc).
+    Template(String),
+    /// Reading or writing files failed.
+    Io(String),
+}
+
+impl fmt::Display for CodegenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unsupported { at, problem } => write!(f, "cannot generate {at}: {problem}"),
+            Self::Collision(m) => write!(f, "name collision: {m}"),
+            Self::Template(m) => write!(f, "template error (please report): {m}"),
+            Self::Io(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+impl std::error::Error for CodegenError {}
+
+impl From<minijinja::Error> for CodegenError {
+    fn from(e: minijinja::Error) -> Self {
+        Self::Template(format!("{e:#}"))
+    }
+}
+
+/// A target language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    /// `DIR/python`.
+    Python,
+    /// `DIR/typescript`.
+    TypeScript,
+    /// `DIR/go`.
+    Go,
+}
+
+impl Language {
+    /// Every language.
+    pub const ALL: [Language; 3] = [Language::Python, Language::TypeScript, Language::Go];
+
+    /// The package directory under the output directory.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Self::Python => "python",
+            Self::TypeScript => "typescript",
+            Self::Go => "go",
+        }
+    }
+
+    /// Renders this language's package for `api`.
+    pub fn render(self, api: &ir::Api) -> Result<Vec<File>, CodegenError> {
+        match self {
+            Self::Python => python::render(api),
+            Self::TypeScript => typescript::render(api),
+            Self::Go => go::render(api),
+        }
+    }
+}
+
+/// A generated file, relative to its language directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    /// Relative path, e.g. `models.py`.
+    pub path: PathBuf,
+    /// Contents.
+    pub contents: String,
+}
+
+impl File {
+    /// A file at `path` with `contents`.
+    pub fn new(path: impl Into<PathBuf>, contents: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            contents: contents.into(),
+        }
+    }
+}
+
+/// Renders every language in `languages` from `document`, without touching the disk.
+pub fn render(
+    document: &Value,
+    languages: &[Language],
+) -> Result<Vec<(Language, Vec<File>)>, CodegenError> {
+    let api = ir::read(document)?;
+    languages
+        .iter()
+        .map(|&l| Ok((l, l.render(&api)?)))
+        .collect()
+}
+
+/// Generates the packages into `out/<language>`, replacing earlier generated output. Returns the
+/// directories written. Refuses to replace a non-empty directory it did not write.
+pub fn generate(
+    document: &Value,
+    languages: &[Language],
+    out: &Path,
+) -> Result<Vec<PathBuf>, CodegenError> {
+    let rendered = render(document, languages)?;
+    let io = |what: &str, p: &Path, e: std::io::Error| {
+        CodegenError::Io(format!("cannot {what} {}: {e}", p.display()))
+    };
+    for (language, _) in &rendered {
+        let dir = out.join(language.dir());
+        let foreign = dir.is_dir()
+            && !dir.join(MARKER).exists()
+            && std::fs::read_dir(&dir)
+                .map_err(|e| io("read", &dir, e))?
+                .next()
+                .is_some();
+        if foreign {
+            return Err(CodegenError::Io(format!(
+                "{} exists and was not written by centrpc; remove it or choose another --output",
+                dir.display()
+            )));
+        }
+    }
+    let mut written = Vec::new();
+    for (language, files) in rendered {
+        let dir = out.join(language.dir());
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| io("replace", &dir, e))?;
+        }
+        for file in files.iter().chain([&File::new(
+            MARKER,
+            "generated by centrpc; this directory is replaced on every run\n",
+        )]) {
+            let path = dir.join(&file.path);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| io("create", parent, e))?;
+            }
+            std::fs::write(&path, &file.contents).map_err(|e| io("write", &path, e))?;
+        }
+        written.push(dir);
+    }
+    Ok(written)
+}
+
+/// A template environment with the filters every generator uses:
+/// `{{ text | comment("# ") }}` prefixes each line of a doc comment.
+pub fn environment() -> minijinja::Environment<'static> {
+    let mut env = minijinja::Environment::new();
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    env.set_keep_trailing_newline(true);
+    env.add_filter("comment", |text: String, prefix: String| -> String {
+        text.lines()
+            .map(|l| {
+                if l.trim().is_empty() {
+                    prefix.trim_end().to_owned()
+                } else {
+                    format!("{prefix}{l}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    env
+}

@@ -1,0 +1,471 @@
+//! The API document (determinism, contracts, `--check`, breaking-change diff) and the codegen
+//! model read from it: every serde construct recognised, unsupported ones named.
+
+mod common;
+
+use centrpc::{
+    codegen::{
+        ir::{self, Payload, TypeKind, TypeRef},
+        CodegenError,
+    },
+    schema::{self, diff},
+    Context, Router, RpcError,
+};
+use common::app;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+fn example_document() -> Value {
+    schema::document(&app::router(app::App::default()))
+}
+
+#[test]
+fn the_document_is_deterministic_and_complete() {
+    let a = schema::to_string(&example_document());
+    let b = schema::to_string(&example_document());
+    assert_eq!(a, b);
+    let doc: Value = serde_json::from_str(&a).unwrap();
+    assert_eq!(doc["openrpc"], "1.3.2");
+    assert_eq!(doc["info"]["title"], "tasks");
+    let names: Vec<&str> = doc["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    assert_eq!(names, sorted, "methods are sorted");
+    let stats = doc["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "tasks.get_stats")
+        .unwrap();
+    assert_eq!(stats["description"], "Get task statistics for a user.");
+    assert_eq!(
+        stats["params"][0]["schema"]["$ref"],
+        "#/components/schemas/TaskStatsParams"
+    );
+    assert_eq!(
+        stats["result"]["schema"]["$ref"],
+        "#/components/schemas/TaskStatsResult"
+    );
+    let params = &doc["components"]["schemas"]["TaskStatsParams"];
+    assert_eq!(
+        params["properties"]["user_id"]["description"], "The user whose tasks are counted.",
+        "doc comments become descriptions"
+    );
+    assert_eq!(doc["components"]["errors"]["METHOD_NOT_FOUND"]["code"], 404);
+    let whoami = doc["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "system.whoami")
+        .unwrap();
+    assert_eq!(
+        whoami["params"][0]["required"], false,
+        "`()` params may be left out"
+    );
+}
+
+#[test]
+fn params_use_the_deserialize_contract_and_results_the_serialize_contract() {
+    let doc = example_document();
+    let s = &doc["components"]["schemas"];
+    let required = |name: &str| -> Vec<String> {
+        serde_json::from_value(s[name]["required"].clone()).unwrap()
+    };
+    // An Option field may be left out by callers, but the server always writes it (as null).
+    assert!(!required("EverythingInput").contains(&"maybe".to_owned()));
+    assert!(required("Everything").contains(&"maybe".to_owned()));
+    // A defaulted field is optional on input, present on output.
+    assert!(!required("EverythingInput").contains(&"withDefault".to_owned()));
+    assert!(required("Everything").contains(&"withDefault".to_owned()));
+    // skip_serializing_if: absent on both sides.
+    assert!(!required("Everything").contains(&"omittedWhenNone".to_owned()));
+    // Types that refer to split types are split too, and refs point at the right side.
+    assert_eq!(
+        s["EventInput"]["oneOf"][0]["properties"]["data"]["$ref"],
+        "#/components/schemas/InnerInput"
+    );
+    assert_eq!(
+        s["Event"]["oneOf"][0]["properties"]["data"]["$ref"],
+        "#/components/schemas/Inner"
+    );
+    // Types identical on both sides exist once.
+    assert!(s.get("ColorInput").is_none() && s.get("ShapeInput").is_none());
+}
+
+#[test]
+fn the_model_recognises_every_serde_construct() {
+    let api = ir::read(&example_document()).unwrap();
+    let ty = |name: &str| {
+        api.types
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap_or_else(|| panic!("no type {name}"))
+            .kind
+            .clone()
+    };
+
+    let TypeKind::StringEnum { values } = ty("Color") else {
+        panic!("Color")
+    };
+    assert_eq!(
+        values.iter().map(|v| v.value.as_str()).collect::<Vec<_>>(),
+        ["red", "dark_blue"]
+    );
+
+    let TypeKind::Tagged {
+        tag,
+        content,
+        variants,
+    } = ty("Shape")
+    else {
+        panic!("Shape")
+    };
+    assert_eq!((tag.as_str(), content), ("kind", None));
+    assert!(
+        matches!(&variants[0].payload, Payload::Fields { type_name, fields } if type_name == "ShapeCircle" && fields[0].wire == "radius")
+    );
+    assert!(matches!(variants[2].payload, Payload::Unit));
+
+    let TypeKind::Tagged {
+        tag,
+        content,
+        variants,
+    } = ty("Event")
+    else {
+        panic!("Event")
+    };
+    assert_eq!((tag.as_str(), content.as_deref()), ("type", Some("data")));
+    assert!(
+        matches!(&variants[0].payload, Payload::Type { ty: TypeRef::Named { name } } if name == "Inner")
+    );
+    assert!(
+        matches!(&variants[1].payload, Payload::Fields { type_name, .. } if type_name == "EventDeleted")
+    );
+    assert!(matches!(variants[2].payload, Payload::Unit));
+
+    let TypeKind::External { variants } = ty("Command") else {
+        panic!("Command")
+    };
+    let keys: Vec<_> = variants.iter().map(|v| v.tag_value.as_str()).collect();
+    assert_eq!(keys, ["Start", "Stop", "Rename"]);
+    assert!(matches!(variants[0].payload, Payload::Unit));
+    assert!(matches!(
+        &variants[2].payload,
+        Payload::Type {
+            ty: TypeRef::String
+        }
+    ));
+
+    let TypeKind::Untagged { variants } = ty("Scalar") else {
+        panic!("Scalar")
+    };
+    assert_eq!(
+        variants.iter().map(|v| v.ty.clone()).collect::<Vec<_>>(),
+        [
+            TypeRef::Number,
+            TypeRef::String,
+            TypeRef::Array {
+                items: Box::new(TypeRef::String)
+            },
+        ]
+    );
+
+    assert!(matches!(
+        ty("TaskId"),
+        TypeKind::Alias {
+            target: TypeRef::Integer {
+                bits: 64,
+                signed: false
+            }
+        }
+    ));
+
+    let TypeKind::Struct { fields } = ty("Everything") else {
+        panic!("Everything")
+    };
+    let field = |wire: &str| fields.iter().find(|f| f.wire == wire).unwrap().clone();
+    assert_eq!(
+        field("maybe").ty,
+        TypeRef::Nullable {
+            inner: Box::new(TypeRef::String)
+        }
+    );
+    assert!(field("maybe").required);
+    assert!(!field("omittedWhenNone").required);
+    assert_eq!(field("when").ty, TypeRef::DateTime);
+    assert_eq!(field("uuid").ty, TypeRef::Uuid);
+    assert_eq!(field("extra").ty, TypeRef::Any);
+    assert_eq!(
+        field("scores").ty,
+        TypeRef::Map {
+            values: Box::new(TypeRef::Number)
+        }
+    );
+    assert_eq!(
+        field("bigSigned").ty,
+        TypeRef::Integer {
+            bits: 64,
+            signed: true
+        }
+    );
+    assert_eq!(field("from").words, ["from"]);
+    let TypeKind::Struct { fields } = ty("EverythingInput") else {
+        panic!()
+    };
+    assert_eq!(
+        fields
+            .iter()
+            .find(|f| f.wire == "withDefault")
+            .unwrap()
+            .default,
+        Some(json!(7))
+    );
+
+    let whoami = api
+        .methods
+        .iter()
+        .find(|m| m.name == "system.whoami")
+        .unwrap();
+    assert!(
+        whoami.params.is_none(),
+        "unit params become a method without params"
+    );
+}
+
+#[derive(Deserialize, Serialize, JsonSchema)]
+struct WithTuple {
+    pair: (u32, String),
+}
+
+#[derive(Deserialize, Serialize, JsonSchema)]
+struct WithIntKeys {
+    counts: std::collections::HashMap<u32, u32>,
+}
+
+async fn takes<P: Send + 'static>(_: Context, _: P) -> Result<(), RpcError> {
+    Ok(())
+}
+
+#[test]
+fn unsupported_constructs_and_collisions_are_named() {
+    let doc = schema::document(&Router::new(()).rpc("t.tuple", takes::<WithTuple>));
+    let err = ir::read(&doc).unwrap_err();
+    assert!(
+        matches!(&err, CodegenError::Unsupported { at, .. } if at == "type `WithTuple`, field `pair`"),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("tuples are not supported; use a struct"),
+        "{err}"
+    );
+
+    let doc = schema::document(
+        &Router::new(())
+            .rpc("a.b_c", takes::<u32>)
+            .rpc("a_b.c", takes::<u32>),
+    );
+    let err = ir::read(&doc).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("methods `a.b_c` and `a_b.c` would get the same generated name"),
+        "{err}"
+    );
+
+    let doc = schema::document(&Router::new(()).rpc("t.keys", takes::<WithIntKeys>));
+    match ir::read(&doc) {
+        Ok(api) => {
+            // schemars writes integer-keyed maps as string-keyed objects (as serde_json does).
+            let t = api.types.iter().find(|t| t.name == "WithIntKeys").unwrap();
+            assert!(
+                matches!(&t.kind, TypeKind::Struct { fields } if matches!(fields[0].ty, TypeRef::Map { .. }))
+            );
+        }
+        Err(e) => assert!(e.to_string().contains("WithIntKeys"), "{e}"),
+    }
+}
+
+fn schemas(d: &mut Value) -> &mut Value {
+    &mut d["components"]["schemas"]
+}
+
+/// The example document with `edit` applied.
+fn edited(edit: impl FnOnce(&mut Value)) -> Value {
+    let mut doc = example_document();
+    edit(&mut doc);
+    doc
+}
+
+#[test]
+fn diff_classifies_breaking_and_compatible_changes() {
+    let base = example_document();
+    assert!(diff::changes(&base, &base).is_empty());
+
+    let cases: Vec<(&str, Value, bool, &str)> = vec![
+        (
+            "removed method",
+            edited(|d| {
+                d["methods"]
+                    .as_array_mut()
+                    .unwrap()
+                    .retain(|m| m["name"] != "tasks.slow")
+            }),
+            true,
+            "method removed",
+        ),
+        (
+            "new required param",
+            edited(|d| {
+                let p = &mut schemas(d)["TaskStatsParams"];
+                p["properties"]["team"] = json!({"type": "string"});
+                p["required"].as_array_mut().unwrap().push(json!("team"));
+            }),
+            true,
+            "new required field",
+        ),
+        (
+            "new optional param",
+            edited(|d| {
+                schemas(d)["TaskStatsParams"]["properties"]["team"] =
+                    json!({"type": ["string", "null"]});
+            }),
+            false,
+            "field added",
+        ),
+        (
+            "removed result field",
+            edited(|d| {
+                let r = &mut schemas(d)["TaskStatsResult"];
+                r["properties"].as_object_mut().unwrap().remove("completed");
+                r["required"]
+                    .as_array_mut()
+                    .unwrap()
+                    .retain(|f| f != "completed");
+            }),
+            true,
+            "field removed",
+        ),
+        (
+            "added result field",
+            edited(|d| {
+                let r = &mut schemas(d)["TaskStatsResult"];
+                r["properties"]["pending"] = json!({"type": "integer"});
+                r["required"].as_array_mut().unwrap().push(json!("pending"));
+            }),
+            false,
+            "field added",
+        ),
+        (
+            "changed type",
+            edited(|d| {
+                schemas(d)["TaskStatsParams"]["properties"]["user_id"] = json!({"type": "integer"});
+            }),
+            true,
+            "type changed: string → integer",
+        ),
+        (
+            "param may be null",
+            edited(|d| {
+                schemas(d)["TaskStatsParams"]["properties"]["user_id"]["type"] =
+                    json!(["string", "null"]);
+            }),
+            false,
+            "now accepts null",
+        ),
+        (
+            "result may be absent",
+            edited(|d| {
+                schemas(d)["TaskStatsResult"]["required"]
+                    .as_array_mut()
+                    .unwrap()
+                    .retain(|f| f != "total");
+            }),
+            true,
+            "may now be absent",
+        ),
+        (
+            "enum value added to a result",
+            edited(|d| {
+                schemas(d)["Color"]["oneOf"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"const": "green", "type": "string"}));
+            }),
+            true,
+            "result.color: value \"green\" added",
+        ),
+        (
+            "method added",
+            edited(|d| {
+                let m = d["methods"][0].clone();
+                let mut m2 = m;
+                m2["name"] = json!("zz.new");
+                d["methods"].as_array_mut().unwrap().push(m2);
+            }),
+            false,
+            "method added",
+        ),
+    ];
+    for (name, new, breaking, what) in cases {
+        let changes = diff::changes(&base, &new);
+        let found = changes
+            .iter()
+            .find(|c| format!("{}: {}", c.at, c.what).contains(what))
+            .unwrap_or_else(|| panic!("{name}: no change saying {what:?} in {changes:#?}"));
+        assert_eq!(found.breaking, breaking, "{name}: {found}");
+    }
+}
+
+#[test]
+fn schema_check_accepts_a_fresh_document_and_rejects_a_stale_one() {
+    let bin = common::stack::example_bin();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("api.json");
+    let status = std::process::Command::new(&bin)
+        .args(["schema", "--output"])
+        .arg(&file)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let check = || {
+        std::process::Command::new(&bin)
+            .args(["schema", "--check"])
+            .arg(&file)
+            .output()
+            .unwrap()
+    };
+    assert!(
+        check().status.success(),
+        "{}",
+        String::from_utf8_lossy(&check().stderr)
+    );
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    doc["methods"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m["name"] != "tasks.slow");
+    std::fs::write(&file, serde_json::to_string(&doc).unwrap()).unwrap();
+    let out = check();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("is stale") && stderr.contains("tasks.slow: method added"),
+        "{stderr}"
+    );
+    let out = std::process::Command::new(&bin)
+        .args(["schema", "--diff"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "adding a method is not breaking"
+    );
+}
