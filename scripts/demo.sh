@@ -1,53 +1,64 @@
 #!/usr/bin/env bash
-# make demo: builds the example app, serves it, and calls it over real gRPC with grpcurl the way
-# Centrifugo does, then shuts it down gracefully.
+# make demo: builds the example app, starts it and Centrifugo 6.9.1 on free loopback ports with a
+# config the app prints itself, makes real calls over WebSocket with the official Python SDK,
+# prints what happened, and shuts everything down cleanly.
+#   KEEP=1 make demo   keeps both running and prints the URL and a token to try it by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN="${CENTRPC_CACHE:-$HOME/.cache/centrpc}/bin"
-GRPCURL="$BIN/grpcurl"
+CACHE="${CENTRPC_CACHE:-$HOME/.cache/centrpc}"
+BIN="$CACHE/bin"
 
 echo "== building the example app (cargo build --example tasks)"
 cargo build -q --example tasks
 APP=target/debug/examples/tasks
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-LOG=$(mktemp)
-"$APP" serve --listen "127.0.0.1:$PORT" --shutdown-delay 200ms >"$LOG" 2>&1 &
-PID=$!
-trap 'kill $PID 2>/dev/null || true; rm -f "$LOG"' EXIT
-for _ in $(seq 50); do "$GRPCURL" -plaintext "127.0.0.1:$PORT" list >/dev/null 2>&1 && break; sleep 0.1; done
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+WORK=$(mktemp -d)
+APP_PORT=$(free_port); CF_PORT=$(free_port); METRICS_PORT=$(free_port)
+secret() { python3 -c 'import secrets; print(secrets.token_hex(16))'; }
+export CENTRPC_LISTEN="127.0.0.1:$APP_PORT" CENTRPC_METRICS_LISTEN="127.0.0.1:$METRICS_PORT"
+export CENTRPC_AUTH_KEY=x-centrpc-auth CENTRPC_AUTH_VALUE="$(secret)"
+export CENTRPC_HMAC_SECRET="$(secret)" CENTRPC_CENTRIFUGO_API_KEY="$(secret)"
+export CENTRPC_CENTRIFUGO_PORT="$CF_PORT" CENTRPC_CENTRIFUGO_ADDRESS=127.0.0.1
+export CENTRPC_CENTRIFUGO_API_URL="http://127.0.0.1:$CF_PORT/api"
+export CENTRPC_CALL_TIMEOUT=2s CENTRPC_SHUTDOWN_DELAY=200ms
 
-call() { # method json
-  local data; data=$(printf '%s' "$2" | base64 -w0)
-  local out; out=$("$GRPCURL" -plaintext -d "{\"method\":\"$1\",\"user\":\"42\",\"client\":\"demo\",\"transport\":\"websocket\",\"protocol\":\"json\",\"encoding\":\"json\",\"data\":\"$data\"}" \
-    "127.0.0.1:$PORT" centrifugal.centrifugo.proxy.CentrifugoProxy/RPC)
-  python3 - "$1" "$2" "$out" <<'PY'
-import base64, json, sys
-method, params, out = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-if "result" in out:
-    shown = base64.b64decode(out["result"].get("data", "")).decode() or "null"
-    print(f"  rpc {method} {params}\n    -> result {shown}")
-elif "error" in out:
-    print(f"  rpc {method} {params}\n    -> error {json.dumps(out['error'])}")
-else:
-    print(f"  rpc {method} {params}\n    -> disconnect {json.dumps(out.get('disconnect'))}")
-PY
+"$APP" centrifugo-config > "$WORK/centrifugo.json"
+"$APP" serve 2> "$WORK/centrpc.log" &
+APP_PID=$!
+"$BIN/centrifugo" -c "$WORK/centrifugo.json" > "$WORK/centrifugo.log" 2>&1 &
+CF_PID=$!
+cleanup() {
+  kill -TERM "$CF_PID" 2>/dev/null || true
+  kill -TERM "$APP_PID" 2>/dev/null || true
+  wait "$CF_PID" "$APP_PID" 2>/dev/null || true
+  rm -rf "$WORK"
 }
+trap cleanup EXIT
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:$CF_PORT/health" >/dev/null 2>&1 && (exec 3<>"/dev/tcp/127.0.0.1/$APP_PORT") 2>/dev/null && break
+  sleep 0.1
+done
 
-echo "== centrpc serving on 127.0.0.1:$PORT; services by reflection:"
-"$GRPCURL" -plaintext "127.0.0.1:$PORT" list | sed 's/^/  /'
-echo "== calls as Centrifugo sends them (user 42):"
-call tasks.create '{"title":"write the README"}'
-call tasks.create '{"title":"ship it"}'
-call tasks.complete '{"id":1}'
-call tasks.get_stats '{"user_id":"42"}'
-call tasks.get_stats '{"user_id":7}'
-call tasks.fail '{"kind":"temporary"}'
-call tasks.fail '{"kind":"panic"}'
-call tasks.fail '{"kind":"disconnect"}'
-call tasks.nope '{}'
-echo "== health:"
-"$GRPCURL" -plaintext -d '{"service":"readiness"}' "127.0.0.1:$PORT" grpc.health.v1.Health/Check | tr -d '\n ' | sed 's/^/  /'; echo
-echo "== SIGTERM: graceful shutdown"
-kill -TERM $PID; wait $PID || true
-grep -E "shutdown|SIGTERM" "$LOG" | sed 's/^/  /'
+TOKEN=$("$APP" token --user 42 --meta '{"plan":"pro"}')
+WS="ws://127.0.0.1:$CF_PORT/connection/websocket"
+echo "== Centrifugo 6.9.1 on :$CF_PORT (config from \`tasks centrifugo-config\`), centrpc on :$APP_PORT"
+"$CACHE/venv/bin/python" examples/demo_client.py "$WS" "$TOKEN"
+
+echo "== centrpc metrics (http://127.0.0.1:$METRICS_PORT/metrics):"
+curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | grep '^centrpc_calls_total' | sed 's/^/  /'
+
+if [ "${KEEP:-0}" = 1 ]; then
+  cat <<TXT
+== still running (Ctrl-C to stop):
+  WebSocket URL : $WS
+  token (user 42): $TOKEN
+  try it        : $CACHE/venv/bin/python examples/demo_client.py $WS <token>
+  mint tokens   : CENTRPC_HMAC_SECRET=$CENTRPC_HMAC_SECRET $APP token --user alice
+  Centrifugo config: $WORK/centrifugo.json
+TXT
+  wait "$APP_PID"
+fi
+echo "== shutting down: SIGTERM to centrpc (readiness NOT_SERVING, drain), then Centrifugo"
+kill -TERM "$APP_PID"; wait "$APP_PID" || true
+grep -E "SIGTERM|shutdown" "$WORK/centrpc.log" | sed -E 's/^.*(INFO|WARN) /  /'
