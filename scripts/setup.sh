@@ -2,7 +2,8 @@
 # Installs the external tools centrpc's tests, demo and benchmarks use, pinned and cached.
 #
 #   scripts/setup.sh [tool ...]     tools: centrifugo grpcurl ghz grpc-health-probe, and the SDK
-#                                   environments python (venv), node (npm ci), go (module download)
+#                                   environments python (venv), node (npm ci), go (module download),
+#                                   and redis (Debian's redis-server, via apt-get)
 #
 # Binaries land in $CENTRPC_CACHE/bin (default ~/.cache/centrpc/bin), named with their version, so a
 # fresh clone on the same machine reuses them and a version bump installs the new one. Idempotent.
@@ -74,6 +75,16 @@ go_env() {
   (cd "$ROOT/e2e/go" && go mod download)
 }
 
+# redis: Debian's redis-server, for the scale-out test (two Centrifugo nodes sharing a Redis engine).
+redis_env() {
+  if ! command -v redis-server >/dev/null 2>&1; then
+    command -v apt-get >/dev/null || { echo "setup: redis-server is required (install Redis 7)" >&2; exit 1; }
+    echo "setup: installing redis-server (Debian package)..." >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends redis-server >&2
+  fi
+}
+
 install_tool() {
   case "$1" in
     centrifugo) go_install centrifugo "$CENTRIFUGO_VERSION" github.com/centrifugal/centrifugo/v6 \
@@ -84,7 +95,8 @@ install_tool() {
     python) python_env ;;
     node) node_env ;;
     go) go_env ;;
-    *) echo "setup: unknown tool '$1' (known: centrifugo grpcurl ghz grpc-health-probe python node go)" >&2; exit 2 ;;
+    redis) redis_env ;;
+    *) echo "setup: unknown tool '$1' (known: centrifugo grpcurl ghz grpc-health-probe python node go redis)" >&2; exit 2 ;;
   esac
 }
 

@@ -5,6 +5,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+/// The environment variable [`ServerApi::from_env`] reads the API URL from.
+pub const URL_ENV: &str = "CENTRPC_CENTRIFUGO_API_URL";
+/// The environment variable [`ServerApi::from_env`] reads the API key from.
+pub const KEY_ENV: &str = "CENTRPC_CENTRIFUGO_API_KEY";
+
 /// Why a server API call failed.
 #[derive(Debug)]
 pub enum ApiError {
@@ -83,8 +88,8 @@ impl ServerApi {
 
     /// From `CENTRPC_CENTRIFUGO_API_URL` and `CENTRPC_CENTRIFUGO_API_KEY`, if both are set.
     pub fn from_env() -> Option<Self> {
-        let url = std::env::var("CENTRPC_CENTRIFUGO_API_URL").ok()?;
-        let key = std::env::var("CENTRPC_CENTRIFUGO_API_KEY").ok()?;
+        let url = std::env::var(URL_ENV).ok()?;
+        let key = std::env::var(KEY_ENV).ok()?;
         Some(Self::new(url, key))
     }
 

@@ -52,6 +52,34 @@ pub struct ConfigInput {
     pub subscribe_patterns: Vec<String>,
     /// Publish hook channel patterns.
     pub publish_patterns: Vec<String>,
+    /// Redis addresses for Centrifugo's Redis engine (several nodes sharing state); empty: memory.
+    pub redis: Vec<String>,
+    /// Key prefix in Redis, so several Centrifugo clusters can share one Redis.
+    pub redis_prefix: Option<String>,
+    /// Leave secret values out (they come from the environment; see [`ConfigInput::secret_env`]).
+    pub omit_secrets: bool,
+}
+
+/// Which secret a Centrifugo environment variable carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secret {
+    /// The connection-token HMAC secret (centrpc's `CENTRPC_HMAC_SECRET`).
+    HmacSecret,
+    /// The server API key (`CENTRPC_CENTRIFUGO_API_KEY`).
+    ApiKey,
+    /// The proxy credentials value (`CENTRPC_AUTH_VALUE`).
+    ProxyCredentials,
+}
+
+impl Secret {
+    /// The centrpc environment variable that holds the same value.
+    pub fn centrpc_env(self) -> &'static str {
+        match self {
+            Self::HmacSecret => "CENTRPC_HMAC_SECRET",
+            Self::ApiKey => "CENTRPC_CENTRIFUGO_API_KEY",
+            Self::ProxyCredentials => "CENTRPC_AUTH_VALUE",
+        }
+    }
 }
 
 /// The namespace of a channel pattern or method name (`chat:*` → `chat`), if any.
@@ -65,7 +93,9 @@ impl ConfigInput {
         let mut grpc = Map::new();
         if let Some(c) = &self.credentials {
             grpc.insert("credentials_key".into(), json!(c.key.to_ascii_lowercase()));
-            grpc.insert("credentials_value".into(), json!(c.value));
+            if !self.omit_secrets {
+                grpc.insert("credentials_value".into(), json!(c.value));
+            }
         }
         if let Some(tls) = &self.tls {
             let mut t = Map::new();
@@ -94,6 +124,39 @@ impl ConfigInput {
         self.hooks.contains(&hook)
     }
 
+    /// The Centrifugo environment variables that carry the secrets (Centrifugo reads env over
+    /// the file), for `--omit-secrets` deployments: Kubernetes `secretKeyRef`s and the like.
+    pub fn secret_env(&self) -> Vec<(String, Secret)> {
+        let mut env = vec![
+            (
+                "CENTRIFUGO_CLIENT_TOKEN_HMAC_SECRET_KEY".to_owned(),
+                Secret::HmacSecret,
+            ),
+            ("CENTRIFUGO_HTTP_API_KEY".to_owned(), Secret::ApiKey),
+        ];
+        if self.credentials.is_some() {
+            let mut proxies = vec!["RPC_PROXY"];
+            for (hook, prefix) in [
+                ("connect", "CLIENT_PROXY_CONNECT"),
+                ("refresh", "CLIENT_PROXY_REFRESH"),
+                ("subscribe", "CHANNEL_PROXY_SUBSCRIBE"),
+                ("publish", "CHANNEL_PROXY_PUBLISH"),
+                ("sub_refresh", "CHANNEL_PROXY_SUB_REFRESH"),
+            ] {
+                if self.has(hook) {
+                    proxies.push(prefix);
+                }
+            }
+            for p in proxies {
+                env.push((
+                    format!("CENTRIFUGO_{p}_GRPC_CREDENTIALS_VALUE"),
+                    Secret::ProxyCredentials,
+                ));
+            }
+        }
+        env
+    }
+
     /// Renders the configuration as JSON.
     pub fn render(&self) -> Value {
         let proxy = self.proxy();
@@ -101,10 +164,12 @@ impl ConfigInput {
         rpc_proxy["include_connection_meta"] = json!(true);
 
         let mut client = json!({
-            "token": { "hmac_secret_key": self.hmac_secret },
             "allowed_origins": self.allowed_origins,
             "concurrency": self.client_concurrency,
         });
+        if !self.omit_secrets {
+            client["token"] = json!({ "hmac_secret_key": self.hmac_secret });
+        }
         for hook in ["connect", "refresh"] {
             if self.has(hook) {
                 let mut p = proxy.clone();
@@ -126,16 +191,27 @@ impl ConfigInput {
                 .collect::<Vec<_>>(),
         });
 
-        json!({
+        let mut config = json!({
             "http_server": self.http_server(),
             "client": client,
-            "http_api": { "key": self.api_key },
+            "http_api": {},
             "rpc": rpc,
             "channel": self.channel(&proxy),
             "health": { "enabled": true },
             "prometheus": { "enabled": true },
             "usage_stats": { "disabled": true },
-        })
+        });
+        if !self.omit_secrets {
+            config["http_api"]["key"] = json!(self.api_key);
+        }
+        if !self.redis.is_empty() {
+            let mut redis = json!({ "address": self.redis });
+            if let Some(prefix) = &self.redis_prefix {
+                redis["prefix"] = json!(prefix);
+            }
+            config["engine"] = json!({ "type": "redis", "redis": redis });
+        }
+        config
     }
 
     fn http_server(&self) -> Value {
@@ -223,7 +299,37 @@ mod tests {
             hooks: vec!["connect", "subscribe", "publish"],
             subscribe_patterns: vec!["tasks:*".into(), "chat:*".into()],
             publish_patterns: vec!["chat:*".into()],
+            redis: vec![],
+            redis_prefix: None,
+            omit_secrets: false,
         }
+    }
+
+    #[test]
+    fn secrets_can_come_from_the_environment_instead() {
+        let mut i = input();
+        i.omit_secrets = true;
+        i.redis = vec!["redis://10.0.0.1:6379".into()];
+        let text = i.render().to_string();
+        for secret in ["\"h\"", "\"k\"", "\"v\""] {
+            assert!(!text.contains(secret), "{secret} leaked into {text}");
+        }
+        let names: Vec<String> = i.secret_env().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            [
+                "CENTRIFUGO_CLIENT_TOKEN_HMAC_SECRET_KEY",
+                "CENTRIFUGO_HTTP_API_KEY",
+                "CENTRIFUGO_RPC_PROXY_GRPC_CREDENTIALS_VALUE",
+                "CENTRIFUGO_CLIENT_PROXY_CONNECT_GRPC_CREDENTIALS_VALUE",
+                "CENTRIFUGO_CHANNEL_PROXY_SUBSCRIBE_GRPC_CREDENTIALS_VALUE",
+                "CENTRIFUGO_CHANNEL_PROXY_PUBLISH_GRPC_CREDENTIALS_VALUE",
+            ]
+        );
+        assert_eq!(
+            i.render()["engine"]["redis"]["address"],
+            json!(["redis://10.0.0.1:6379"])
+        );
     }
 
     #[test]

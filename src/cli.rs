@@ -200,11 +200,29 @@ pub struct CentrifugoConfigArgs {
     #[arg(long, env = "CENTRPC_PROXY_TLS_SERVER_NAME")]
     pub proxy_tls_server_name: Option<String>,
     /// Centrifugo's HMAC secret for connection tokens.
-    #[arg(long, env = "CENTRPC_HMAC_SECRET", hide_env_values = true)]
-    pub hmac_secret: String,
+    #[arg(long, env = "CENTRPC_HMAC_SECRET", hide_env_values = true, required_unless_present_any = ["omit_secrets", "secret_env"])]
+    pub hmac_secret: Option<String>,
     /// Centrifugo's server API key.
-    #[arg(long, env = "CENTRPC_CENTRIFUGO_API_KEY", hide_env_values = true)]
-    pub api_key: String,
+    #[arg(long, env = "CENTRPC_CENTRIFUGO_API_KEY", hide_env_values = true, required_unless_present_any = ["omit_secrets", "secret_env"])]
+    pub api_key: Option<String>,
+    /// Leave secret values out of the config; Centrifugo then reads them from the environment
+    /// variables that `--secret-env` lists (e.g. Kubernetes secretKeyRefs).
+    #[arg(long)]
+    pub omit_secrets: bool,
+    /// Print the Centrifugo environment variables that carry the secrets, one per line as
+    /// `CENTRIFUGO_NAME=$CENTRPC_NAME` (which centrpc variable holds the same value), and exit.
+    #[arg(long)]
+    pub secret_env: bool,
+    /// Use Centrifugo's Redis engine at this address (repeatable), so several nodes share state.
+    #[arg(
+        long = "redis",
+        env = "CENTRPC_CENTRIFUGO_REDIS",
+        value_delimiter = ','
+    )]
+    pub redis: Vec<String>,
+    /// Key prefix in Redis.
+    #[arg(long, env = "CENTRPC_CENTRIFUGO_REDIS_PREFIX")]
+    pub redis_prefix: Option<String>,
     /// Centrifugo's HTTP port.
     #[arg(long, env = "CENTRPC_CENTRIFUGO_PORT", default_value_t = 8000)]
     pub centrifugo_port: u16,
@@ -298,8 +316,8 @@ impl CentrifugoConfigArgs {
                 .unwrap_or(config.limits.call_timeout + Duration::from_secs(1)),
             credentials: config.credentials,
             tls,
-            hmac_secret: self.hmac_secret.clone(),
-            api_key: self.api_key.clone(),
+            hmac_secret: self.hmac_secret.clone().unwrap_or_default(),
+            api_key: self.api_key.clone().unwrap_or_default(),
             port: self.centrifugo_port,
             address: self.centrifugo_address.clone(),
             client_concurrency: self.client_concurrency,
@@ -313,6 +331,9 @@ impl CentrifugoConfigArgs {
             hooks: hooks.enabled(),
             subscribe_patterns: hooks.subscribe_patterns(),
             publish_patterns: hooks.publish_patterns(),
+            redis: self.redis.clone(),
+            redis_prefix: self.redis_prefix.clone(),
+            omit_secrets: self.omit_secrets,
         })
     }
 }
@@ -455,6 +476,12 @@ async fn run_other<S: Send + Sync + 'static>(command: Command, router: Router<S>
     match command {
         Command::Schema(_) | Command::Generate(_) => unreachable!("handled by run_with"),
         Command::CentrifugoConfig(args) => match args.input(&router) {
+            Ok(input) if args.secret_env => {
+                for (name, secret) in input.secret_env() {
+                    println!("{name}=${}", secret.centrpc_env());
+                }
+                ExitCode::SUCCESS
+            }
             Ok(input) => {
                 let text = serde_json::to_string_pretty(&input.render()).expect("JSON encodes");
                 println!("{text}");

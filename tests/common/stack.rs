@@ -74,6 +74,12 @@ pub struct Options {
     pub call_timeout: &'static str,
     /// Centrifugo's proxy timeout (default: derived by centrifugo-config).
     pub proxy_timeout: Option<&'static str>,
+    /// Centrifugo's Redis engine address (several nodes sharing state); `None`: memory engine.
+    pub redis: Option<String>,
+    /// Centrifugo's HTTP port (default: a free one).
+    pub centrifugo_port: Option<u16>,
+    /// The Centrifugo server API the app publishes through (default: its own node's).
+    pub api_url: Option<String>,
 }
 
 impl Default for Options {
@@ -85,6 +91,9 @@ impl Default for Options {
             centrifugo_presents_cert: true,
             call_timeout: "5s",
             proxy_timeout: None,
+            redis: None,
+            centrifugo_port: None,
+            api_url: None,
         }
     }
 }
@@ -92,6 +101,7 @@ impl Default for Options {
 /// A running example app + Centrifugo pair; both are killed on drop.
 pub struct Stack {
     app: Child,
+    env: Vec<(String, String)>,
     centrifugo: Child,
     pub app_addr: SocketAddr,
     pub metrics_addr: SocketAddr,
@@ -104,7 +114,7 @@ impl Stack {
         let dir = tempfile::tempdir().unwrap();
         let app_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let metrics_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let centrifugo_port = free_port();
+        let centrifugo_port = opts.centrifugo_port.unwrap_or_else(free_port);
         let pki: Option<Pki> =
             (opts.transport != Transport::Plain).then(|| certs::generate(&dir.path().join("pki")));
 
@@ -144,6 +154,9 @@ impl Stack {
         if let Some(t) = opts.proxy_timeout {
             env.push(("CENTRPC_PROXY_TIMEOUT".into(), t.into()));
         }
+        if let Some(redis) = &opts.redis {
+            env.push(("CENTRPC_CENTRIFUGO_REDIS".into(), redis.clone()));
+        }
 
         // The config comes from the app itself, so it matches the server it is run with.
         let out = Command::new(example_bin())
@@ -166,13 +179,7 @@ impl Stack {
         let config_path = dir.path().join("centrifugo.json");
         std::fs::write(&config_path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
 
-        let app = Command::new(example_bin())
-            .arg("serve")
-            .envs(env.iter().cloned())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.path().join("app.log")).unwrap())
-            .spawn()
-            .unwrap();
+        let app = spawn_app(&env, dir.path());
         let centrifugo = Command::new(super::tool("centrifugo"))
             .arg("-c")
             .arg(&config_path)
@@ -182,6 +189,7 @@ impl Stack {
             .unwrap();
         let stack = Self {
             app,
+            env,
             centrifugo,
             app_addr,
             metrics_addr,
@@ -242,6 +250,18 @@ impl Stack {
         out
     }
 
+    /// Kills the app with SIGKILL (no drain) and waits for it.
+    pub fn kill_app(&mut self) {
+        self.app.kill().unwrap();
+        self.app.wait().unwrap();
+    }
+
+    /// Starts the app again (same address and configuration) and waits until it listens.
+    pub fn restart_app(&mut self) {
+        self.app = spawn_app(&self.env, self.dir.path());
+        self.wait_for(self.app_addr, "centrpc");
+    }
+
     /// Sends SIGTERM to the app and waits for it to exit.
     pub fn stop_app(&mut self) -> std::process::ExitStatus {
         Command::new("kill")
@@ -265,6 +285,21 @@ impl Drop for Stack {
         let _ = self.app.wait();
         let _ = self.centrifugo.wait();
     }
+}
+
+fn spawn_app(env: &[(String, String)], dir: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("app.log"))
+        .unwrap();
+    Command::new(example_bin())
+        .arg("serve")
+        .envs(env.iter().cloned())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
 }
 
 fn strip_everywhere(v: &mut Value, keys: &[&str]) {
