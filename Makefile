@@ -10,7 +10,7 @@ all: test
 ## setup: pinned tools (Centrifugo 6.9.1, grpcurl, grpc-health-probe) into $(CENTRPC_CACHE)/bin,
 ## and the official SDKs (centrifuge-python venv, centrifuge-js + ws, centrifuge-go)
 setup:
-	@bash scripts/setup.sh centrifugo grpcurl grpc-health-probe python node go redis >/dev/null
+	@bash scripts/setup.sh centrifugo grpcurl grpc-health-probe python node go redis loadgen >/dev/null
 
 build:
 	cargo build --examples

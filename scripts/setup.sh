@@ -85,6 +85,13 @@ redis_env() {
   fi
 }
 
+# loadgen: the project's own load generator (bench/loadgen, on centrifuge-go); Go's build cache
+# makes rebuilding it cheap, so it is rebuilt every time and always matches the checkout.
+loadgen_build() {
+  need_go
+  (cd "$ROOT/bench/loadgen" && go build -o "$BIN/loadgen" .)
+}
+
 install_tool() {
   case "$1" in
     centrifugo) go_install centrifugo "$CENTRIFUGO_VERSION" github.com/centrifugal/centrifugo/v6 \
@@ -96,7 +103,8 @@ install_tool() {
     node) node_env ;;
     go) go_env ;;
     redis) redis_env ;;
-    *) echo "setup: unknown tool '$1' (known: centrifugo grpcurl ghz grpc-health-probe python node go redis)" >&2; exit 2 ;;
+    loadgen) loadgen_build ;;
+    *) echo "setup: unknown tool '$1' (known: centrifugo grpcurl ghz grpc-health-probe python node go redis loadgen)" >&2; exit 2 ;;
   esac
 }
 
