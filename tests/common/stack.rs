@@ -80,6 +80,8 @@ pub struct Options {
     pub centrifugo_port: Option<u16>,
     /// The Centrifugo server API the app publishes through (default: its own node's).
     pub api_url: Option<String>,
+    /// More `CENTRPC_*` settings for both `serve` and `centrifugo-config`.
+    pub extra_env: Vec<(&'static str, String)>,
 }
 
 impl Default for Options {
@@ -94,6 +96,7 @@ impl Default for Options {
             redis: None,
             centrifugo_port: None,
             api_url: None,
+            extra_env: Vec::new(),
         }
     }
 }
@@ -157,6 +160,11 @@ impl Stack {
         if let Some(redis) = &opts.redis {
             env.push(("CENTRPC_CENTRIFUGO_REDIS".into(), redis.clone()));
         }
+        env.extend(
+            opts.extra_env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone())),
+        );
 
         // The config comes from the app itself, so it matches the server it is run with.
         let out = Command::new(example_bin())
@@ -180,13 +188,7 @@ impl Stack {
         std::fs::write(&config_path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
 
         let app = spawn_app(&env, dir.path());
-        let centrifugo = Command::new(super::tool("centrifugo"))
-            .arg("-c")
-            .arg(&config_path)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.path().join("centrifugo.log")).unwrap())
-            .spawn()
-            .unwrap();
+        let centrifugo = spawn_centrifugo(dir.path());
         let stack = Self {
             app,
             env,
@@ -250,6 +252,33 @@ impl Stack {
         out
     }
 
+    /// The app's process id.
+    pub fn app_pid(&self) -> u32 {
+        self.app.id()
+    }
+
+    /// Kills Centrifugo with SIGKILL and waits for it.
+    pub fn kill_centrifugo(&mut self) {
+        self.centrifugo.kill().unwrap();
+        self.centrifugo.wait().unwrap();
+    }
+
+    /// Starts Centrifugo again with the same config and waits until it listens.
+    pub fn restart_centrifugo(&mut self) {
+        self.centrifugo = spawn_centrifugo(self.dir.path());
+        self.wait_for(
+            format!("127.0.0.1:{}", self.centrifugo_port)
+                .parse()
+                .unwrap(),
+            "Centrifugo",
+        );
+    }
+
+    /// Waits for the app to exit and returns its status.
+    pub fn wait_app(&mut self) -> std::process::ExitStatus {
+        self.app.wait().unwrap()
+    }
+
     /// Kills the app with SIGKILL (no drain) and waits for it.
     pub fn kill_app(&mut self) {
         self.app.kill().unwrap();
@@ -285,6 +314,49 @@ impl Drop for Stack {
         let _ = self.app.wait();
         let _ = self.centrifugo.wait();
     }
+}
+
+fn spawn_centrifugo(dir: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("centrifugo.log"))
+        .unwrap();
+    Command::new(super::tool("centrifugo"))
+        .arg("-c")
+        .arg(dir.join("centrifugo.json"))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+/// Starts the load generator (bench/loadgen, on centrifuge-go) against `stack` as user `bench`.
+/// `args` are its flags (see bench/loadgen); its JSON report comes from [`finish_load`].
+pub fn start_load(stack: &Stack, args: &[&str]) -> Child {
+    Command::new(super::tool("loadgen"))
+        .args([
+            "-url",
+            &stack.ws_url(),
+            "-token",
+            &stack.token("bench", None),
+        ])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for the load generator and parses its report.
+pub fn finish_load(child: Child) -> Value {
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "loadgen failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn spawn_app(env: &[(String, String)], dir: &Path) -> Child {
