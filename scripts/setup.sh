@@ -57,16 +57,19 @@ python_env() {
   fi
 }
 
-# node_env: npm packages for the JS driver (centrifuge + ws), from the lockfile.
+# node_env: npm packages from the lockfiles: the JS driver (centrifuge + ws) and the generated
+# TypeScript client's type-check and e2e harness (typescript, centrifuge, ws).
 node_env() {
   command -v npm >/dev/null || { echo "setup: Node.js >= 20 with npm is required" >&2; exit 1; }
-  local dir="$ROOT/e2e/js"
-  local stamp="$dir/node_modules/.lock-$(sha256sum "$dir/package-lock.json" | cut -c1-16)"
-  if [ ! -f "$stamp" ]; then
-    echo "setup: npm ci in e2e/js..." >&2
-    (cd "$dir" && npm ci --silent --no-audit --no-fund >&2)
-    touch "$stamp"
-  fi
+  local dir
+  for dir in "$ROOT/e2e/js" "$ROOT/e2e/generated/typescript"; do
+    local stamp="$dir/node_modules/.lock-$(sha256sum "$dir/package-lock.json" | cut -c1-16)"
+    if [ ! -f "$stamp" ]; then
+      echo "setup: npm ci in ${dir#"$ROOT"/}..." >&2
+      (cd "$dir" && npm ci --silent --no-audit --no-fund >&2)
+      touch "$stamp"
+    fi
+  done
 }
 
 # go_env: downloads the Go driver's modules (centrifuge-go) into the module cache.
@@ -82,6 +85,16 @@ redis_env() {
     echo "setup: installing redis-server (Debian package)..." >&2
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends redis-server >&2
+  fi
+}
+
+# chromium: Debian's Chromium for the headless browser test (never a browser a test tool downloads).
+chromium_env() {
+  if [ ! -x /usr/bin/chromium ]; then
+    command -v apt-get >/dev/null || { echo "setup: Chromium is required at /usr/bin/chromium" >&2; exit 1; }
+    echo "setup: installing chromium (Debian package, first run only)..." >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >&2
   fi
 }
 
@@ -104,7 +117,8 @@ install_tool() {
     go) go_env ;;
     redis) redis_env ;;
     loadgen) loadgen_build ;;
-    *) echo "setup: unknown tool '$1' (known: centrifugo grpcurl ghz grpc-health-probe python node go redis loadgen)" >&2; exit 2 ;;
+    chromium) chromium_env ;;
+    *) echo "setup: unknown tool '$1' (known: centrifugo grpcurl ghz grpc-health-probe python node go redis loadgen chromium)" >&2; exit 2 ;;
   esac
 }
 

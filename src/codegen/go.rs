@@ -1,6 +1,975 @@
-//! tmp
-use super::{ir::Api, CodegenError, File};
-/// tmp
+//! The Go client generator: a module `<title>client` over centrifuge-go v0.12.1 with
+//! `types.go` (structs with json tags; enums as structs with one member per variant and custom
+//! JSON that reads and writes exactly what serde does), `client.go` (`CentrifugoRPCClient`,
+//! `APIClient` with one method per RPC method, `RPCError`, `ErrTimeout`, options), `go.mod`,
+//! `go.sum` and `README.md`. The templates produce gofmt-clean code: every field and constant
+//! carries a doc comment, so gofmt has nothing to align.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{
+    environment,
+    ir::{Api, Field, Payload, TypeDef, TypeKind, TypeRef},
+    naming::words,
+    CodegenError, File,
+};
+
+const TYPES: &str = include_str!("templates/go/types.go.j2");
+const CLIENT: &str = include_str!("templates/go/client.go.j2");
+const GO_MOD: &str = include_str!("templates/go/go.mod.j2");
+const GO_SUM: &str = include_str!("templates/go/go.sum");
+const README: &str = include_str!("templates/go/README.md.j2");
+
+/// The version of centrifuge-go the module requires.
+pub const CENTRIFUGE_GO: &str = "v0.12.1";
+
+/// Words written in capitals in Go names (the list of golint), so `user_id` becomes `UserID`.
+const INITIALISMS: &[&str] = &[
+    "ACL", "API", "ASCII", "CPU", "CSS", "DNS", "EOF", "GUID", "HTML", "HTTP", "HTTPS", "ID", "IP",
+    "JSON", "LHS", "QPS", "RAM", "RHS", "RPC", "SLA", "SMTP", "SQL", "SSH", "TCP", "TLS", "TTL",
+    "UDP", "UI", "UID", "UUID", "URI", "URL", "UTF8", "VM", "XML", "XMPP", "XSRF", "XSS",
+];
+
+/// Package-level names the generated package declares itself.
+const RESERVED: &[&str] = &[
+    "APITitle",
+    "APIVersion",
+    "CodeTimeout",
+    "ErrTimeout",
+    "RPCError",
+    "DisconnectedError",
+    "Option",
+    "WithGetToken",
+    "WithTimeout",
+    "WithHeader",
+    "WithConnectData",
+    "WithConfig",
+    "CentrifugoRPCClient",
+    "NewCentrifugoRPCClient",
+    "APIClient",
+    "NewAPIClient",
+];
+
+/// Methods `APIClient` has besides the API's (its own and the embedded client's).
+const CLIENT_METHODS: &[&str] = &["Connect", "Close", "Call", "SDK", "CentrifugoRPCClient"];
+
+/// Methods the enum structs have, which no variant field may be named like.
+const ENUM_METHODS: &[&str] = &["MarshalJSON", "UnmarshalJSON"];
+
+/// A Go identifier in PascalCase from `words`, with initialisms in capitals (`UserID`, `APIKey`).
+/// Characters that cannot appear in an identifier are written as `U<hex>`; a name that would not
+/// start with an upper-case letter gets an `X` in front. Empty for no words.
+pub fn go_name(words: &[String]) -> String {
+    let safe = go_name_part(words);
+    match safe.chars().next() {
+        Some(c) if c.is_ascii_uppercase() => safe,
+        Some(_) => format!("X{safe}"),
+        None => safe,
+    }
+}
+
+/// [`go_name`] for the end of an identifier (no `X` in front of a digit).
+fn go_name_part(words: &[String]) -> String {
+    let mut out = String::new();
+    for w in words {
+        let upper = w.to_uppercase();
+        if INITIALISMS.contains(&upper.as_str()) {
+            out.push_str(&upper);
+            continue;
+        }
+        let mut chars = w.chars();
+        if let Some(first) = chars.next() {
+            out.extend(first.to_uppercase());
+            out.push_str(chars.as_str());
+        }
+    }
+    out.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_string()
+            } else {
+                format!("U{:04X}", c as u32)
+            }
+        })
+        .collect()
+}
+
+/// The module and package name: the title's letters and digits, lowercase, plus `client`
+/// (`tasks` → `tasksclient`).
+pub fn package_name(title: &str) -> String {
+    let base: String = words(title)
+        .concat()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    match base.chars().next() {
+        Some(c) if c.is_ascii_lowercase() => format!("{base}client"),
+        Some(_) => format!("api{base}client"),
+        None => "apiclient".into(),
+    }
+}
+
+/// A Go interpreted string literal.
+fn lit(s: &str) -> String {
+    serde_json::to_string(s)
+        .expect("strings encode")
+        .replace('\u{feff}', "\\ufeff")
+}
+
+/// Doc comment text: `Name description…` (Go's convention of starting with the name), or
+/// `Name fallback` when there is no description; control characters removed, lines trimmed.
+fn doc(name: &str, description: Option<&str>, fallback: &str) -> String {
+    let text = description
+        .map(|d| {
+            d.replace("\r\n", "\n")
+                .replace('\r', "\n")
+                .chars()
+                .map(|c| {
+                    if c == '\n' || !(c.is_control() || c == '\u{feff}') {
+                        c
+                    } else {
+                        ' '
+                    }
+                })
+                .collect::<String>()
+        })
+        .map(|d| {
+            d.lines()
+                .map(str::trim_end)
+                .collect::<Vec<_>>()
+                .join("\n")
+                .trim_matches('\n')
+                .to_owned()
+        })
+        .filter(|d| !d.trim().is_empty())
+        .unwrap_or_else(|| fallback.to_owned());
+    format!("{name} {}", text.trim_start())
+}
+
+/// Adds a paragraph to a doc comment.
+fn with_paragraph(doc: String, paragraph: Option<String>) -> String {
+    match paragraph {
+        Some(p) => format!("{doc}\n\n{p}"),
+        None => doc,
+    }
+}
+
+#[derive(Serialize)]
+struct Context {
+    package: String,
+    module: String,
+    title_lit: String,
+    version_lit: String,
+    version_text: String,
+    uses_time: bool,
+    example_call: Option<String>,
+    types: Vec<GoType>,
+    methods: Vec<GoMethod>,
+    errors: Vec<GoError>,
+    centrifuge_go: &'static str,
+}
+
+#[derive(Serialize, Default)]
+struct GoType {
+    name: String,
+    lit: String,
+    doc: String,
+    /// `struct`, `alias`, `enum`, `internal`, `adjacent`, `external` or `untagged`.
+    kind: &'static str,
+    fields: Vec<GoField>,
+    values: Vec<GoValue>,
+    target: String,
+    alias: bool,
+    tag: String,
+    content: String,
+    variants: Vec<GoVariant>,
+}
+
+#[derive(Serialize)]
+struct GoField {
+    name: String,
+    ty: String,
+    tag: String,
+    doc: String,
+}
+
+#[derive(Serialize)]
+struct GoValue {
+    name: String,
+    wire: String,
+    doc: String,
+}
+
+#[derive(Serialize)]
+struct GoVariant {
+    field: String,
+    ty: String,
+    elem: String,
+    set: String,
+    doc: String,
+    wire: String,
+    unit: bool,
+    null_only: bool,
+    null_ok: bool,
+    required: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct GoMethod {
+    name: String,
+    method: String,
+    wire: String,
+    doc: String,
+    params: Option<String>,
+    result: Option<String>,
+    result_named: bool,
+    result_elem: String,
+    /// For the README: the signature.
+    signature: String,
+}
+
+#[derive(Serialize)]
+struct GoError {
+    name: String,
+    code: u64,
+    doc: String,
+    meaning: String,
+}
+
+/// Names that must stay distinct in one Go scope.
+struct Scope {
+    what: String,
+    seen: BTreeMap<String, String>,
+}
+
+impl Scope {
+    fn new(what: impl Into<String>) -> Self {
+        Self {
+            what: what.into(),
+            seen: BTreeMap::new(),
+        }
+    }
+
+    fn claim(&mut self, name: &str, owner: impl Into<String>) -> Result<(), CodegenError> {
+        let owner = owner.into();
+        if let Some(prev) = self.seen.insert(name.to_owned(), owner.clone()) {
+            return Err(CodegenError::Collision(format!(
+                "{}: {prev} and {owner} would both be the Go identifier `{name}`; rename one",
+                self.what
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn unsupported(at: &str, problem: impl Into<String>) -> CodegenError {
+    CodegenError::Unsupported {
+        at: at.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+/// Whether encoding/json accepts `name` as the name in a `json:"…"` tag (its `isValidTag`);
+/// any other name would silently fall back to the Go field name.
+fn valid_tag_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().all(|c| {
+            "!#$%&()*+-./:;<=>?@[]^_{|}~ ".contains(c)
+                || c.is_ascii_alphanumeric()
+                || (!c.is_ascii() && c.is_alphanumeric())
+        })
+}
+
+struct Generator<'a> {
+    types: BTreeMap<&'a str, &'a TypeDef>,
+    names: BTreeMap<&'a str, String>,
+    uses_time: bool,
+}
+
+impl<'a> Generator<'a> {
+    fn type_name(&self, name: &str) -> String {
+        self.names
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| go_name(&words(name)))
+    }
+
+    /// The Go type of a type reference.
+    fn go_type(&mut self, ty: &TypeRef, at: &str) -> Result<String, CodegenError> {
+        Ok(match ty {
+            TypeRef::String | TypeRef::Uuid => "string".into(),
+            TypeRef::Bool => "bool".into(),
+            TypeRef::Integer { bits, signed } => {
+                if ![8, 16, 32, 64].contains(bits) {
+                    return Err(unsupported(
+                        at,
+                        format!("a {bits}-bit integer has no Go type; use 64 bits or fewer"),
+                    ));
+                }
+                format!("{}int{bits}", if *signed { "" } else { "u" })
+            }
+            TypeRef::Number => "float64".into(),
+            TypeRef::DateTime => {
+                self.uses_time = true;
+                "time.Time".into()
+            }
+            TypeRef::Any => "json.RawMessage".into(),
+            TypeRef::Null => "*struct{}".into(),
+            TypeRef::Named { name } => self.type_name(name),
+            TypeRef::Array { items } => format!("[]{}", self.go_type(items, at)?),
+            TypeRef::Map { values } => format!("map[string]{}", self.go_type(values, at)?),
+            TypeRef::Nullable { inner } => {
+                let t = self.go_type(inner, at)?;
+                if inner.is_nullable() {
+                    t
+                } else {
+                    format!("*{t}")
+                }
+            }
+        })
+    }
+
+    /// A struct field: optional ones are pointers with `omitempty`, nullable ones pointers
+    /// without it (so nil sends `null`).
+    fn field(
+        &mut self,
+        owner: &str,
+        f: &Field,
+        scope: &mut Scope,
+    ) -> Result<GoField, CodegenError> {
+        let at = format!("type `{owner}`, field `{}`", f.wire);
+        if !valid_tag_name(&f.wire) {
+            return Err(unsupported(
+                &at,
+                "Go's encoding/json cannot use this JSON name in a struct tag; use letters, digits and !#$%&()*+-./:;<=>?@[]^_{|}~ and spaces",
+            ));
+        }
+        let mut name = go_name(&f.words);
+        if name.is_empty() {
+            name = hex_name("Field", &f.wire);
+        }
+        scope.claim(&name, format!("field `{}`", f.wire))?;
+        let base = self.go_type(&f.ty, &at)?;
+        let (ty, omit) = if f.required {
+            (base, false)
+        } else if base.starts_with('*') || base == "json.RawMessage" {
+            (base, true)
+        } else {
+            (format!("*{base}"), true)
+        };
+        let wire = if f.wire == "-" { "-," } else { f.wire.as_str() };
+        let tag = format!("\"{wire}{}\"", if omit { ",omitempty" } else { "" });
+        let default = f
+            .default
+            .as_ref()
+            .filter(|_| !f.required)
+            .map(|d| format!("Left out (nil), the server uses {d}."));
+        Ok(GoField {
+            doc: with_paragraph(
+                doc(
+                    &name,
+                    f.description.as_deref(),
+                    &format!("is the JSON member {}.", lit(&f.wire)),
+                ),
+                default,
+            ),
+            name,
+            ty,
+            tag,
+        })
+    }
+
+    fn type_def(
+        &mut self,
+        t: &'a TypeDef,
+        hoisted: &BTreeMap<&str, String>,
+    ) -> Result<GoType, CodegenError> {
+        let name = self.type_name(&t.name);
+        let fallback = hoisted
+            .get(t.name.as_str())
+            .cloned()
+            .unwrap_or_else(|| format!("is the API type {}.", lit(&t.name)));
+        let mut out = GoType {
+            doc: doc(&name, t.description.as_deref(), &fallback),
+            lit: lit(&name),
+            name: name.clone(),
+            ..GoType::default()
+        };
+        let at = format!("type `{}`", t.name);
+        match &t.kind {
+            TypeKind::Struct { fields } => {
+                out.kind = "struct";
+                let mut scope = Scope::new(format!("fields of `{}`", t.name));
+                for f in fields {
+                    out.fields.push(self.field(&t.name, f, &mut scope)?);
+                }
+            }
+            TypeKind::Alias { target } => {
+                out.kind = "alias";
+                out.target = self.go_type(target, &at)?;
+                // A defined type keeps the JSON of basic types, slices and maps; anything else
+                // (time.Time, json.RawMessage, named types with their own JSON methods, pointers)
+                // would lose its methods, so it becomes an alias.
+                let basic = matches!(
+                    target,
+                    TypeRef::String
+                        | TypeRef::Uuid
+                        | TypeRef::Bool
+                        | TypeRef::Integer { .. }
+                        | TypeRef::Number
+                        | TypeRef::Array { .. }
+                        | TypeRef::Map { .. }
+                );
+                out.alias = !basic;
+            }
+            TypeKind::StringEnum { values } => {
+                out.kind = "enum";
+                if values.is_empty() {
+                    return Err(unsupported(&at, "an enum without values has no Go form"));
+                }
+                for (i, v) in values.iter().enumerate() {
+                    let mut vname = format!("{name}{}", go_name_part(&v.words));
+                    if v.words.is_empty() {
+                        vname = format!("{name}Value{}", i + 1);
+                    }
+                    out.values.push(GoValue {
+                        doc: doc(
+                            &vname,
+                            v.description.as_deref(),
+                            &format!("is {}.", lit(&v.value)),
+                        ),
+                        name: vname,
+                        wire: lit(&v.value),
+                    });
+                }
+            }
+            TypeKind::Tagged {
+                tag,
+                content,
+                variants,
+            } => {
+                out.kind = if content.is_some() {
+                    "adjacent"
+                } else {
+                    "internal"
+                };
+                out.tag = lit(tag);
+                out.content = content.as_deref().map(lit).unwrap_or_default();
+                let mut scope = Scope::new(format!("variants of `{}`", t.name));
+                for v in variants {
+                    out.variants.push(self.variant(
+                        &t.name,
+                        &v.words,
+                        &v.tag_value,
+                        v.description.as_deref(),
+                        &v.payload,
+                        &mut scope,
+                    )?);
+                }
+            }
+            TypeKind::External { variants } => {
+                out.kind = "external";
+                let mut scope = Scope::new(format!("variants of `{}`", t.name));
+                for v in variants {
+                    out.variants.push(self.variant(
+                        &t.name,
+                        &v.words,
+                        &v.tag_value,
+                        v.description.as_deref(),
+                        &v.payload,
+                        &mut scope,
+                    )?);
+                }
+            }
+            TypeKind::Untagged { variants } => {
+                out.kind = "untagged";
+                let mut scope = Scope::new(format!("alternatives of `{}`", t.name));
+                for (i, v) in variants.iter().enumerate() {
+                    let at = format!("{at}, alternative {}", i + 1);
+                    let field = self.alternative_name(&v.ty);
+                    scope.claim(&field, format!("alternative {}", i + 1))?;
+                    if ENUM_METHODS.contains(&field.as_str()) {
+                        return Err(CodegenError::Collision(format!(
+                            "{at} would be the Go field `{field}`, which is a method name"
+                        )));
+                    }
+                    let doc = doc(
+                        &field,
+                        v.description.as_deref(),
+                        &format!("is alternative {}.", i + 1),
+                    );
+                    if v.ty == TypeRef::Null {
+                        out.variants.push(GoVariant {
+                            set: format!("v.{field}"),
+                            field,
+                            ty: "bool".into(),
+                            elem: String::new(),
+                            doc,
+                            wire: String::new(),
+                            unit: true,
+                            null_only: true,
+                            null_ok: true,
+                            required: Vec::new(),
+                        });
+                        continue;
+                    }
+                    let elem = self.go_type(&v.ty, &at)?;
+                    let required = match &v.ty {
+                        TypeRef::Named { name } => {
+                            match self.types.get(name.as_str()).map(|t| &t.kind) {
+                                Some(TypeKind::Struct { fields }) => fields
+                                    .iter()
+                                    .filter(|f| f.required)
+                                    .map(|f| lit(&f.wire))
+                                    .collect(),
+                                _ => Vec::new(),
+                            }
+                        }
+                        _ => Vec::new(),
+                    };
+                    out.variants.push(GoVariant {
+                        set: format!("v.{field} != nil"),
+                        field,
+                        ty: format!("*{elem}"),
+                        elem,
+                        doc,
+                        wire: String::new(),
+                        unit: false,
+                        null_only: false,
+                        null_ok: self.admits_null(&v.ty),
+                        required,
+                    });
+                }
+            }
+        }
+        if matches!(out.kind, "internal" | "adjacent" | "external" | "untagged")
+            && out.variants.is_empty()
+        {
+            return Err(unsupported(&at, "an enum without variants has no Go form"));
+        }
+        Ok(out)
+    }
+
+    /// Whether JSON `null` is a value of the type (following aliases).
+    fn admits_null(&self, ty: &TypeRef) -> bool {
+        match ty {
+            TypeRef::Named { name } => match self.types.get(name.as_str()).map(|t| &t.kind) {
+                Some(TypeKind::Alias { target }) => self.admits_null(target),
+                _ => false,
+            },
+            other => other.is_nullable(),
+        }
+    }
+
+    fn variant(
+        &mut self,
+        owner: &str,
+        vwords: &[String],
+        tag_value: &str,
+        description: Option<&str>,
+        payload: &Payload,
+        scope: &mut Scope,
+    ) -> Result<GoVariant, CodegenError> {
+        let at = format!("type `{owner}`, variant `{tag_value}`");
+        let mut field = go_name(vwords);
+        if field.is_empty() {
+            field = hex_name("Variant", tag_value);
+        }
+        scope.claim(&field, format!("variant `{tag_value}`"))?;
+        if ENUM_METHODS.contains(&field.as_str()) {
+            return Err(CodegenError::Collision(format!(
+                "{at} would be the Go field `{field}`, which is a method name; rename the variant"
+            )));
+        }
+        let doc = doc(
+            &field,
+            description,
+            &format!("is the variant {}.", lit(tag_value)),
+        );
+        let (ty, elem, unit) = match payload {
+            Payload::Unit => ("bool".to_owned(), String::new(), true),
+            Payload::Fields { type_name, .. } => {
+                let t = self.type_name(type_name);
+                (format!("*{t}"), t, false)
+            }
+            Payload::Type { ty } => {
+                let t = self.go_type(ty, &at)?;
+                (format!("*{t}"), t, false)
+            }
+        };
+        Ok(GoVariant {
+            set: if unit {
+                format!("v.{field}")
+            } else {
+                format!("v.{field} != nil")
+            },
+            field,
+            ty,
+            elem,
+            doc,
+            wire: lit(tag_value),
+            unit,
+            null_only: false,
+            null_ok: false,
+            required: Vec::new(),
+        })
+    }
+
+    /// The field name of an untagged alternative, after its type: `Float64`, `String`,
+    /// `StringList`, `Inner`…
+    fn alternative_name(&self, ty: &TypeRef) -> String {
+        match ty {
+            TypeRef::String => "String".into(),
+            TypeRef::Uuid => "UUID".into(),
+            TypeRef::Bool => "Bool".into(),
+            TypeRef::Integer { bits, signed } => {
+                format!("{}{bits}", if *signed { "Int" } else { "Uint" })
+            }
+            TypeRef::Number => "Float64".into(),
+            TypeRef::DateTime => "Time".into(),
+            TypeRef::Any => "Any".into(),
+            TypeRef::Null => "Null".into(),
+            TypeRef::Named { name } => self.type_name(name),
+            TypeRef::Array { items } => format!("{}List", self.alternative_name(items)),
+            TypeRef::Map { values } => format!("{}Map", self.alternative_name(values)),
+            TypeRef::Nullable { inner } => format!("Nullable{}", self.alternative_name(inner)),
+        }
+    }
+}
+
+/// A name for something whose name has no letters or digits (`-` → `Field2D`): a prefix and
+/// the name's bytes in hex.
+fn hex_name(prefix: &str, name: &str) -> String {
+    let hex: String = name.bytes().map(|b| format!("{b:02X}")).collect();
+    format!("{prefix}{hex}")
+}
+
+/// Renders the Go module.
 pub fn render(api: &Api) -> Result<Vec<File>, CodegenError> {
-    Ok(vec![File::new("ir.json", serde_json::to_string_pretty(api).unwrap())])
+    let package = package_name(&api.title);
+    let mut globals = Scope::new("package-level names");
+    for r in RESERVED {
+        globals.claim(r, format!("the client's own `{r}`"))?;
+    }
+    let mut names = BTreeMap::new();
+    for t in &api.types {
+        let mut name = go_name(&t.words);
+        if name.is_empty() {
+            name = hex_name("Type", &t.name);
+        }
+        globals.claim(&name, format!("type `{}`", t.name))?;
+        names.insert(t.name.as_str(), name);
+    }
+    // Hoisted variant structs have no description of their own: say where they come from.
+    let mut hoisted: BTreeMap<&str, String> = BTreeMap::new();
+    for t in &api.types {
+        if let TypeKind::Tagged { variants, .. } | TypeKind::External { variants } = &t.kind {
+            for v in variants {
+                if let Payload::Fields { type_name, .. } = &v.payload {
+                    hoisted.insert(
+                        type_name.as_str(),
+                        format!(
+                            "is the content of the variant {} of {}.",
+                            lit(&v.tag_value),
+                            names[t.name.as_str()]
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    let mut gen = Generator {
+        types: api.types.iter().map(|t| (t.name.as_str(), t)).collect(),
+        names,
+        uses_time: false,
+    };
+    let mut types = Vec::new();
+    for t in &api.types {
+        let def = gen.type_def(t, &hoisted)?;
+        for v in &def.values {
+            globals.claim(&v.name, format!("value {} of `{}`", v.wire, t.name))?;
+        }
+        types.push(def);
+    }
+    // types.go imports "time" only if its own types use it (client.go always imports it).
+    let uses_time = gen.uses_time;
+    let mut errors = Vec::new();
+    let mut codes: Vec<_> = api.errors.iter().collect();
+    codes.sort_by_key(|e| (e.code, &e.name));
+    for e in codes {
+        let name = format!("Code{}", go_name(&words(&e.name)));
+        globals.claim(&name, format!("error code `{}`", e.name))?;
+        let temporary = if e.temporary {
+            " It is temporary: a retry may work."
+        } else {
+            ""
+        };
+        let meaning = format!("{}.{temporary}", e.message.trim_end_matches('.'));
+        errors.push(GoError {
+            doc: format!("{name} ({}): {meaning}", e.code),
+            meaning,
+            name,
+            code: e.code,
+        });
+    }
+    let mut method_scope = Scope::new("methods of APIClient");
+    for m in CLIENT_METHODS {
+        method_scope.claim(m, format!("the client's own `{m}`"))?;
+    }
+    let mut methods = Vec::new();
+    for m in &api.methods {
+        let name = go_name(&m.words);
+        if name.is_empty() {
+            return Err(unsupported(
+                &format!("method `{}`", m.name),
+                "a method name needs letters",
+            ));
+        }
+        method_scope.claim(&name, format!("method `{}`", m.name))?;
+        let at = format!("method `{}`", m.name);
+        let params = m
+            .params
+            .as_ref()
+            .map(|p| gen.go_type(p, &format!("{at}, params")))
+            .transpose()?;
+        let (result, result_named, result_elem) = match &m.result {
+            TypeRef::Null => (None, false, String::new()),
+            TypeRef::Named { name } => {
+                let t = gen.type_name(name);
+                (Some(format!("*{t}")), true, t)
+            }
+            other => (
+                Some(gen.go_type(other, &format!("{at}, result"))?),
+                false,
+                String::new(),
+            ),
+        };
+        let signature = format!(
+            "{name}(ctx context.Context{}) {}",
+            params
+                .as_ref()
+                .map(|p| format!(", params {p}"))
+                .unwrap_or_default(),
+            result
+                .as_ref()
+                .map(|r| format!("({r}, error)"))
+                .unwrap_or_else(|| "error".into())
+        );
+        methods.push(GoMethod {
+            doc: with_paragraph(
+                doc(&name, m.description.as_deref(), "calls the RPC method."),
+                Some(format!("It calls {}.", lit(&m.name))),
+            ),
+            wire: lit(&m.name),
+            method: m.name.clone(),
+            name,
+            params,
+            result,
+            result_named,
+            result_elem,
+            signature,
+        });
+    }
+    // The README's example: a method with struct params, else one without params.
+    let example_call = api
+        .methods
+        .iter()
+        .zip(&methods)
+        .find(|(m, _)| {
+            matches!(&m.params, Some(TypeRef::Named { name })
+                if matches!(gen.types.get(name.as_str()).map(|t| &t.kind), Some(TypeKind::Struct { .. })))
+        })
+        .map(|(_, g)| {
+            format!(
+                "{}(ctx, client.{}{{ /* … */ }})",
+                g.name,
+                g.params.as_deref().unwrap_or_default()
+            )
+        })
+        .or_else(|| {
+            methods
+                .iter()
+                .find(|g| g.params.is_none() && g.result.is_some())
+                .map(|g| format!("{}(ctx)", g.name))
+        });
+    let ctx = Context {
+        example_call,
+        module: package.clone(),
+        package,
+        title_lit: lit(&api.title),
+        version_lit: lit(&api.version),
+        version_text: api
+            .version
+            .chars()
+            .map(|c| {
+                if c.is_control() || c == '\u{feff}' {
+                    ' '
+                } else {
+                    c
+                }
+            })
+            .collect(),
+        uses_time,
+        types,
+        methods,
+        errors,
+        centrifuge_go: CENTRIFUGE_GO,
+    };
+    let env = environment();
+    let render = |name: &str, source: &str| -> Result<String, CodegenError> {
+        Ok(env.render_named_str(name, source, &ctx)?)
+    };
+    Ok(vec![
+        File::new("go.mod", render("go.mod", GO_MOD)?),
+        File::new("go.sum", GO_SUM),
+        File::new("types.go", render("types.go", TYPES)?),
+        File::new("client.go", render("client.go", CLIENT)?),
+        File::new("README.md", render("README.md", README)?),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> String {
+        go_name(&words(s))
+    }
+
+    #[test]
+    fn names_are_idiomatic_go() {
+        assert_eq!(n("user_id"), "UserID");
+        assert_eq!(n("bigUnsigned"), "BigUnsigned");
+        assert_eq!(n("TaskId"), "TaskID");
+        assert_eq!(n("api_url"), "APIURL");
+        assert_eq!(n("httpJsonUuid"), "HTTPJSONUUID");
+        assert_eq!(n("tasks.get_stats"), "TasksGetStats");
+        assert_eq!(n("WhoAmI"), "WhoAmI");
+        assert_eq!(n("from"), "From");
+        assert_eq!(n("type"), "Type");
+        assert_eq!(n("2fa"), "X2fa");
+        assert_eq!(n("ñame"), "U00D1ame");
+        assert_eq!(n("__"), "");
+        assert_eq!(package_name("tasks"), "tasksclient");
+        assert_eq!(package_name("My API"), "myapiclient");
+        assert_eq!(package_name("9lives"), "api9livesclient");
+        assert_eq!(package_name(""), "apiclient");
+    }
+
+    fn api(types: Vec<TypeDef>, methods: Vec<&str>) -> Api {
+        Api {
+            title: "t".into(),
+            version: "1".into(),
+            methods: methods
+                .into_iter()
+                .map(|m| crate::codegen::ir::Method {
+                    name: m.into(),
+                    words: words(m),
+                    description: None,
+                    params: None,
+                    result: TypeRef::Null,
+                })
+                .collect(),
+            types,
+            errors: Vec::new(),
+        }
+    }
+
+    fn strukt(name: &str, wire: &str, ty: TypeRef) -> TypeDef {
+        TypeDef {
+            name: name.into(),
+            words: words(name),
+            description: None,
+            kind: TypeKind::Struct {
+                fields: vec![Field {
+                    wire: wire.into(),
+                    words: words(wire),
+                    description: None,
+                    ty,
+                    required: true,
+                    default: None,
+                }],
+            },
+        }
+    }
+
+    #[test]
+    fn refuses_what_go_cannot_express() {
+        let err = |a: Api| render(&a).unwrap_err().to_string();
+        let e = err(api(vec![strukt("RPCError", "a", TypeRef::Bool)], vec![]));
+        assert!(e.contains("`RPCError`"), "{e}");
+        let e = err(api(vec![], vec!["connect"]));
+        assert!(e.contains("`Connect`"), "{e}");
+        let wide = TypeRef::Integer {
+            bits: 128,
+            signed: true,
+        };
+        let e = err(api(vec![strukt("A", "a", wide)], vec![]));
+        assert!(
+            e.contains("type `A`, field `a`") && e.contains("128-bit"),
+            "{e}"
+        );
+        let e = err(api(vec![strukt("A", "a\"b", TypeRef::Bool)], vec![]));
+        assert!(e.contains("struct tag"), "{e}");
+        let e = err(api(
+            vec![
+                strukt("Color", "a", TypeRef::Bool),
+                TypeDef {
+                    name: "Colors".into(),
+                    words: words("Color"),
+                    description: None,
+                    kind: TypeKind::Alias {
+                        target: TypeRef::Bool,
+                    },
+                },
+            ],
+            vec![],
+        ));
+        assert!(e.contains("collision"), "{e}");
+    }
+
+    #[test]
+    fn imports_time_only_where_used() {
+        let mut a = api(vec![strukt("A", "a", TypeRef::Bool)], vec![]);
+        a.methods = vec![crate::codegen::ir::Method {
+            name: "x.at".into(),
+            words: words("x.at"),
+            description: None,
+            params: Some(TypeRef::DateTime),
+            result: TypeRef::DateTime,
+        }];
+        let files = render(&a).unwrap();
+        let types = &files
+            .iter()
+            .find(|f| f.path.ends_with("types.go"))
+            .unwrap()
+            .contents;
+        assert!(!types.contains("\"time\""), "{types}");
+        let client = &files
+            .iter()
+            .find(|f| f.path.ends_with("client.go"))
+            .unwrap()
+            .contents;
+        assert!(
+            client.contains("XAt(ctx context.Context, params time.Time) (time.Time, error)"),
+            "{client}"
+        );
+    }
+
+    #[test]
+    fn docs_start_with_the_name_and_stay_comments() {
+        assert_eq!(
+            doc("X", Some("Line one.\r\nLine two.  \n"), "f"),
+            "X Line one.\nLine two."
+        );
+        assert_eq!(doc("X", None, "is a thing."), "X is a thing.");
+        assert_eq!(doc("X", Some("a\u{0}b\u{feff}"), "f"), "X a b");
+        assert!(!valid_tag_name("a\"b"));
+        assert!(!valid_tag_name("a,b"));
+        assert!(!valid_tag_name(""));
+        assert!(valid_tag_name("user-id.x y"));
+    }
 }

@@ -473,6 +473,14 @@ impl Reader {
                             &format!("{at}, variant `{tag_value}`"),
                         )?,
                     },
+                    // An internally tagged newtype variant, `A(Inner)`: Inner's fields sit
+                    // next to the tag, which schemars writes as a `$ref` beside `properties`.
+                    None if a.get("$ref").is_some() => Payload::Type {
+                        ty: self.type_ref(
+                            &serde_json::json!({ "$ref": a["$ref"] }),
+                            &format!("{at}, variant `{tag_value}`"),
+                        )?,
+                    },
                     None => {
                         let fields = self.fields(&vname, a, &[tag.as_str()])?;
                         if fields.is_empty() {
@@ -736,6 +744,14 @@ fn common_tag(alts: &[Value]) -> Option<String> {
 /// For an adjacently tagged enum, the content property: every alternative has only the tag and,
 /// optionally, this one property.
 fn adjacent_content(alts: &[Value], tag: &str) -> Option<String> {
+    // A `$ref` beside the tag is an internally tagged newtype variant; adjacent content always
+    // sits under the content key.
+    if alts
+        .iter()
+        .any(|a| a.get("$ref").is_some() || a.get("allOf").is_some())
+    {
+        return None;
+    }
     let mut content: Option<String> = None;
     for a in alts {
         let others: Vec<&String> = a["properties"]

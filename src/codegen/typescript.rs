@@ -1,10 +1,682 @@
-//! The typescript client generator (being written).
+//! The TypeScript client generator: an ESM package over centrifuge-js that runs in browsers and
+//! in Node ≥ 20 (with a WebSocket implementation passed in), compiled with `tsc`.
+//!
+//! Layout of `DIR/typescript` (sources at the package root, so a bundler or TypeScript project can
+//! import the directory itself, e.g. `import { APIClient } from './opensdk/typescript'`):
+//!
+//! - `types.ts`: one declaration per IR type: interfaces, string-literal unions, discriminated
+//!   unions for tagged enums, `"Unit" | { Variant: T }` for externally tagged ones, plain unions
+//!   for untagged ones, type aliases for newtypes;
+//! - `errors.ts`: `RPCError`, `RPCTimeoutError` and the built-in error codes;
+//! - `client.ts`: `CentrifugoRPCClient`, the connection-level client with per-call timeouts;
+//! - `api.ts`: `APIClient`, one typed method per RPC method;
+//! - `index.ts`, `package.json`, `tsconfig.json`, `README.md`.
+//!
+//! Every relative import carries its `.js` extension, so the compiled output runs in Node's ESM
+//! loader unchanged. Object keys are the wire names (the values *are* the JSON), quoted when
+//! they are not identifiers; type and method names are built from the IR's words.
 
-use super::{ir::Api, CodegenError, File};
+use std::collections::BTreeMap;
 
-/// Renders the typescript package.
-pub fn render(_api: &Api) -> Result<Vec<File>, CodegenError> {
-    Err(CodegenError::Template(
-        "the typescript generator is not written yet".into(),
-    ))
+use minijinja::AutoEscape;
+use serde::Serialize;
+
+use super::{
+    ir::{Api, Field, Payload, TypeDef, TypeKind, TypeRef},
+    naming::{camel, pascal, words},
+    CodegenError, File,
+};
+
+const TYPES_TS: &str = include_str!("templates/typescript/types.ts.j2");
+const ERRORS_TS: &str = include_str!("templates/typescript/errors.ts.j2");
+const CLIENT_TS: &str = include_str!("templates/typescript/client.ts.j2");
+const API_TS: &str = include_str!("templates/typescript/api.ts.j2");
+const INDEX_TS: &str = include_str!("templates/typescript/index.ts.j2");
+const PACKAGE_JSON: &str = include_str!("templates/typescript/package.json.j2");
+const TSCONFIG_JSON: &str = include_str!("templates/typescript/tsconfig.json");
+const README_MD: &str = include_str!("templates/typescript/README.md.j2");
+
+/// The centrifuge-js range the package is written against.
+pub const CENTRIFUGE_VERSION: &str = "^5.8.0";
+
+/// The TypeScript compiler the package's `build` script is pinned to (a dev dependency).
+pub const TYPESCRIPT_VERSION: &str = "5.9.3";
+
+/// Names the package exports besides the generated types, and the global types `types.ts`
+/// itself uses: a generated type under one of these names gets a trailing `_`.
+const RESERVED_TYPE_NAMES: &[&str] = &[
+    "APIClient",
+    "CallOptions",
+    "CentrifugoRPCClient",
+    "ErrorCode",
+    "ErrorCodes",
+    "RPCClientOptions",
+    "RPCError",
+    "RPCTimeoutError",
+    "Record",
+];
+
+/// Members of `APIClient` a generated method must not replace: such a method gets a trailing `_`.
+const RESERVED_METHOD_NAMES: &[&str] = &["constructor", "rpc"];
+
+/// Renders the TypeScript package.
+pub fn render(api: &Api) -> Result<Vec<File>, CodegenError> {
+    let names = Names::new(api)?;
+    let types = api
+        .types
+        .iter()
+        .map(|t| type_view(t, &names))
+        .collect::<Result<Vec<_>, _>>()?;
+    let methods = api
+        .methods
+        .iter()
+        .map(|m| {
+            let ident = method_ident(&m.words, &m.name)?;
+            let params = m.params.as_ref().map(|p| ts_type(p, &names, "types.").0);
+            Ok(MethodView {
+                name: m.name.clone(),
+                name_literal: js_string(&m.name),
+                doc: jsdoc(
+                    &[
+                        m.description.clone().unwrap_or_default(),
+                        format!("Calls the RPC method `{}`.", m.name),
+                        "@throws {RPCError} the server's error reply (any code, e.g. 422 for \
+                         invalid params), or a client-side failure.\n\
+                         @throws {RPCTimeoutError} no reply within the call's timeout."
+                            .into(),
+                    ],
+                    "  ",
+                ),
+                ident,
+                params,
+                result: ts_type(&m.result, &names, "types.").0,
+                readme_params: m
+                    .params
+                    .as_ref()
+                    .map(|p| ts_type(p, &names, "").0.replace('|', "\\|"))
+                    .unwrap_or_else(|| "—".into()),
+                readme_result: ts_type(&m.result, &names, "").0.replace('|', "\\|"),
+                readme_description: m
+                    .description
+                    .as_deref()
+                    .unwrap_or("")
+                    .replace('\n', " ")
+                    .replace('|', "\\|"),
+            })
+        })
+        .collect::<Result<Vec<_>, CodegenError>>()?;
+    let errors: Vec<ErrorView> = api
+        .errors
+        .iter()
+        .map(|e| ErrorView {
+            name: js_key(&e.name),
+            code: e.code,
+            message: one_line(&e.message).replace('|', "\\|"),
+            temporary: e.temporary,
+            doc: jsdoc(
+                &[format!(
+                    "{}{}",
+                    sentence(&e.message),
+                    if e.temporary {
+                        " Temporary: a retry may succeed."
+                    } else {
+                        ""
+                    }
+                )],
+                "  ",
+            ),
+        })
+        .collect();
+    // The README's example call: the first method whose params can be written as a literal.
+    let example = api
+        .methods
+        .iter()
+        .zip(&methods)
+        .find_map(|(m, view)| {
+            let literal = sample(m.params.as_ref()?, api, 0)?;
+            Some(ExampleView {
+                ident: view.ident.clone(),
+                args: format!("{literal}, "),
+            })
+        })
+        .or_else(|| {
+            methods.first().map(|m| ExampleView {
+                ident: m.ident.clone(),
+                args: if m.params.is_some() {
+                    "params, ".into()
+                } else {
+                    String::new()
+                },
+            })
+        });
+    let uses_types = methods.iter().any(|m| {
+        m.result.contains("types.") || m.params.as_ref().is_some_and(|p| p.contains("types."))
+    });
+    let context = minijinja::context! {
+        uses_types => uses_types,
+        title => one_line(&api.title),
+        version => one_line(&api.version),
+        package_name => package_name(&api.title),
+        package_name_json => serde_json::to_string(&package_name(&api.title)).expect("string"),
+        version_json => serde_json::to_string(&api.version).expect("string"),
+        description_json => serde_json::to_string(&format!(
+            "Typed client for the {} API over Centrifugo RPC (generated by centrpc)",
+            api.title
+        )).expect("string"),
+        centrifuge_version => CENTRIFUGE_VERSION,
+        typescript_version => TYPESCRIPT_VERSION,
+        types => types,
+        methods => &methods,
+        errors => errors,
+        example => example,
+    };
+    let mut env = super::environment();
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    let render = |name: &str, source: &str| -> Result<String, CodegenError> {
+        Ok(env.render_named_str(name, source, &context)?)
+    };
+    Ok(vec![
+        File::new("README.md", render("README.md.j2", README_MD)?),
+        File::new("api.ts", render("api.ts.j2", API_TS)?),
+        File::new("client.ts", render("client.ts.j2", CLIENT_TS)?),
+        File::new("errors.ts", render("errors.ts.j2", ERRORS_TS)?),
+        File::new("index.ts", render("index.ts.j2", INDEX_TS)?),
+        File::new("package.json", render("package.json.j2", PACKAGE_JSON)?),
+        File::new("tsconfig.json", TSCONFIG_JSON),
+        File::new("types.ts", render("types.ts.j2", TYPES_TS)?),
+    ])
+}
+
+/// The npm package name: `<title>-client`, lowercase and URL-safe.
+fn package_name(title: &str) -> String {
+    let w: Vec<String> = words(title)
+        .iter()
+        .map(|w| w.chars().filter(char::is_ascii_alphanumeric).collect())
+        .filter(|w: &String| !w.is_empty())
+        .collect();
+    if w.is_empty() {
+        "api-client".into()
+    } else {
+        format!("{}-client", w.join("-"))
+    }
+}
+
+/// Generated TypeScript names of the IR's types, and which hoisted structs are the variants of
+/// an internally tagged enum (they carry the tag property themselves).
+struct Names {
+    types: BTreeMap<String, String>,
+    internal_tags: BTreeMap<String, (String, String)>,
+}
+
+impl Names {
+    fn new(api: &Api) -> Result<Self, CodegenError> {
+        let mut types = BTreeMap::new();
+        let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+        for t in &api.types {
+            let ident = type_ident(&t.words, &t.name)?;
+            if let Some(prev) = seen.insert(ident.clone(), &t.name) {
+                return Err(CodegenError::Collision(format!(
+                    "types `{prev}` and `{}` would both be `{ident}` in TypeScript; rename one",
+                    t.name
+                )));
+            }
+            types.insert(t.name.clone(), ident);
+        }
+        let mut internal_tags = BTreeMap::new();
+        for t in &api.types {
+            if let TypeKind::Tagged {
+                tag,
+                content: None,
+                variants,
+            } = &t.kind
+            {
+                for v in variants {
+                    if let Payload::Fields { type_name, .. } = &v.payload {
+                        internal_tags.insert(type_name.clone(), (tag.clone(), v.tag_value.clone()));
+                    }
+                }
+            }
+        }
+        Ok(Self {
+            types,
+            internal_tags,
+        })
+    }
+
+    fn get(&self, name: &str) -> String {
+        // `ir::read` only produces references to types it defines; fall back to the pascal case
+        // of the name so a bug there shows up as a type error in `tsc`, not a panic here.
+        self.types
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| pascal(&words(name)))
+    }
+}
+
+fn is_ident_start(c: char) -> bool {
+    c == '_' || c == '$' || c.is_alphabetic()
+}
+
+fn is_ident(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(is_ident_start)
+        && chars.all(|c| c == '_' || c == '$' || c.is_alphanumeric())
+}
+
+/// A type name: PascalCase words, `_`-prefixed when it would start with a digit, `_`-suffixed
+/// when it would shadow one of the package's own exports or a global `types.ts` uses.
+fn type_ident(w: &[String], original: &str) -> Result<String, CodegenError> {
+    let mut ident = pascal(w);
+    if ident.starts_with(|c: char| c.is_ascii_digit()) {
+        ident.insert(0, '_');
+    }
+    if RESERVED_TYPE_NAMES.contains(&ident.as_str()) {
+        ident.push('_');
+    }
+    if !is_ident(&ident) {
+        return Err(CodegenError::Unsupported {
+            at: format!("type `{original}`"),
+            problem: "its name has no letters or digits to build a TypeScript name from".into(),
+        });
+    }
+    Ok(ident)
+}
+
+/// A method name: camelCase words, escaped like type names.
+fn method_ident(w: &[String], original: &str) -> Result<String, CodegenError> {
+    let mut ident = camel(w);
+    if ident.starts_with(|c: char| c.is_ascii_digit()) {
+        ident.insert(0, '_');
+    }
+    if RESERVED_METHOD_NAMES.contains(&ident.as_str()) {
+        ident.push('_');
+    }
+    if !is_ident(&ident) {
+        return Err(CodegenError::Unsupported {
+            at: format!("method `{original}`"),
+            problem: "its name has no letters or digits to build a TypeScript name from".into(),
+        });
+    }
+    Ok(ident)
+}
+
+/// A string literal (JSON strings are JavaScript string literals).
+fn js_string(s: &str) -> String {
+    serde_json::to_string(s).expect("a string serializes")
+}
+
+/// An object key: bare when it is an identifier, quoted otherwise.
+fn js_key(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+        && is_ident(s)
+    {
+        s.to_owned()
+    } else {
+        js_string(s)
+    }
+}
+
+/// Text for a one-line comment or a table cell: on one line, unable to end a block comment.
+fn one_line(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace("*/", "*\\/")
+}
+
+/// Text with a full stop, for generated sentences.
+fn sentence(s: &str) -> String {
+    let mut s = s.trim().to_owned();
+    if let Some(first) = s.chars().next() {
+        s.replace_range(..first.len_utf8(), &first.to_uppercase().to_string());
+    }
+    if !s.ends_with('.') {
+        s.push('.');
+    }
+    s
+}
+
+/// A JSDoc block from paragraphs (empty ones skipped), each line prefixed with `indent`; `""`
+/// when there is nothing to say. `*/` in the text cannot end the comment.
+fn jsdoc(paragraphs: &[String], indent: &str) -> String {
+    let text = paragraphs
+        .iter()
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n")
+        .replace("*/", "*\\/");
+    if text.is_empty() {
+        return String::new();
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    if let [one] = lines.as_slice() {
+        return format!("{indent}/** {one} */\n");
+    }
+    let mut out = format!("{indent}/**\n");
+    for l in lines {
+        if l.trim().is_empty() {
+            out.push_str(&format!("{indent} *\n"));
+        } else {
+            out.push_str(&format!("{indent} * {}\n", l.trim_end()));
+        }
+    }
+    out.push_str(&format!("{indent} */\n"));
+    out
+}
+
+/// What a reader should know about the wire format of `ty` beyond its TypeScript type.
+fn wire_notes(ty: &TypeRef) -> Vec<String> {
+    match ty {
+        TypeRef::Nullable { inner } => wire_notes(inner),
+        TypeRef::Array { items } => wire_notes(items),
+        TypeRef::Map { values } => wire_notes(values),
+        TypeRef::Integer { bits: 64, signed } => vec![format!(
+            "{}: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger \
+             values lose precision.",
+            if *signed { "int64" } else { "uint64" }
+        )],
+        TypeRef::Integer { bits, signed } => vec![format!(
+            "Integer ({}{bits}).",
+            if *signed { "int" } else { "uint" }
+        )],
+        TypeRef::DateTime => vec!["RFC 3339 date-time string, e.g. `2024-05-01T12:00:00Z`.".into()],
+        TypeRef::Uuid => vec!["UUID string, e.g. `67e55044-10b1-426f-9247-bb680e5fe0c8`.".into()],
+        _ => vec![],
+    }
+}
+
+/// A type expression, and whether it is a union (needs parentheses inside `T[]`).
+fn ts_type(ty: &TypeRef, names: &Names, prefix: &str) -> (String, bool) {
+    match ty {
+        TypeRef::String | TypeRef::DateTime | TypeRef::Uuid => ("string".into(), false),
+        TypeRef::Bool => ("boolean".into(), false),
+        TypeRef::Integer { .. } | TypeRef::Number => ("number".into(), false),
+        TypeRef::Any => ("unknown".into(), false),
+        TypeRef::Null => ("null".into(), false),
+        TypeRef::Named { name } => (format!("{prefix}{}", names.get(name)), false),
+        TypeRef::Array { items } => match ts_type(items, names, prefix) {
+            (t, true) => (format!("({t})[]"), false),
+            (t, false) => (format!("{t}[]"), false),
+        },
+        TypeRef::Map { values } => (
+            format!("Record<string, {}>", ts_type(values, names, prefix).0),
+            false,
+        ),
+        TypeRef::Nullable { inner } => match inner.as_ref() {
+            TypeRef::Any | TypeRef::Null => ts_type(inner, names, prefix),
+            _ => (format!("{} | null", ts_type(inner, names, prefix).0), true),
+        },
+    }
+}
+
+#[derive(Serialize)]
+struct TypeView {
+    name: String,
+    doc: String,
+    /// `interface` (with `fields`), `union` (with `members`) or `alias` (with `target`).
+    kind: &'static str,
+    fields: Vec<FieldView>,
+    members: Vec<MemberView>,
+    target: String,
+}
+
+#[derive(Serialize)]
+struct FieldView {
+    key: String,
+    optional: bool,
+    ty: String,
+    doc: String,
+}
+
+#[derive(Serialize)]
+struct MemberView {
+    doc: String,
+    ty: String,
+}
+
+#[derive(Serialize)]
+struct MethodView {
+    name: String,
+    name_literal: String,
+    ident: String,
+    doc: String,
+    params: Option<String>,
+    result: String,
+    readme_params: String,
+    readme_result: String,
+    readme_description: String,
+}
+
+#[derive(Serialize)]
+struct ExampleView {
+    ident: String,
+    /// The params literal and a comma, or nothing.
+    args: String,
+}
+
+/// A value of type `ty` written as a TypeScript literal for the README, when it is simple
+/// enough: required struct fields, primitives, the first enum value.
+fn sample(ty: &TypeRef, api: &Api, depth: usize) -> Option<String> {
+    if depth > 3 {
+        return None;
+    }
+    Some(match ty {
+        TypeRef::String => "'…'".into(),
+        TypeRef::Bool => "false".into(),
+        TypeRef::Integer { .. } | TypeRef::Number => "1".into(),
+        TypeRef::DateTime => "'2024-05-01T12:00:00Z'".into(),
+        TypeRef::Uuid => "'67e55044-10b1-426f-9247-bb680e5fe0c8'".into(),
+        TypeRef::Array { .. } => "[]".into(),
+        TypeRef::Map { .. } => "{}".into(),
+        TypeRef::Nullable { .. } | TypeRef::Null => "null".into(),
+        TypeRef::Any => return None,
+        TypeRef::Named { name } => {
+            let def = api.types.iter().find(|t| &t.name == name)?;
+            match &def.kind {
+                TypeKind::Struct { fields } => {
+                    let entries = fields
+                        .iter()
+                        .filter(|f| f.required)
+                        .map(|f| {
+                            Some(format!(
+                                "{}: {}",
+                                js_key(&f.wire),
+                                sample(&f.ty, api, depth + 1)?
+                            ))
+                        })
+                        .collect::<Option<Vec<_>>>()?;
+                    if entries.is_empty() {
+                        "{}".into()
+                    } else {
+                        format!("{{ {} }}", entries.join(", "))
+                    }
+                }
+                TypeKind::StringEnum { values } => js_string(&values.first()?.value),
+                TypeKind::Alias { target } => sample(target, api, depth + 1)?,
+                _ => return None,
+            }
+        }
+    })
+}
+
+#[derive(Serialize)]
+struct ErrorView {
+    name: String,
+    code: u64,
+    message: String,
+    temporary: bool,
+    doc: String,
+}
+
+fn field_view(f: &Field, names: &Names) -> FieldView {
+    let mut paragraphs = vec![f.description.clone().unwrap_or_default()];
+    paragraphs.extend(wire_notes(&f.ty));
+    if let Some(d) = &f.default {
+        paragraphs.push(format!("@defaultValue `{d}`"));
+    }
+    FieldView {
+        key: js_key(&f.wire),
+        optional: !f.required,
+        ty: ts_type(&f.ty, names, "").0,
+        doc: jsdoc(&paragraphs, "  "),
+    }
+}
+
+/// `{ key: value; … }` on one line.
+fn inline_object(entries: &[(String, String)]) -> String {
+    let body: Vec<String> = entries
+        .iter()
+        .map(|(k, v)| format!("{}: {v}", js_key(k)))
+        .collect();
+    format!("{{ {} }}", body.join("; "))
+}
+
+fn type_view(t: &TypeDef, names: &Names) -> Result<TypeView, CodegenError> {
+    let name = names.get(&t.name);
+    let mut view = TypeView {
+        doc: String::new(),
+        name,
+        kind: "union",
+        fields: vec![],
+        members: vec![],
+        target: String::new(),
+    };
+    let mut paragraphs = vec![t.description.clone().unwrap_or_default()];
+    let member = |doc: &Option<String>, ty: String| MemberView {
+        doc: jsdoc(&[doc.clone().unwrap_or_default()], "  "),
+        ty,
+    };
+    match &t.kind {
+        TypeKind::Struct { fields } => {
+            view.kind = "interface";
+            if let Some((tag, value)) = names.internal_tags.get(&t.name) {
+                view.fields.push(FieldView {
+                    key: js_key(tag),
+                    optional: false,
+                    ty: js_string(value),
+                    doc: String::new(),
+                });
+            }
+            view.fields
+                .extend(fields.iter().map(|f| field_view(f, names)));
+        }
+        TypeKind::StringEnum { values } => {
+            view.members = values
+                .iter()
+                .map(|v| member(&v.description, js_string(&v.value)))
+                .collect();
+        }
+        TypeKind::Tagged {
+            tag,
+            content,
+            variants,
+        } => {
+            paragraphs.push(match content {
+                None => format!("Discriminated by `{tag}`."),
+                Some(c) => format!("Discriminated by `{tag}`; the variant's data is in `{c}`."),
+            });
+            for v in variants {
+                let tag_entry = (tag.clone(), js_string(&v.tag_value));
+                let ty = match (content, &v.payload) {
+                    (_, Payload::Unit) => inline_object(&[tag_entry]),
+                    (None, Payload::Fields { type_name, .. }) => names.get(type_name),
+                    (None, Payload::Type { ty }) => {
+                        format!(
+                            "{} & {}",
+                            inline_object(&[tag_entry]),
+                            ts_type(ty, names, "").0
+                        )
+                    }
+                    (Some(c), Payload::Fields { type_name, .. }) => {
+                        inline_object(&[tag_entry, (c.clone(), names.get(type_name))])
+                    }
+                    (Some(c), Payload::Type { ty }) => {
+                        inline_object(&[tag_entry, (c.clone(), ts_type(ty, names, "").0)])
+                    }
+                };
+                view.members.push(member(&v.description, ty));
+            }
+        }
+        TypeKind::External { variants } => {
+            paragraphs.push(
+                "Externally tagged: a variant without data is its name as a string, any other \
+                 an object with the variant's name as its only key."
+                    .into(),
+            );
+            for v in variants {
+                let ty = match &v.payload {
+                    Payload::Unit => js_string(&v.tag_value),
+                    Payload::Fields { type_name, .. } => {
+                        inline_object(&[(v.tag_value.clone(), names.get(type_name))])
+                    }
+                    Payload::Type { ty } => {
+                        inline_object(&[(v.tag_value.clone(), ts_type(ty, names, "").0)])
+                    }
+                };
+                view.members.push(member(&v.description, ty));
+            }
+        }
+        TypeKind::Untagged { variants } => {
+            paragraphs.push(
+                "Untagged: the server reads the first alternative the JSON fits, in this order."
+                    .into(),
+            );
+            view.members = variants
+                .iter()
+                .map(|v| member(&v.description, ts_type(&v.ty, names, "").0))
+                .collect();
+        }
+        TypeKind::Alias { target } => {
+            view.kind = "alias";
+            paragraphs.extend(wire_notes(target));
+            view.target = ts_type(target, names, "").0;
+        }
+    }
+    view.doc = jsdoc(&paragraphs, "");
+    Ok(view)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jsdoc_escapes_comment_ends_and_wraps_lines() {
+        assert_eq!(jsdoc(&["a */ b".into()], ""), "/** a *\\/ b */\n");
+        assert_eq!(
+            jsdoc(&["one".into(), String::new(), "two\n\nthree".into()], "  "),
+            "  /**\n   * one\n   *\n   * two\n   *\n   * three\n   */\n"
+        );
+        assert_eq!(jsdoc(&[String::new()], ""), "");
+    }
+
+    #[test]
+    fn names_are_escaped() {
+        let w = |s: &str| words(s);
+        assert_eq!(type_ident(&w("Record"), "Record").unwrap(), "Record_");
+        assert_eq!(type_ident(&w("RPCError"), "RPCError").unwrap(), "RpcError");
+        assert_eq!(
+            type_ident(&w("APIClient"), "APIClient").unwrap(),
+            "ApiClient"
+        );
+        assert_eq!(
+            type_ident(&w("ErrorCodes"), "ErrorCodes").unwrap(),
+            "ErrorCodes_"
+        );
+        assert_eq!(type_ident(&w("3d_point"), "3d_point").unwrap(), "_3dPoint");
+        assert!(type_ident(&w("__"), "__").is_err());
+        assert_eq!(method_ident(&w("rpc"), "rpc").unwrap(), "rpc_");
+        assert_eq!(
+            method_ident(&w("tasks.delete"), "tasks.delete").unwrap(),
+            "tasksDelete"
+        );
+        assert_eq!(js_key("type"), "type");
+        assert_eq!(js_key("content-type"), "\"content-type\"");
+        assert_eq!(js_key("2x"), "\"2x\"");
+        assert_eq!(package_name("My API"), "my-api-client");
+        assert_eq!(package_name("Café API"), "caf-api-client");
+        assert_eq!(package_name("∆"), "api-client");
+    }
 }

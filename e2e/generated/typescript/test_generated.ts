@@ -1,0 +1,473 @@
+// End-to-end test of the generated TypeScript client (tests/codegen_typescript.rs runs it): the
+// package generated for the example app, built with its own `tsc` build, imported by its package
+// name as Node 20 ESM, with `ws` as the WebSocket, against the example app behind Centrifugo.
+//
+//   node out/test_generated.js <ws-url> <token for user 42>
+//
+// Calls every method, every error outcome and every type construct; prints one line per check
+// and a summary; exits non-zero when any check failed. The `typeChecks` function is never run:
+// its `@ts-expect-error` lines make `tsc` fail when the generated types are too loose.
+
+import assert from 'node:assert/strict';
+
+import WebSocket from 'ws';
+
+import {
+  APIClient,
+  CentrifugoRPCClient,
+  ErrorCodes,
+  RPCError,
+  RPCTimeoutError,
+  TIMEOUT_CODE,
+} from 'tasks-client';
+import type {
+  CallOptions,
+  Color,
+  Command,
+  Event,
+  EventInput,
+  Everything,
+  EverythingInput,
+  Inner,
+  InnerInput,
+  Scalar,
+  Shape,
+  TaskStatsResult,
+  WhoAmI,
+} from 'tasks-client';
+
+const [url, token] = process.argv.slice(2);
+if (url === undefined || token === undefined) {
+  console.error('usage: node test_generated.js <ws-url> <token>');
+  process.exit(2);
+}
+
+const watchdog = setTimeout(() => {
+  console.log('FAIL the test program did not finish within 60 s');
+  process.exit(3);
+}, 60_000);
+watchdog.unref();
+
+let passed = 0;
+const failed: string[] = [];
+
+async function check(name: string, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+    passed += 1;
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    failed.push(name);
+    const detail = e instanceof Error ? (e.stack ?? e.message) : JSON.stringify(e);
+    console.log(`FAIL ${name}: ${detail}`);
+  }
+}
+
+/** Awaits `p`, which must reject with an error of class `cls` and the given fields. */
+async function rejects(
+  p: Promise<unknown>,
+  expected: { code: number; message?: string; temporary: boolean },
+  cls: new (...args: never[]) => RPCError = RPCError,
+): Promise<RPCError> {
+  let outcome: unknown;
+  try {
+    outcome = { resolved: await p };
+  } catch (e) {
+    assert.ok(e instanceof cls, `expected a ${cls.name}, got ${String(e)} (${JSON.stringify(e)})`);
+    assert.ok(e instanceof Error, 'RPCError is an Error');
+    if (cls === RPCError) {
+      assert.ok(!(e instanceof RPCTimeoutError), `expected no timeout, got ${e.message}`);
+    }
+    const got = { code: e.code, message: e.message, temporary: e.temporary };
+    assert.deepEqual(
+      expected.message === undefined ? { ...got, message: undefined } : got,
+      { ...expected, message: expected.message },
+    );
+    return e;
+  }
+  throw new Error(`expected a rejection, got ${JSON.stringify(outcome)}`);
+}
+
+const inner = (i: InnerInput): Inner => ({ label: i.label, weight: i.weight ?? null });
+
+const eventOut = (e: EventInput): Event =>
+  e.type === 'created' ? { type: 'created', data: inner(e.data) } : e;
+
+/** What `types.roundtrip` returns for `v`: the same, with the server's defaults filled in. */
+function expectedOf(v: EverythingInput): Everything {
+  const { omittedWhenNone, withDefault, maybe, nested, items, event, ...rest } = v;
+  const out: Everything = {
+    ...rest,
+    maybe: maybe ?? null,
+    withDefault: withDefault ?? 7,
+    nested: inner(nested),
+    items: items.map(inner),
+    event: eventOut(event),
+  };
+  if (omittedWhenNone !== undefined && omittedWhenNone !== null) {
+    out.omittedWhenNone = omittedWhenNone;
+  }
+  return out;
+}
+
+const base: EverythingInput = {
+  text: 'héllo "wörld"\n\t✓ </script> */',
+  count: -2147483648,
+  ratio: 0.1,
+  flag: true,
+  bigSigned: Number.MAX_SAFE_INTEGER,
+  bigUnsigned: Number.MAX_SAFE_INTEGER,
+  maybe: 'here',
+  withDefault: 3,
+  omittedWhenNone: 'present',
+  tags: ['a', 'b', ''],
+  scores: { x: 1.5, 'y z': -2, '': 0 },
+  nested: { label: 'nested', weight: 2.5 },
+  items: [{ label: 'i1', weight: null }, { label: 'i2' }, { label: 'i3', weight: 1e-7 }],
+  color: 'red',
+  shape: { kind: 'circle', radius: 1.5 },
+  event: { type: 'created', data: { label: 'created', weight: 1 } },
+  command: 'Start',
+  scalar: 3.25,
+  id: 42,
+  when: '2024-05-01T12:34:56.789Z',
+  uuid: '67e55044-10b1-426f-9247-bb680e5fe0c8',
+  extra: { nested: [1, 'two', null, { three: true }], n: -1.5 },
+  from: 'alice',
+  type: 'keyword',
+};
+
+/** Values covering every variant of Shape, Event, Command and Scalar and both Colors. */
+const roundtrips: [string, EverythingInput][] = [
+  ['circle, created, Start, number, red, every optional given', base],
+  [
+    'rect, deleted, Stop, text, dark_blue, nulls and defaults left out',
+    {
+      ...base,
+      count: 2147483647,
+      bigSigned: -Number.MAX_SAFE_INTEGER,
+      bigUnsigned: 0,
+      maybe: null,
+      withDefault: undefined,
+      omittedWhenNone: null,
+      color: 'dark_blue',
+      shape: { kind: 'rect', w: 2, h: 3.5 },
+      event: { type: 'deleted', data: { id: Number.MAX_SAFE_INTEGER } },
+      command: { Stop: { force: true } },
+      scalar: 'text',
+      extra: null,
+      when: '1970-01-01T00:00:00Z',
+    },
+  ],
+  [
+    'empty, ping, Rename, words, optional keys absent',
+    (() => {
+      const { maybe: _m, withDefault: _w, omittedWhenNone: _o, ...v } = base;
+      return {
+        ...v,
+        nested: { label: 'no weight' },
+        items: [],
+        tags: [],
+        scores: {},
+        shape: { kind: 'empty' },
+        event: { type: 'ping' },
+        command: { Rename: 'new name' },
+        scalar: ['w1', 'w2'],
+        extra: 'just a string',
+        flag: false,
+        ratio: -1234.5678,
+      };
+    })(),
+  ],
+  [
+    'Stop without force, number scalar that is whole',
+    { ...base, command: { Stop: { force: false } }, scalar: 7, extra: [] },
+  ],
+];
+
+async function main(): Promise<void> {
+  await check('a refused connection rejects with the disconnect code', async () => {
+    const bad = new CentrifugoRPCClient(url!, 'not-a-valid-token', { websocket: WebSocket, timeout: 3000 });
+    const e = await rejects(bad.connect(), { code: 3500, message: 'invalid token', temporary: false });
+    assert.equal(e.name, 'RPCError');
+    assert.equal(bad.connected, false);
+  });
+
+  const rpc = new CentrifugoRPCClient(url!, token!, { websocket: WebSocket, timeout: 5000 });
+  const publications: unknown[] = [];
+  await check('connect', async () => {
+    await rpc.connect();
+    assert.equal(rpc.connected, true);
+    await rpc.connect(); // connecting again is a no-op
+  });
+  const api = new APIClient(rpc);
+  assert.equal(api.rpc, rpc);
+
+  await check('tasks.get_stats (before any task)', async () => {
+    const stats: TaskStatsResult = await api.tasksGetStats({ user_id: '42' });
+    assert.deepEqual(stats, { total: 0, completed: 0 });
+  });
+
+  let taskId = 0;
+  await check('tasks.create', async () => {
+    const task = await api.tasksCreate({ title: '  write the TypeScript client  ' });
+    assert.deepEqual({ ...task, id: 0 }, { id: 0, title: 'write the TypeScript client', done: false, owner: '42' });
+    assert.ok(Number.isInteger(task.id) && task.id > 0);
+    taskId = task.id;
+  });
+
+  await check('tasks.create with an empty title: app error 1001', async () => {
+    await rejects(api.tasksCreate({ title: '   ' }), {
+      code: 1001,
+      message: 'title must be 1 to 200 characters',
+      temporary: false,
+    });
+  });
+
+  await check('tasks.complete', async () => {
+    const task = await api.tasksComplete({ id: taskId });
+    assert.deepEqual(task, { id: taskId, title: 'write the TypeScript client', done: true, owner: '42' });
+  });
+
+  await check('tasks.complete of a missing task: app error 1004', async () => {
+    await rejects(api.tasksComplete({ id: Number.MAX_SAFE_INTEGER }), {
+      code: 1004,
+      message: 'task not found',
+      temporary: false,
+    });
+  });
+
+  await check('tasks.get_stats (after)', async () => {
+    assert.deepEqual(await api.tasksGetStats({ user_id: '42' }), { total: 1, completed: 1 });
+    assert.deepEqual(await api.tasksGetStats({ user_id: 'nobody' }), { total: 0, completed: 0 });
+  });
+
+  await check('tasks.fail app: 1500', async () => {
+    await rejects(api.tasksFail({ kind: 'app' }), { code: 1500, message: 'demo failure', temporary: false });
+  });
+  await check('tasks.fail temporary: 1500, temporary', async () => {
+    await rejects(api.tasksFail({ kind: 'temporary' }), {
+      code: 1500,
+      message: 'demo failure, try again',
+      temporary: true,
+    });
+  });
+  await check('tasks.fail internal: sanitised 500', async () => {
+    await rejects(api.tasksFail({ kind: 'internal' }), {
+      code: ErrorCodes.INTERNAL,
+      message: 'internal error',
+      temporary: false,
+    });
+  });
+  await check('tasks.fail panic: sanitised 500', async () => {
+    const e = await rejects(api.tasksFail({ kind: 'panic' }), {
+      code: 500,
+      message: 'internal error',
+      temporary: false,
+    });
+    assert.ok(!e.message.includes('hunter2'));
+  });
+
+  await check('tasks.slow (short) succeeds', async () => {
+    assert.deepEqual(await api.tasksSlow({ ms: 50 }, { timeout: 3000 }), { slept_ms: 50 });
+  });
+
+  await check('tasks.slow past the per-call timeout: RPCTimeoutError', async () => {
+    const started = Date.now();
+    const e = await rejects(
+      api.tasksSlow({ ms: 3000 }, { timeout: 200 }),
+      { code: TIMEOUT_CODE, temporary: true },
+      RPCTimeoutError,
+    );
+    const took = Date.now() - started;
+    assert.equal(e.code, 1);
+    assert.equal(e.name, 'RPCTimeoutError');
+    assert.ok(e instanceof RPCError, 'RPCTimeoutError extends RPCError');
+    assert.ok(took >= 150 && took < 2000, `gave up after ${took} ms`);
+    // The connection is still usable.
+    assert.deepEqual(await api.tasksSlow({ ms: 1 }), { slept_ms: 1 });
+  });
+
+  await check("centrifuge-js's own timeout (the client's, shorter than the call's): RPCTimeoutError", async () => {
+    const quick = new CentrifugoRPCClient(url!, token!, { websocket: WebSocket, timeout: 300 });
+    try {
+      await quick.connect();
+      const started = Date.now();
+      await rejects(
+        new APIClient(quick).tasksSlow({ ms: 2000 }, { timeout: 5000 }),
+        { code: TIMEOUT_CODE, temporary: true },
+        RPCTimeoutError,
+      );
+      assert.ok(Date.now() - started < 1500, 'cut to the client timeout');
+    } finally {
+      quick.disconnect();
+    }
+  });
+
+  await check('tasks.process publishes progress to #42', async () => {
+    // The centrifuge-js client underneath serves subscriptions.
+    const personal = rpc.centrifuge.newSubscription('#42');
+    personal.on('publication', (ctx) => publications.push(ctx.data));
+    personal.subscribe();
+    await personal.ready(3000);
+    const result = await api.tasksProcess({ steps: 3, delay_ms: 10 });
+    assert.deepEqual(result, { steps: 3, channel: '#42' });
+    const deadline = Date.now() + 3000;
+    while (publications.length < 3 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.deepEqual(publications, [
+      { step: 1, of: 3 },
+      { step: 2, of: 3 },
+      { step: 3, of: 3 },
+    ]);
+  });
+
+  await check('tasks.process with 0 steps: 422', async () => {
+    await rejects(api.tasksProcess({ steps: 0 }), {
+      code: ErrorCodes.INVALID_PARAMS,
+      message: 'invalid params: steps must be 1 to 100',
+      temporary: false,
+    });
+  });
+
+  await check('system.whoami (no params)', async () => {
+    const me: WhoAmI = await api.systemWhoami();
+    assert.equal(me.user, '42');
+    assert.equal(me.transport, 'websocket');
+    assert.equal(me.protocol, 'json');
+    assert.equal(me.encoding, 'json');
+    assert.ok(me.client.length > 0);
+    assert.equal(me.meta, null);
+    const opts: CallOptions = { timeout: 2000 };
+    assert.deepEqual(await api.systemWhoami(opts), me);
+  });
+
+  await check('system.echo (any JSON)', async () => {
+    for (const v of [{ a: [1, 'x', null, true, { b: -0.5 }] }, 'text', 12345, [], null, false]) {
+      assert.deepEqual(await api.systemEcho(v), v);
+    }
+  });
+
+  for (const [name, value] of roundtrips) {
+    await check(`types.roundtrip: ${name}`, async () => {
+      const got: Everything = await api.typesRoundtrip(value);
+      assert.deepEqual(got, expectedOf(value));
+    });
+  }
+
+  await check('types.roundtrip: 2^53 − 1 stays exact', async () => {
+    const got = await api.typesRoundtrip(base);
+    assert.equal(got.bigSigned, 9007199254740991);
+    assert.equal(got.bigUnsigned, 9007199254740991);
+    assert.equal(got.id, 42);
+  });
+
+  await check('an unknown method through call(): 404', async () => {
+    await rejects(rpc.call('tasks.missing', {}), {
+      code: ErrorCodes.METHOD_NOT_FOUND,
+      temporary: false,
+    });
+  });
+
+  await check('params that do not fit, through call(): 422 naming the field', async () => {
+    const e = await rejects(rpc.call('tasks.get_stats', { user_id: 42 }), {
+      code: ErrorCodes.INVALID_PARAMS,
+      temporary: false,
+    });
+    assert.match(e.message, /user_id/);
+  });
+
+  await check('call() resolves with the raw result', async () => {
+    assert.deepEqual(await rpc.call<TaskStatsResult>('tasks.get_stats', { user_id: '42' }), {
+      total: 1,
+      completed: 1,
+    });
+  });
+
+  await check('the built-in error codes', async () => {
+    assert.deepEqual(ErrorCodes, {
+      MALFORMED_JSON: 400,
+      CHANNEL_NOT_ALLOWED: 403,
+      METHOD_NOT_FOUND: 404,
+      PAYLOAD_TOO_LARGE: 413,
+      INVALID_PARAMS: 422,
+      INTERNAL: 500,
+      OVERLOADED: 503,
+      TIMED_OUT: 504,
+    });
+  });
+
+  await check('getToken supplies the token', async () => {
+    const other = new CentrifugoRPCClient(url!, '', {
+      websocket: WebSocket,
+      getToken: () => Promise.resolve(token!),
+    });
+    try {
+      await other.connect();
+      assert.equal((await new APIClient(other).systemWhoami()).user, '42');
+    } finally {
+      other.disconnect();
+    }
+  });
+
+  await check('calls after disconnect() fail at once with an RPCError', async () => {
+    rpc.disconnect();
+    assert.equal(rpc.connected, false);
+    const started = Date.now();
+    let error: unknown;
+    try {
+      await api.systemWhoami({ timeout: 3000 });
+    } catch (e) {
+      error = e;
+    }
+    assert.ok(error instanceof RPCError, `got ${String(error)}`);
+    assert.ok(!(error instanceof RPCTimeoutError), 'not a timeout');
+    assert.equal(error.code, 3, 'centrifuge-js code clientDisconnected');
+    assert.ok(Date.now() - started < 1000);
+  });
+
+  console.log(`\n${passed} passed, ${failed.length} failed`);
+  if (failed.length > 0) {
+    console.log(`FAILED: ${failed.join('; ')}`);
+  }
+  process.exit(failed.length === 0 ? 0 : 1);
+}
+
+/** Never called: `tsc` fails when a line marked `@ts-expect-error` compiles. */
+export function typeChecks(api: APIClient): void {
+  // @ts-expect-error user_id is required
+  void api.tasksGetStats({});
+  // @ts-expect-error user_id is a string
+  void api.tasksGetStats({ user_id: 42 });
+  // @ts-expect-error system.whoami takes no params
+  void api.systemWhoami({ user_id: '42' });
+  // @ts-expect-error the result is typed
+  const n: Promise<number> = api.tasksGetStats({ user_id: '42' });
+  // @ts-expect-error not a FailureKind
+  void api.tasksFail({ kind: 'explode' });
+  // @ts-expect-error not a Color
+  const color: Color = 'green';
+  // @ts-expect-error a circle has no width
+  const shape: Shape = { kind: 'circle', w: 1 };
+  // @ts-expect-error a rect needs both sides
+  const rect: Shape = { kind: 'rect', w: 1 };
+  // @ts-expect-error not a Command
+  const command: Command = 'Pause';
+  // @ts-expect-error Stop carries `force`
+  const stop: Command = { Stop: {} };
+  // @ts-expect-error created carries an Inner
+  const event: Event = { type: 'created', data: { id: 1 } };
+  // @ts-expect-error a Scalar is no boolean
+  const scalar: Scalar = true;
+  // @ts-expect-error a timeout is a number
+  const opts: CallOptions = { timeout: '1s' };
+  // Narrowing on the tag.
+  const s = { kind: 'rect', w: 1, h: 2 } as Shape;
+  const width: number = s.kind === 'rect' ? s.w : s.kind === 'circle' ? s.radius : 0;
+  const e = { type: 'deleted', data: { id: 1 } } as Event;
+  const id: number = e.type === 'deleted' ? e.data.id : 0;
+  void [n, color, shape, rect, command, stop, event, scalar, opts, width, id];
+}
+
+await main();

@@ -1,0 +1,466 @@
+//! The generated TypeScript client: golden files, `tsc --strict` on the package (also as a
+//! bundler project imports its sources, and for names that need escaping), and end to end: the
+//! package built with its own `tsc` build, run as Node 20 ESM with `ws` against the example app
+//! behind Centrifugo (`e2e/generated/typescript/test_generated.ts`).
+//!
+//! Node packages (typescript, centrifuge, ws and their types) come from the lockfile in
+//! `e2e/generated/typescript`, installed with `npm ci` when it changed.
+
+mod common;
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    process::{Command, Output},
+    sync::Mutex,
+};
+
+use centrpc::{
+    codegen::{self, Language},
+    schema, Context, Router, RpcError,
+};
+use common::{
+    app,
+    stack::{root, Options, Stack},
+};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The command that refreshes `tests/golden/typescript`.
+const REFRESH: &str = "cargo run --example tasks -- generate --output tests/golden --typescript";
+
+fn e2e_dir() -> PathBuf {
+    root().join("e2e/generated/typescript")
+}
+
+/// `e2e/generated/typescript/node_modules`, installed from the lockfile when it changed since
+/// the last install (the stamp scheme of `scripts/setup.sh node`).
+fn node_modules() -> PathBuf {
+    static INSTALL: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = e2e_dir();
+    let lock = std::fs::read(dir.join("package-lock.json")).expect("the lockfile is committed");
+    let digest = format!("{:x}", Sha256::digest(&lock));
+    let modules = dir.join("node_modules");
+    let stamp = modules.join(format!(".lock-{}", &digest[..16]));
+    if !stamp.exists() {
+        let out = Command::new("npm")
+            .args(["ci", "--silent", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .output()
+            .expect("npm (Node.js >= 20) is installed");
+        assert!(
+            out.status.success(),
+            "npm ci in {} failed:\n{}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::write(&stamp, "").unwrap();
+    }
+    modules
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// `tsc` from the pinned typescript package, with `args`, in `dir`.
+fn tsc(dir: &Path, args: &[&str]) {
+    let tsc = node_modules().join("typescript/bin/tsc");
+    run(Command::new("node").arg(tsc).args(args).current_dir(dir));
+}
+
+/// Generates the example app's package into `out/typescript` (what `tasks generate --typescript
+/// --output OUT` writes, rendered in this process so it is never a stale binary's output).
+fn generate_example(out: &Path) -> PathBuf {
+    let document = schema::document(&app::router(app::App::default()));
+    codegen::generate(&document, &[Language::TypeScript], out).expect("generates");
+    out.join("typescript")
+}
+
+/// A scratch directory with a `node_modules` holding the pinned packages (symlinked) and
+/// `tasks-client` pointing at the package generated into `client/typescript`.
+struct Workspace {
+    dir: tempfile::TempDir,
+    package: PathBuf,
+}
+
+fn workspace() -> Workspace {
+    let modules = node_modules();
+    let dir = tempfile::tempdir().unwrap();
+    let linked = dir.path().join("node_modules");
+    std::fs::create_dir(&linked).unwrap();
+    for entry in std::fs::read_dir(&modules).unwrap() {
+        let entry = entry.unwrap();
+        std::os::unix::fs::symlink(entry.path(), linked.join(entry.file_name())).unwrap();
+    }
+    let package = generate_example(&dir.path().join("client"));
+    std::os::unix::fs::symlink(&package, linked.join("tasks-client")).unwrap();
+    Workspace { dir, package }
+}
+
+/// Relative paths and contents of every file under `dir`.
+fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(base, &path, out);
+            } else {
+                let rel = path.strip_prefix(base).unwrap().to_owned();
+                out.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    if dir.is_dir() {
+        walk(dir, dir, &mut out);
+    }
+    out
+}
+
+#[test]
+fn golden_files_are_current() {
+    let out = tempfile::tempdir().unwrap();
+    let fresh = tree(&generate_example(out.path()));
+    let golden_dir = root().join("tests/golden/typescript");
+    let golden = tree(&golden_dir);
+    assert!(
+        fresh.keys().any(|p| p == Path::new("types.ts")),
+        "the generator wrote no types.ts: {:?}",
+        fresh.keys()
+    );
+    let mut problems = Vec::new();
+    for (path, contents) in &fresh {
+        match golden.get(path) {
+            None => problems.push(format!("missing: {}", path.display())),
+            Some(g) if g != contents => {
+                let (g, c) = (
+                    String::from_utf8_lossy(g),
+                    String::from_utf8_lossy(contents),
+                );
+                let line = g
+                    .lines()
+                    .zip(c.lines())
+                    .position(|(a, b)| a != b)
+                    .unwrap_or_else(|| g.lines().count().min(c.lines().count()));
+                problems.push(format!(
+                    "differs: {} (first at line {}: golden {:?}, generated {:?})",
+                    path.display(),
+                    line + 1,
+                    g.lines().nth(line).unwrap_or("<end>"),
+                    c.lines().nth(line).unwrap_or("<end>")
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    for path in golden.keys().filter(|p| !fresh.contains_key(*p)) {
+        problems.push(format!("no longer generated: {}", path.display()));
+    }
+    assert!(
+        problems.is_empty(),
+        "golden files are stale: run `make golden` (or `{REFRESH}`)\n  {}",
+        problems.join("\n  ")
+    );
+}
+
+#[test]
+fn the_package_type_checks_strictly() {
+    let ws = workspace();
+    // With the package's own (strict, exactOptionalPropertyTypes, …) tsconfig, the real
+    // centrifuge typings included.
+    tsc(
+        &ws.package,
+        &["-p", ".", "--noEmit", "--strict", "--skipLibCheck", "false"],
+    );
+
+    // As the seed did it: a bundler-style TypeScript project importing the generated directory
+    // (its sources, before any build) as `./opensdk/typescript`.
+    let app = ws.dir.path().join("app");
+    generate_example(&app.join("opensdk"));
+    std::fs::write(
+        app.join("tsconfig.json"),
+        r#"{
+  "compilerOptions": {
+    "target": "ES2020", "lib": ["ES2020", "DOM"], "module": "ESNext",
+    "moduleResolution": "bundler", "types": [], "strict": true, "noEmit": true,
+    "exactOptionalPropertyTypes": true, "noUncheckedIndexedAccess": true,
+    "verbatimModuleSyntax": true, "noUnusedLocals": true
+  },
+  "files": ["main.ts"]
+}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        app.join("main.ts"),
+        r#"import { CentrifugoRPCClient, APIClient, RPCError, RPCTimeoutError } from './opensdk/typescript';
+import type { TaskStatsResult, Everything } from './opensdk/typescript';
+
+export async function stats(token: string): Promise<TaskStatsResult | undefined> {
+  const rpc = new CentrifugoRPCClient('wss://example.com/connection/websocket', token, { timeout: 2000 });
+  await rpc.connect();
+  const api = new APIClient(rpc);
+  try {
+    const everything: Everything = await api.typesRoundtrip({} as never);
+    void everything;
+    return await api.tasksGetStats({ user_id: '42' }, { timeout: 1000 });
+  } catch (e) {
+    if (e instanceof RPCTimeoutError || (e instanceof RPCError && e.temporary)) return undefined;
+    throw e;
+  } finally {
+    rpc.disconnect();
+  }
+}
+"#,
+    )
+    .unwrap();
+    tsc(&app, &["-p", "."]);
+}
+
+// Names and shapes that need care in TypeScript, served by a router of their own.
+
+/// Named like the global `types.ts` uses */ and with a comment end in its doc.
+#[derive(Deserialize, Serialize, JsonSchema)]
+struct Record {
+    /// A key that is no identifier.
+    #[serde(rename = "content-type")]
+    content_type: String,
+    /// A reserved word as a key.
+    class: Option<Vec<Option<u64>>>,
+    /// Nullable values in a map.
+    map: BTreeMap<String, Option<Inner>>,
+    /// An empty struct.
+    empty: Empty,
+    /// Internally tagged.
+    tagged: Tagged,
+    /// Externally tagged with newtypes.
+    ext: Ext,
+    /// Untagged, in a nested list.
+    nested: Vec<Vec<Untagged>>,
+    /// Any JSON in a list.
+    any_list: Vec<serde_json::Value>,
+    /// Adjacently tagged.
+    adjacent: Adjacent,
+    /// Shadows an export.
+    error: RPCError,
+    /// Shadows another export.
+    codes: ErrorCodes,
+}
+
+/// An inner struct.
+#[derive(Deserialize, Serialize, JsonSchema)]
+struct Inner {
+    /// Small.
+    v: i16,
+}
+
+/// Nothing inside.
+#[derive(Deserialize, Serialize, JsonSchema)]
+struct Empty {}
+
+/// Internally tagged.
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "t")]
+enum Tagged {
+    /// With fields.
+    B {
+        /// A byte.
+        x: i8,
+    },
+    /// Nothing.
+    C,
+}
+
+/// Externally tagged.
+#[derive(Deserialize, Serialize, JsonSchema)]
+enum Ext {
+    /// Unit.
+    Unit,
+    /// A number.
+    New(u8),
+    /// A struct.
+    Wrapped(Inner),
+}
+
+/// Untagged.
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+enum Untagged {
+    /// Inline fields.
+    A {
+        /// A short.
+        a: u16,
+    },
+    /// Words.
+    B(Vec<String>),
+    /// A flag.
+    C(bool),
+}
+
+/// Adjacently tagged with odd keys.
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "kind-of", content = "the value")]
+enum Adjacent {
+    /// A string.
+    Text(String),
+    /// Nothing.
+    Nothing,
+}
+
+/// Named like the error class.
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[allow(clippy::upper_case_acronyms)]
+struct RPCError {
+    /// A code.
+    code: u32,
+}
+
+/// Named like the error codes constant.
+#[derive(Deserialize, Serialize, JsonSchema)]
+struct ErrorCodes {
+    /// Codes.
+    codes: Vec<u32>,
+}
+
+async fn echo<P: Send + 'static>(_: Context, p: P) -> Result<P, RpcError> {
+    Ok(p)
+}
+
+async fn nothing(_: Context, _: ()) -> Result<ErrorCodes, RpcError> {
+    Ok(ErrorCodes { codes: vec![] })
+}
+
+#[test]
+fn names_that_need_escaping_type_check() {
+    let router = Router::new(())
+        .info("odd */ names\n", "1.2.3")
+        .rpc("rpc", echo::<Record>)
+        .describe("Named like `APIClient.rpc`; its doc has a */ comment end.")
+        .rpc("constructor", nothing)
+        .rpc("admin:users.list_all", echo::<Option<Inner>>)
+        .rpc("v2.get", echo::<Vec<Untagged>>);
+    let document = schema::document(&router);
+    let ws = workspace();
+    let out = ws.dir.path().join("odd");
+    codegen::generate(&document, &[Language::TypeScript], &out).expect("generates");
+    let package = out.join("typescript");
+    let read = |f: &str| std::fs::read_to_string(package.join(f)).unwrap();
+    let (types, api, manifest) = (read("types.ts"), read("api.ts"), read("package.json"));
+    for expected in [
+        "export interface Record_ {",
+        "\"content-type\": string;",
+        "class?: (number | null)[] | null;",
+        "map: Record<string, Inner | null>;",
+        "export type Empty = Record<string, never>;",
+        "nested: Untagged[][];",
+        "any_list: unknown[];",
+        "error: RpcError;",
+        "codes: ErrorCodes_;",
+        "| { \"kind-of\": \"Text\"; \"the value\": string }",
+        "| { \"kind-of\": \"Nothing\" }",
+        "| { New: number }",
+        "| { Wrapped: Inner }",
+        "| \"Unit\"",
+        "| Untagged1",
+        "*\\/",
+    ] {
+        assert!(
+            types.contains(expected),
+            "types.ts lacks {expected:?}:\n{types}"
+        );
+    }
+    for expected in [
+        "rpc_(params: types.RecordInput, opts?: CallOptions): Promise<types.Record_>",
+        "constructor_(opts?: CallOptions): Promise<types.ErrorCodes_>",
+        "adminUsersListAll(params: types.Inner | null, opts?: CallOptions): Promise<types.Inner | null>",
+        "v2Get(params: types.Untagged[], opts?: CallOptions): Promise<types.Untagged[]>",
+        "this.rpc.call<types.Record_>(\"rpc\", params, opts)",
+        "\"admin:users.list_all\"",
+    ] {
+        assert!(api.contains(expected), "api.ts lacks {expected:?}:\n{api}");
+    }
+    assert!(
+        manifest.contains("\"name\": \"odd-names-client\""),
+        "{manifest}"
+    );
+    assert!(
+        !types.contains("*/ and"),
+        "a doc comment ends early:\n{types}"
+    );
+    tsc(
+        &package,
+        &["-p", ".", "--noEmit", "--strict", "--skipLibCheck", "false"],
+    );
+}
+
+#[test]
+fn a_package_without_named_types_type_checks() {
+    let router = Router::new(())
+        .rpc("math.double", echo::<u32>)
+        .rpc("ping", nothing_at_all);
+    let ws = workspace();
+    let out = ws.dir.path().join("bare");
+    codegen::generate(&schema::document(&router), &[Language::TypeScript], &out)
+        .expect("generates");
+    let package = out.join("typescript");
+    let api = std::fs::read_to_string(package.join("api.ts")).unwrap();
+    assert!(
+        api.contains("mathDouble(params: number, opts?: CallOptions): Promise<number>")
+            && api.contains("ping(opts?: CallOptions): Promise<null>")
+            && !api.contains("import type * as types"),
+        "{api}"
+    );
+    tsc(
+        &package,
+        &["-p", ".", "--noEmit", "--strict", "--skipLibCheck", "false"],
+    );
+}
+
+async fn nothing_at_all(_: Context, _: ()) -> Result<(), RpcError> {
+    Ok(())
+}
+
+#[test]
+fn the_generated_client_works_end_to_end() {
+    let ws = workspace();
+    // The package's own build (`npm run build` = `tsc -p tsconfig.json`): dist/*.js + *.d.ts.
+    tsc(&ws.package, &["-p", "tsconfig.json"]);
+    for f in ["index.js", "index.d.ts", "client.js", "api.js", "types.js"] {
+        assert!(ws.package.join("dist").join(f).exists(), "dist/{f} missing");
+    }
+    // The test program imports the package by name (its `exports`), compiled as Node ESM.
+    for f in ["test_generated.ts", "tsconfig.json", "package.json"] {
+        std::fs::copy(e2e_dir().join(f), ws.dir.path().join(f)).unwrap();
+    }
+    tsc(ws.dir.path(), &["-p", "."]);
+
+    let stack = Stack::start(Options::default());
+    let out = Command::new("node")
+        .arg(ws.dir.path().join("out/test_generated.js"))
+        .arg(stack.ws_url())
+        .arg(stack.token("42", None))
+        .current_dir(ws.dir.path())
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success() && stdout.contains(" passed, 0 failed"),
+        "the generated TypeScript client failed end to end ({}; its report is above):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+        stack.logs()
+    );
+}
