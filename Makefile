@@ -3,14 +3,14 @@
 export CARGO_BUILD_JOBS ?= 2
 export CENTRPC_CACHE ?= $(HOME)/.cache/centrpc
 
-.PHONY: all setup build demo test lint unit fuzz soak bench clean
+.PHONY: all setup build demo test lint unit fuzz soak bench golden clean
 
 all: test
 
 ## setup: pinned tools (Centrifugo 6.9.1, grpcurl, grpc-health-probe) into $(CENTRPC_CACHE)/bin,
 ## and the official SDKs (centrifuge-python venv, centrifuge-js + ws, centrifuge-go)
 setup:
-	@bash scripts/setup.sh centrifugo grpcurl grpc-health-probe python node go redis loadgen >/dev/null
+	@bash scripts/setup.sh centrifugo grpcurl grpc-health-probe python node go redis loadgen chromium >/dev/null
 
 build:
 	cargo build --examples
@@ -18,6 +18,12 @@ build:
 ## demo: the main job — build, serve the example app, and make real calls
 demo: setup
 	@bash scripts/demo.sh
+
+## golden: regenerate the committed clients of the example app (tests/golden) after a change to
+## the generators or the example's types; the codegen tests fail while they are stale
+golden:
+	cargo build --example tasks
+	./target/debug/examples/tasks generate --output tests/golden --all
 
 ## lint: formatting and clippy, warnings are errors
 lint:

@@ -2,7 +2,8 @@
 # make demo: builds the example app, starts it and Centrifugo 6.9.1 on free loopback ports with a
 # config the app prints itself, makes real calls over WebSocket with the official Python SDK,
 # prints what happened, and shuts everything down cleanly.
-#   KEEP=1 make demo   keeps both running and prints the URL and a token to try it by hand.
+#   KEEP=1 make demo   keeps both running, serves the browser page (examples/web) and prints its
+#                      URL, the WebSocket URL and a token to try it by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${CENTRPC_CACHE:-$HOME/.cache/centrpc}"
@@ -14,7 +15,7 @@ APP=target/debug/examples/tasks
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 WORK=$(mktemp -d)
-APP_PORT=$(free_port); CF_PORT=$(free_port); METRICS_PORT=$(free_port)
+APP_PORT=$(free_port); CF_PORT=$(free_port); METRICS_PORT=$(free_port); WEB_PORT=$(free_port)
 secret() { python3 -c 'import secrets; print(secrets.token_hex(16))'; }
 export CENTRPC_LISTEN="127.0.0.1:$APP_PORT" CENTRPC_METRICS_LISTEN="127.0.0.1:$METRICS_PORT"
 export CENTRPC_AUTH_KEY=x-centrpc-auth CENTRPC_AUTH_VALUE="$(secret)"
@@ -22,6 +23,7 @@ export CENTRPC_HMAC_SECRET="$(secret)" CENTRPC_CENTRIFUGO_API_KEY="$(secret)"
 export CENTRPC_CENTRIFUGO_PORT="$CF_PORT" CENTRPC_CENTRIFUGO_ADDRESS=127.0.0.1
 export CENTRPC_CENTRIFUGO_API_URL="http://127.0.0.1:$CF_PORT/api"
 export CENTRPC_CALL_TIMEOUT=2s CENTRPC_SHUTDOWN_DELAY=200ms
+export CENTRPC_ALLOWED_ORIGINS="http://127.0.0.1:$WEB_PORT"
 
 "$APP" centrifugo-config > "$WORK/centrifugo.json"
 "$APP" serve 2> "$WORK/centrpc.log" &
@@ -49,11 +51,20 @@ echo "== centrpc metrics (http://127.0.0.1:$METRICS_PORT/metrics):"
 curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | grep '^centrpc_calls_total' | sed 's/^/  /'
 
 if [ "${KEEP:-0}" = 1 ]; then
+  echo "== building the browser page (generated TypeScript client + esbuild)"
+  APP="$APP" bash scripts/web.sh "$WORK/web"
+  printf '{"url":"%s","token":"%s","user":"web"}' "$WS" "$("$APP" token --user web --ttl 24h)" > "$WORK/web/site/config.json"
+  python3 -m http.server "$WEB_PORT" --bind 127.0.0.1 --directory "$WORK/web/site" >/dev/null 2>&1 &
+  WEB_PID=$!
+  trap 'kill $WEB_PID 2>/dev/null || true; cleanup' EXIT
   cat <<TXT
 == still running (Ctrl-C to stop):
+  browser page  : http://127.0.0.1:$WEB_PORT/   (the generated TypeScript client in your browser)
   WebSocket URL : $WS
   token (user 42): $TOKEN
   try it        : $CACHE/venv/bin/python examples/demo_client.py $WS <token>
+  for the README's typed-client quick start, in another terminal:
+    export CENTRPC_WS_URL=$WS CENTRPC_TOKEN=$TOKEN
   mint tokens   : CENTRPC_HMAC_SECRET=$CENTRPC_HMAC_SECRET $APP token --user alice
   Centrifugo config: $WORK/centrifugo.json
 TXT

@@ -57,12 +57,13 @@ python_env() {
   fi
 }
 
-# node_env: npm packages from the lockfiles: the JS driver (centrifuge + ws) and the generated
-# TypeScript client's type-check and e2e harness (typescript, centrifuge, ws).
+# node_env: npm packages from the lockfiles: the JS driver (centrifuge + ws), the generated
+# TypeScript client's type-check and e2e harness (typescript, centrifuge, ws), and the browser
+# example (centrifuge, esbuild, playwright-core driving Debian's chromium).
 node_env() {
   command -v npm >/dev/null || { echo "setup: Node.js >= 20 with npm is required" >&2; exit 1; }
   local dir
-  for dir in "$ROOT/e2e/js" "$ROOT/e2e/generated/typescript"; do
+  for dir in "$ROOT/e2e/js" "$ROOT/e2e/generated/typescript" "$ROOT/examples/web"; do
     local stamp="$dir/node_modules/.lock-$(sha256sum "$dir/package-lock.json" | cut -c1-16)"
     if [ ! -f "$stamp" ]; then
       echo "setup: npm ci in ${dir#"$ROOT"/}..." >&2

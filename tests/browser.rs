@@ -1,0 +1,85 @@
+//! The generated TypeScript client in a real browser: the example page (examples/web), bundled
+//! with esbuild for the browser, served on loopback, opened in Debian's headless Chromium by
+//! playwright-core against the real Centrifugo and the example server. The screenshot lands in
+//! target/browser/screenshot.png.
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::stack::{example_bin, free_port, root, Options, Stack};
+use serde_json::json;
+
+#[test]
+fn the_generated_client_works_in_headless_chromium() {
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "run `scripts/setup.sh chromium` (make test does)"
+    );
+    let web_port = free_port();
+    let origin = format!("http://127.0.0.1:{web_port}");
+    let stack = Stack::start(Options {
+        extra_env: vec![("CENTRPC_ALLOWED_ORIGINS", origin.clone())],
+        ..Options::default()
+    });
+    let out = root().join("target/browser");
+    let build = Command::new("bash")
+        .arg(root().join("scripts/web.sh"))
+        .arg(&out)
+        .env("APP", example_bin())
+        .output()
+        .unwrap();
+    assert!(
+        build.status.success(),
+        "web build: {}{}",
+        String::from_utf8_lossy(&build.stdout),
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let config = json!({"url": stack.ws_url(), "token": stack.token("web", None), "user": "web"});
+    std::fs::write(out.join("site/config.json"), config.to_string()).unwrap();
+    let mut server = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            &web_port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+        ])
+        .arg(out.join("site"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", web_port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let screenshot = out.join("screenshot.png");
+    let _ = std::fs::remove_file(&screenshot);
+    let run = Command::new("node")
+        .arg(root().join("examples/web/browser.test.mjs"))
+        .arg(format!("{origin}/"))
+        .arg(&screenshot)
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        run.status.success(),
+        "browser test failed:\n{said}\n{}",
+        stack.logs()
+    );
+    assert!(said.contains("5 passed, 0 failed"), "{said}");
+    assert!(
+        std::fs::metadata(&screenshot).unwrap().len() > 10_000,
+        "a screenshot was saved"
+    );
+}
