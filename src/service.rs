@@ -134,6 +134,43 @@ struct Common<'a> {
     meta: &'a [u8],
 }
 
+impl<'a> Common<'a> {
+    /// The fields of a request from an authenticated connection (all but connect).
+    fn of(r: &'a impl ConnectionRequest) -> Self {
+        r.common()
+    }
+}
+
+/// A proxy request sent on behalf of an established connection: it names the user and meta.
+trait ConnectionRequest {
+    fn common(&self) -> Common<'_>;
+}
+
+macro_rules! connection_request {
+    ($($request:ty),* $(,)?) => {$(
+        impl ConnectionRequest for $request {
+            fn common(&self) -> Common<'_> {
+                Common {
+                    client: &self.client,
+                    transport: &self.transport,
+                    protocol: &self.protocol,
+                    encoding: &self.encoding,
+                    user: &self.user,
+                    meta: &self.meta,
+                }
+            }
+        }
+    )*};
+}
+
+connection_request!(
+    proto::RpcRequest,
+    proto::RefreshRequest,
+    proto::SubscribeRequest,
+    proto::PublishRequest,
+    proto::SubRefreshRequest,
+);
+
 fn call_info(kind: &str, c: Common<'_>, metadata: MetadataMap, started: Instant) -> CallInfo {
     let deadline = grpc_timeout(&metadata).map(|d| started + d);
     CallInfo {
@@ -400,14 +437,7 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
         let (metadata, _, req) = request.into_parts();
         let method = self.router.get(&req.method);
         let label = method.map_or(UNKNOWN_METHOD, |m| m.info.name.as_str());
-        let common = Common {
-            client: &req.client,
-            transport: &req.transport,
-            protocol: &req.protocol,
-            encoding: &req.encoding,
-            user: &req.user,
-            meta: &req.meta,
-        };
+        let common = Common::of(&req);
         let mut info = call_info("rpc", common, metadata, started);
         info.method.clone_from(&req.method);
         let log = CallLog {
@@ -490,14 +520,7 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
         request: Request<proto::RefreshRequest>,
     ) -> Result<Response<proto::RefreshResponse>, Status> {
         let (metadata, _, req) = request.into_parts();
-        let common = Common {
-            client: &req.client,
-            transport: &req.transport,
-            protocol: &req.protocol,
-            encoding: &req.encoding,
-            user: &req.user,
-            meta: &req.meta,
-        };
+        let common = Common::of(&req);
         let route = HookRoute::single(self.router.hook_table().refresh.as_ref());
         self.hook(
             "refresh",
@@ -530,14 +553,7 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
                 data: p.bytes.into_owned(),
             }
         });
-        let common = Common {
-            client: &req.client,
-            transport: &req.transport,
-            protocol: &req.protocol,
-            encoding: &req.encoding,
-            user: &req.user,
-            meta: &req.meta,
-        };
+        let common = Common::of(&req);
         let table = &self.router.hook_table().subscribe;
         let route = HookRoute::by_channel(table, "subscribe", &req.channel);
         self.hook("subscribe", common, metadata, route, event, |r| {
@@ -562,14 +578,7 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
                 channel: req.channel.clone(),
                 data: p.bytes.into_owned(),
             });
-        let common = Common {
-            client: &req.client,
-            transport: &req.transport,
-            protocol: &req.protocol,
-            encoding: &req.encoding,
-            user: &req.user,
-            meta: &req.meta,
-        };
+        let common = Common::of(&req);
         let table = &self.router.hook_table().publish;
         let route = HookRoute::by_channel(table, "publish", &req.channel);
         self.hook("publish", common, metadata, route, event, |r| {
@@ -587,14 +596,7 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
         request: Request<proto::SubRefreshRequest>,
     ) -> Result<Response<proto::SubRefreshResponse>, Status> {
         let (metadata, _, req) = request.into_parts();
-        let common = Common {
-            client: &req.client,
-            transport: &req.transport,
-            protocol: &req.protocol,
-            encoding: &req.encoding,
-            user: &req.user,
-            meta: &req.meta,
-        };
+        let common = Common::of(&req);
         let event = Ok(SubRefreshEvent {
             channel: req.channel.clone(),
         });

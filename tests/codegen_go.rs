@@ -6,7 +6,6 @@
 mod common;
 
 use std::{
-    collections::BTreeMap,
     path::{Path, PathBuf},
     process::{Command, Output},
 };
@@ -28,26 +27,6 @@ fn generate(out: &Path) -> PathBuf {
         String::from_utf8_lossy(&output.stderr)
     );
     out.join("go")
-}
-
-/// Every file under `dir`, by relative path.
-fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(base, &path, out);
-            } else {
-                let rel = path.strip_prefix(base).unwrap().to_path_buf();
-                out.insert(rel, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    if dir.is_dir() {
-        walk(dir, dir, &mut out);
-    }
-    out
 }
 
 /// `go` with the module files used as generated (`-mod=readonly`: a missing go.sum entry fails)
@@ -74,8 +53,8 @@ fn assert_ok(what: &str, out: &Output) {
 #[test]
 fn golden_files_are_current() {
     let tmp = tempfile::tempdir().unwrap();
-    let fresh = files(&generate(tmp.path()));
-    let golden = files(&root().join("tests/golden/go"));
+    let fresh = common::files_under(&generate(tmp.path()));
+    let golden = common::files_under(&root().join("tests/golden/go"));
     let mut problems = Vec::new();
     for (path, contents) in &fresh {
         match golden.get(path) {

@@ -110,32 +110,12 @@ fn workspace() -> Workspace {
     Workspace { dir, package }
 }
 
-/// Relative paths and contents of every file under `dir`.
-fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(base, &path, out);
-            } else {
-                let rel = path.strip_prefix(base).unwrap().to_owned();
-                out.insert(rel, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    if dir.is_dir() {
-        walk(dir, dir, &mut out);
-    }
-    out
-}
-
 #[test]
 fn golden_files_are_current() {
     let out = tempfile::tempdir().unwrap();
-    let fresh = tree(&generate_example(out.path()));
+    let fresh = common::files_under(&generate_example(out.path()));
     let golden_dir = root().join("tests/golden/typescript");
-    let golden = tree(&golden_dir);
+    let golden = common::files_under(&golden_dir);
     assert!(
         fresh.keys().any(|p| p == Path::new("types.ts")),
         "the generator wrote no types.ts: {:?}",

@@ -227,6 +227,29 @@ pub enum TypeRef {
     },
 }
 
+impl Api {
+    /// The hoisted structs that are the payload of an internally tagged variant, each with its
+    /// enum's tag property and the variant's tag value: such a struct carries the tag on the wire.
+    pub fn internal_variant_tags(&self) -> BTreeMap<String, (String, String)> {
+        let mut out = BTreeMap::new();
+        for t in &self.types {
+            if let TypeKind::Tagged {
+                tag,
+                content: None,
+                variants,
+            } = &t.kind
+            {
+                for v in variants {
+                    if let Payload::Fields { type_name, .. } = &v.payload {
+                        out.insert(type_name.clone(), (tag.clone(), v.tag_value.clone()));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
 impl TypeRef {
     /// Whether the type admits JSON `null`.
     pub fn is_nullable(&self) -> bool {

@@ -713,7 +713,6 @@ impl<'a> Builder<'a> {
         let mut names = BTreeMap::new();
         let mut shapes = BTreeMap::new();
         let mut defs = BTreeMap::new();
-        let mut internal_payloads = BTreeMap::new();
         for t in &api.types {
             names.insert(t.name.clone(), type_name(&t.words));
             defs.insert(t.name.clone(), t);
@@ -722,20 +721,8 @@ impl<'a> Builder<'a> {
                 _ => Shape::Alias,
             };
             shapes.insert(t.name.clone(), shape);
-            if let TypeKind::Tagged {
-                tag,
-                content: None,
-                variants,
-            } = &t.kind
-            {
-                for v in variants {
-                    if let Payload::Fields { type_name, .. } = &v.payload {
-                        internal_payloads
-                            .insert(type_name.clone(), (tag.clone(), v.tag_value.clone()));
-                    }
-                }
-            }
         }
+        let internal_payloads = api.internal_variant_tags();
         let mut payload_docs = BTreeMap::new();
         for t in &api.types {
             let variants = match &t.kind {

@@ -222,24 +222,9 @@ impl Names {
             }
             types.insert(t.name.clone(), ident);
         }
-        let mut internal_tags = BTreeMap::new();
-        for t in &api.types {
-            if let TypeKind::Tagged {
-                tag,
-                content: None,
-                variants,
-            } = &t.kind
-            {
-                for v in variants {
-                    if let Payload::Fields { type_name, .. } = &v.payload {
-                        internal_tags.insert(type_name.clone(), (tag.clone(), v.tag_value.clone()));
-                    }
-                }
-            }
-        }
         Ok(Self {
             types,
-            internal_tags,
+            internal_tags: api.internal_variant_tags(),
         })
     }
 
