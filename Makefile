@@ -24,6 +24,7 @@ demo: setup
 golden:
 	cargo build --example tasks
 	./target/debug/examples/tasks generate --output tests/golden --all
+	./target/debug/examples/tasks schema --output tests/golden/tasks.openrpc.json
 
 ## lint: formatting and clippy, warnings are errors
 lint:

@@ -423,6 +423,21 @@ fn diff_classifies_breaking_and_compatible_changes() {
 }
 
 #[test]
+fn the_committed_document_of_the_example_is_current() {
+    let golden = common::stack::root().join("tests/golden/tasks.openrpc.json");
+    let out = std::process::Command::new(common::stack::example_bin())
+        .args(["schema", "--check"])
+        .arg(&golden)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\nrun `make golden`",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn schema_check_accepts_a_fresh_document_and_rejects_a_stale_one() {
     let bin = common::stack::example_bin();
     let dir = tempfile::tempdir().unwrap();
