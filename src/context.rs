@@ -65,6 +65,19 @@ impl<S> Context<S> {
         }
     }
 
+    /// Builds a context around call facts that are already shared.
+    pub(crate) fn from_shared(
+        state: Arc<S>,
+        call: Arc<CallInfo>,
+        cancel: CancellationToken,
+    ) -> Self {
+        Self {
+            state,
+            call,
+            cancel,
+        }
+    }
+
     /// The application state registered with [`Router::new`](crate::Router::new).
     pub fn state(&self) -> &S {
         &self.state

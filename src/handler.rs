@@ -3,7 +3,10 @@
 
 use std::{future::Future, sync::Arc};
 
-use futures_util::future::BoxFuture;
+use futures_util::{
+    future::{BoxFuture, MapErr},
+    TryFutureExt,
+};
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -27,12 +30,10 @@ pub trait Handler<S, M>: Clone + Send + Sync + 'static {
     type Params: DeserializeOwned + JsonSchema + Send + 'static;
     /// The result type, encoded as the JSON reply.
     type Output: Serialize + JsonSchema + Send + 'static;
+    /// The future the handler returns (its error already converted).
+    type Future: Future<Output = Result<Self::Output, RpcError>> + Send + 'static;
     /// Runs the handler.
-    fn call(
-        &self,
-        ctx: Context<S>,
-        params: Self::Params,
-    ) -> BoxFuture<'static, Result<Self::Output, RpcError>>;
+    fn call(&self, ctx: Context<S>, params: Self::Params) -> Self::Future;
 }
 
 impl<F, Fut, S, P, R, E> Handler<S, (P, R, E)> for F
@@ -45,10 +46,10 @@ where
 {
     type Params = P;
     type Output = R;
+    type Future = MapErr<Fut, fn(E) -> RpcError>;
 
-    fn call(&self, ctx: Context<S>, params: P) -> BoxFuture<'static, Result<R, RpcError>> {
-        let fut = self(ctx, params);
-        Box::pin(async move { fut.await.map_err(Into::into) })
+    fn call(&self, ctx: Context<S>, params: P) -> Self::Future {
+        self(ctx, params).map_err(Into::into as fn(E) -> RpcError)
     }
 }
 
@@ -73,6 +74,7 @@ where
     Arc::new(move |ctx: Context<S>, payload: &[u8]| {
         let params: H::Params = decode(payload)?;
         let fut = handler.call(ctx, params);
+        // One allocation per call: the handler's future and the encoding share this box.
         Ok(Box::pin(async move {
             let output = fut.await?;
             serde_json::to_vec(&output)
@@ -100,22 +102,28 @@ pub fn decode<T: DeserializeOwned>(payload: &[u8]) -> Result<T, RpcError> {
     } else {
         payload
     };
+    // The fast path: no path tracking. Only a failure pays for a second, tracked pass.
+    serde_json::from_slice(payload).map_err(|_| explain::<T>(payload))
+}
+
+/// Decodes `payload` again with path tracking, to say where and why it does not fit `T`.
+fn explain<T: DeserializeOwned>(payload: &[u8]) -> RpcError {
     let mut de = serde_json::Deserializer::from_slice(payload);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        if inner.is_data() {
-            if path == "." {
-                RpcError::invalid_params(inner)
-            } else {
-                RpcError::invalid_params(format_args!("{path}: {inner}"))
-            }
-        } else {
-            RpcError::malformed_json(inner)
+    let err = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(_) => {
+            return de.end().map_or_else(RpcError::malformed_json, |()| {
+                RpcError::invalid_params("the params do not fit the method's type")
+            })
         }
-    })?;
-    de.end().map_err(RpcError::malformed_json)?;
-    Ok(value)
+        Err(err) => err,
+    };
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    match (inner.is_data(), path.as_str()) {
+        (false, _) => RpcError::malformed_json(inner),
+        (true, ".") => RpcError::invalid_params(inner),
+        (true, _) => RpcError::invalid_params(format_args!("{path}: {inner}")),
+    }
 }
 
 #[cfg(test)]

@@ -45,6 +45,8 @@ pub struct ApiInfo {
 pub(crate) struct Method<S> {
     pub(crate) call: ErasedHandler<S>,
     pub(crate) info: MethodInfo,
+    /// Registration order: 0, 1, 2… (indexes per-method state such as metric series).
+    pub(crate) index: usize,
 }
 
 /// What the schema and client generators know about a method.
@@ -132,6 +134,7 @@ impl<S: Send + Sync + 'static> Router<S> {
         }
         let (params, result) = handler::schemas::<S, M, H>();
         let method = Method {
+            index: self.methods.len(),
             call: handler::erase(handler),
             info: MethodInfo {
                 name: name.to_owned(),
@@ -193,6 +196,11 @@ impl<S: Send + Sync + 'static> Router<S> {
 
     pub(crate) fn get(&self, name: &str) -> Option<&Method<S>> {
         self.methods.get(name)
+    }
+
+    /// Every method, in no particular order.
+    pub(crate) fn all(&self) -> impl Iterator<Item = &Method<S>> {
+        self.methods.values()
     }
 
     pub(crate) fn hook_table(&self) -> &Hooks<S> {

@@ -22,7 +22,7 @@ use crate::{
     context::{CallInfo, Context},
     error::{RpcError, Wire},
     hooks::{self, ConnectEvent, PublishEvent, RefreshEvent, SubRefreshEvent, SubscribeEvent},
-    metrics::{Metrics, UNKNOWN_METHOD},
+    metrics::{Metrics, Outcome, Series, UNKNOWN_METHOD},
     proto::{self, centrifugo_proxy_server::CentrifugoProxy},
     router::Router,
 };
@@ -54,6 +54,8 @@ pub struct ProxyService<S> {
     limits: Limits,
     permits: Arc<Semaphore>,
     metrics: Metrics,
+    /// Metric series: one per method (by registration index), then unknown methods, then hooks.
+    series: Arc<[Series]>,
 }
 
 impl<S> Clone for ProxyService<S> {
@@ -63,6 +65,7 @@ impl<S> Clone for ProxyService<S> {
             limits: self.limits.clone(),
             permits: self.permits.clone(),
             metrics: self.metrics.clone(),
+            series: self.series.clone(),
         }
     }
 }
@@ -124,39 +127,31 @@ fn grpc_timeout(metadata: &MetadataMap) -> Option<Duration> {
     })
 }
 
-/// The common request fields every proxy request carries.
-struct Common<'a> {
-    client: &'a str,
-    transport: &'a str,
-    protocol: &'a str,
-    encoding: &'a str,
-    user: &'a str,
-    meta: &'a [u8],
-}
-
-impl<'a> Common<'a> {
-    /// The fields of a request from an authenticated connection (all but connect).
-    fn of(r: &'a impl ConnectionRequest) -> Self {
-        r.common()
-    }
-}
-
 /// A proxy request sent on behalf of an established connection: it names the user and meta.
 trait ConnectionRequest {
-    fn common(&self) -> Common<'_>;
+    /// Moves the connection's fields out of the request (no copies) into the call's facts.
+    fn take_call_info(
+        &mut self,
+        method: String,
+        metadata: MetadataMap,
+        started: Instant,
+    ) -> CallInfo;
 }
 
 macro_rules! connection_request {
     ($($request:ty),* $(,)?) => {$(
         impl ConnectionRequest for $request {
-            fn common(&self) -> Common<'_> {
-                Common {
-                    client: &self.client,
-                    transport: &self.transport,
-                    protocol: &self.protocol,
-                    encoding: &self.encoding,
-                    user: &self.user,
-                    meta: &self.meta,
+            fn take_call_info(&mut self, method: String, metadata: MetadataMap, started: Instant) -> CallInfo {
+                CallInfo {
+                    method,
+                    user: std::mem::take(&mut self.user),
+                    client: std::mem::take(&mut self.client),
+                    transport: std::mem::take(&mut self.transport),
+                    protocol: std::mem::take(&mut self.protocol),
+                    encoding: std::mem::take(&mut self.encoding),
+                    meta: std::mem::take(&mut self.meta),
+                    deadline: grpc_timeout(&metadata).map(|d| started + d),
+                    metadata,
                 }
             }
         }
@@ -171,18 +166,24 @@ connection_request!(
     proto::SubRefreshRequest,
 );
 
-fn call_info(kind: &str, c: Common<'_>, metadata: MetadataMap, started: Instant) -> CallInfo {
-    let deadline = grpc_timeout(&metadata).map(|d| started + d);
-    CallInfo {
-        method: kind.to_owned(),
-        user: c.user.to_owned(),
-        client: c.client.to_owned(),
-        transport: c.transport.to_owned(),
-        protocol: c.protocol.to_owned(),
-        encoding: c.encoding.to_owned(),
-        meta: c.meta.to_vec(),
-        metadata,
-        deadline,
+impl ConnectionRequest for proto::ConnectRequest {
+    fn take_call_info(
+        &mut self,
+        method: String,
+        metadata: MetadataMap,
+        started: Instant,
+    ) -> CallInfo {
+        // Nobody is connected yet: no user, no meta.
+        CallInfo {
+            method,
+            client: std::mem::take(&mut self.client),
+            transport: std::mem::take(&mut self.transport),
+            protocol: std::mem::take(&mut self.protocol),
+            encoding: std::mem::take(&mut self.encoding),
+            deadline: grpc_timeout(&metadata).map(|d| started + d),
+            metadata,
+            ..CallInfo::default()
+        }
     }
 }
 
@@ -203,51 +204,43 @@ impl Drop for InFlight {
 }
 
 /// Logs and counts one call exactly once: with its outcome when it finishes, or as
-/// `cancelled` when the caller (Centrifugo) gives up and tonic drops the call.
+/// `cancelled` when the caller (Centrifugo) gives up and tonic drops the call. Successful calls
+/// log at DEBUG (an access log: `CENTRPC_LOG=info,centrpc::call=debug`), failures at INFO and
+/// internal errors at ERROR.
 struct CallLog<'a> {
     metrics: &'a Metrics,
-    kind: &'static str,
-    method: &'a str,
-    user: &'a str,
-    client: &'a str,
+    series: &'a Series,
+    info: Arc<CallInfo>,
     started: Instant,
     finished: bool,
 }
 
-impl<'a> CallLog<'a> {
+impl CallLog<'_> {
     fn finish<T>(mut self, outcome: &Result<T, RpcError>) {
         self.finished = true;
         let elapsed = self.started.elapsed();
         let label = match outcome {
-            Ok(_) => "ok",
-            Err(e) => outcome_label(e),
+            Ok(_) => Outcome::Ok,
+            Err(e) => Outcome::of(e),
         };
-        self.count(label, elapsed);
-        let (kind, method, user, client) = (self.kind, self.method, self.user, self.client);
+        self.series.record(self.metrics, label, elapsed);
+        let (kind, method) = (self.series.kind(), self.series.method());
+        let (user, client) = (self.info.user.as_str(), self.info.client.as_str());
         let duration_us = elapsed.as_micros() as u64;
+        let outcome_label = label.label();
         match outcome {
-            Ok(_) => tracing::info!(
+            Ok(_) => tracing::debug!(
                 target: "centrpc::call", kind, method, user, client, outcome = "ok", duration_us
             ),
             Err(e) if e.code() == crate::error::codes::INTERNAL => tracing::error!(
-                target: "centrpc::call", kind, method, user, client, outcome = label,
+                target: "centrpc::call", kind, method, user, client, outcome = outcome_label,
                 code = e.code(), duration_us, detail = e.detail().unwrap_or(""), "call failed"
             ),
             Err(e) => tracing::info!(
-                target: "centrpc::call", kind, method, user, client, outcome = label,
+                target: "centrpc::call", kind, method, user, client, outcome = outcome_label,
                 code = e.code(), reason = e.message(), detail = e.detail().unwrap_or(""), duration_us
             ),
         }
-    }
-
-    fn count(&self, label: &str, elapsed: Duration) {
-        let m = self.metrics;
-        m.calls
-            .with_label_values(&[self.kind, self.method, label])
-            .inc();
-        m.duration
-            .with_label_values(&[self.kind, self.method])
-            .observe(elapsed.as_secs_f64());
     }
 }
 
@@ -255,30 +248,59 @@ impl Drop for CallLog<'_> {
     fn drop(&mut self) {
         if !self.finished {
             let elapsed = self.started.elapsed();
-            self.count("cancelled", elapsed);
-            tracing::info!(target: "centrpc::call", kind = self.kind, method = self.method,
-                user = self.user, client = self.client, outcome = "cancelled",
+            self.series
+                .record(self.metrics, Outcome::Cancelled, elapsed);
+            tracing::info!(target: "centrpc::call", kind = self.series.kind(), method = self.series.method(),
+                user = self.info.user, client = self.info.client, outcome = "cancelled",
                 duration_us = elapsed.as_micros() as u64, "the caller gave up");
         }
     }
 }
 
+/// The proxy events with hooks, in the order of their metric series after the RPC methods.
+const HOOK_KINDS: [&str; 5] = ["connect", "refresh", "subscribe", "publish", "sub_refresh"];
+
 impl<S: Send + Sync + 'static> ProxyService<S> {
     /// Serves `router` under `limits`, recording into `metrics`.
     pub fn new(router: Router<S>, limits: Limits, metrics: Metrics) -> Self {
+        let mut methods: Vec<_> = router.all().collect();
+        methods.sort_by_key(|m| m.index);
+        let series = methods
+            .iter()
+            .map(|m| Series::new("rpc", &m.info.name))
+            .chain([Series::new("rpc", UNKNOWN_METHOD)])
+            .chain(HOOK_KINDS.iter().map(|k| Series::new(k, k)))
+            .collect();
         Self {
             router: Arc::new(router),
             permits: Arc::new(Semaphore::new(limits.max_concurrency)),
             limits,
             metrics,
+            series,
         }
+    }
+
+    /// The series of an RPC method (`None`: not registered).
+    fn rpc_series(&self, method: Option<&crate::router::Method<S>>) -> &Series {
+        let unknown = self.series.len() - HOOK_KINDS.len() - 1;
+        &self.series[method.map_or(unknown, |m| m.index)]
+    }
+
+    /// The series of a hook kind.
+    fn hook_series(&self, kind: &str) -> &Series {
+        let first = self.series.len() - HOOK_KINDS.len();
+        let i = HOOK_KINDS
+            .iter()
+            .position(|k| *k == kind)
+            .expect("a known hook kind");
+        &self.series[first + i]
     }
 
     /// Runs one call: admission (concurrency), deadline, cancellation, panic isolation, then
     /// records the outcome. `run` receives the context and produces the work.
     async fn guarded<T>(
         &self,
-        info: CallInfo,
+        info: Arc<CallInfo>,
         started: Instant,
         run: impl FnOnce(Context<S>) -> Result<BoxFuture<'static, Result<T, RpcError>>, RpcError>,
     ) -> Result<T, RpcError> {
@@ -298,7 +320,7 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
         let cancel = CancellationToken::new();
         // If tonic drops this future (Centrifugo cancelled the stream), the handler's token fires.
         let _cancel_on_drop = cancel.clone().drop_guard();
-        let ctx = Context::new(self.router.state().clone(), info, cancel.clone());
+        let ctx = Context::from_shared(self.router.state().clone(), info, cancel.clone());
         let work = run(ctx)?;
         let outcome = match tokio::time::timeout(limit, AssertUnwindSafe(work).catch_unwind()).await
         {
@@ -319,8 +341,8 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
     async fn hook<E, R, Reply>(
         &self,
         kind: &'static str,
-        common: Common<'_>,
-        metadata: MetadataMap,
+        info: CallInfo,
+        started: Instant,
         route: HookRoute<'_, S, E, R>,
         event: Result<E, RpcError>,
         encode: impl FnOnce(Result<R, RpcError>) -> Reply,
@@ -334,14 +356,11 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
                 "centrpc: no {kind} hook is registered; disable Centrifugo's {kind} proxy or add one"
             )));
         }
-        let started = Instant::now();
-        let (user, client) = (common.user.to_owned(), common.client.to_owned());
+        let info = Arc::new(info);
         let log = CallLog {
             metrics: &self.metrics,
-            kind,
-            method: kind,
-            user: &user,
-            client: &client,
+            series: self.hook_series(kind),
+            info: info.clone(),
             started,
             finished: false,
         };
@@ -349,7 +368,6 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
             (HookRoute::Missing, _) => unreachable!("handled above"),
             (HookRoute::Denied(e), _) | (_, Err(e)) => Err(e),
             (HookRoute::Found(hook), Ok(event)) => {
-                let info = call_info(kind, common, metadata, started);
                 let hook = hook.clone();
                 self.guarded(info, started, move |ctx| Ok(hook(ctx, event)))
                     .await
@@ -395,23 +413,6 @@ impl<'a, S, E, R> HookRoute<'a, S, E, R> {
     }
 }
 
-fn outcome_label(e: &RpcError) -> &'static str {
-    use crate::error::codes::*;
-    if e.is_disconnect() {
-        return "disconnect";
-    }
-    match e.code() {
-        MALFORMED_JSON => "malformed_json",
-        METHOD_NOT_FOUND => "method_not_found",
-        PAYLOAD_TOO_LARGE => "payload_too_large",
-        INVALID_PARAMS => "invalid_params",
-        INTERNAL => "internal",
-        OVERLOADED => "overloaded",
-        TIMED_OUT => "timed_out",
-        _ => "app_error",
-    }
-}
-
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
     panic
         .downcast_ref::<&str>()
@@ -434,34 +435,25 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
         request: Request<proto::RpcRequest>,
     ) -> Result<Response<proto::RpcResponse>, Status> {
         let started = Instant::now();
-        let (metadata, _, req) = request.into_parts();
+        let (metadata, _, mut req) = request.into_parts();
         let method = self.router.get(&req.method);
-        let label = method.map_or(UNKNOWN_METHOD, |m| m.info.name.as_str());
-        let common = Common::of(&req);
-        let mut info = call_info("rpc", common, metadata, started);
-        info.method.clone_from(&req.method);
+        let name = std::mem::take(&mut req.method);
+        let info = Arc::new(req.take_call_info(name, metadata, started));
         let log = CallLog {
             metrics: &self.metrics,
-            kind: "rpc",
-            method: label,
-            user: &req.user,
-            client: &req.client,
+            series: self.rpc_series(method),
+            info: info.clone(),
             started,
             finished: false,
         };
-
-        let payload = Payload::decode(
-            &req.data,
-            &req.b64data,
-            &req.encoding,
-            self.limits.max_payload,
-        );
-        let binary = payload.as_ref().is_ok_and(|p| p.binary) || req.encoding == "binary";
+        let limit = self.limits.max_payload;
+        let payload = Payload::decode(&req.data, &req.b64data, &info.encoding, limit);
+        let binary = payload.as_ref().is_ok_and(|p| p.binary) || info.encoding == "binary";
         let result = match (payload, method) {
             (Err(e), _) => Err(e),
-            (Ok(_), None) => Err(RpcError::method_not_found(&req.method)),
+            (Ok(_), None) => Err(RpcError::method_not_found(&info.method)),
             (Ok(payload), Some(m)) => {
-                self.guarded(info, started, |ctx| (m.call)(ctx, &payload.bytes))
+                self.guarded(info.clone(), started, |ctx| (m.call)(ctx, &payload.bytes))
                     .await
             }
         };
@@ -483,25 +475,19 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
         &self,
         request: Request<proto::ConnectRequest>,
     ) -> Result<Response<proto::ConnectResponse>, Status> {
-        let (metadata, _, req) = request.into_parts();
+        let started = Instant::now();
+        let (metadata, _, mut req) = request.into_parts();
+        let info = req.take_call_info("connect".into(), metadata, started);
         let limit = self.limits.max_payload;
         let event =
-            Payload::decode(&req.data, &req.b64data, &req.encoding, limit).map(|p| ConnectEvent {
-                name: req.name.clone(),
-                version: req.version.clone(),
-                channels: req.channels.clone(),
+            Payload::decode(&req.data, &req.b64data, &info.encoding, limit).map(|p| ConnectEvent {
+                name: std::mem::take(&mut req.name),
+                version: std::mem::take(&mut req.version),
+                channels: std::mem::take(&mut req.channels),
                 data: p.bytes.into_owned(),
             });
-        let common = Common {
-            client: &req.client,
-            transport: &req.transport,
-            protocol: &req.protocol,
-            encoding: &req.encoding,
-            user: "",
-            meta: &[],
-        };
         let route = HookRoute::single(self.router.hook_table().connect.as_ref());
-        self.hook("connect", common, metadata, route, event, |r| {
+        self.hook("connect", info, started, route, event, |r| {
             reply(r.map(|c| proto::ConnectResult {
                 user: c.user,
                 expire_at: c.expire_at.unwrap_or_default(),
@@ -519,24 +505,18 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
         &self,
         request: Request<proto::RefreshRequest>,
     ) -> Result<Response<proto::RefreshResponse>, Status> {
-        let (metadata, _, req) = request.into_parts();
-        let common = Common::of(&req);
+        let started = Instant::now();
+        let (metadata, _, mut req) = request.into_parts();
+        let info = req.take_call_info("refresh".into(), metadata, started);
         let route = HookRoute::single(self.router.hook_table().refresh.as_ref());
-        self.hook(
-            "refresh",
-            common,
-            metadata,
-            route,
-            Ok(RefreshEvent {}),
-            |r| {
-                reply(r.map(|c| proto::RefreshResult {
-                    expired: c.expired,
-                    expire_at: c.expire_at,
-                    info: json_bytes(c.info),
-                    ..Default::default()
-                }))
-            },
-        )
+        self.hook("refresh", info, started, route, Ok(RefreshEvent {}), |r| {
+            reply(r.map(|c| proto::RefreshResult {
+                expired: c.expired,
+                expire_at: c.expire_at,
+                info: json_bytes(c.info),
+                ..Default::default()
+            }))
+        })
         .await
     }
 
@@ -544,19 +524,20 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
         &self,
         request: Request<proto::SubscribeRequest>,
     ) -> Result<Response<proto::SubscribeResponse>, Status> {
-        let (metadata, _, req) = request.into_parts();
+        let started = Instant::now();
+        let (metadata, _, mut req) = request.into_parts();
+        let info = req.take_call_info("subscribe".into(), metadata, started);
         let limit = self.limits.max_payload;
-        let event = Payload::decode(&req.data, &req.b64data, &req.encoding, limit).map(|p| {
+        let table = &self.router.hook_table().subscribe;
+        let route = HookRoute::by_channel(table, "subscribe", &req.channel);
+        let event = Payload::decode(&req.data, &req.b64data, &info.encoding, limit).map(|p| {
             SubscribeEvent {
-                channel: req.channel.clone(),
-                token: req.token.clone(),
+                channel: std::mem::take(&mut req.channel),
+                token: std::mem::take(&mut req.token),
                 data: p.bytes.into_owned(),
             }
         });
-        let common = Common::of(&req);
-        let table = &self.router.hook_table().subscribe;
-        let route = HookRoute::by_channel(table, "subscribe", &req.channel);
-        self.hook("subscribe", common, metadata, route, event, |r| {
+        self.hook("subscribe", info, started, route, event, |r| {
             reply(r.map(|c| proto::SubscribeResult {
                 expire_at: c.expire_at.unwrap_or_default(),
                 info: json_bytes(c.info),
@@ -571,17 +552,18 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
         &self,
         request: Request<proto::PublishRequest>,
     ) -> Result<Response<proto::PublishResponse>, Status> {
-        let (metadata, _, req) = request.into_parts();
+        let started = Instant::now();
+        let (metadata, _, mut req) = request.into_parts();
+        let info = req.take_call_info("publish".into(), metadata, started);
         let limit = self.limits.max_payload;
-        let event =
-            Payload::decode(&req.data, &req.b64data, &req.encoding, limit).map(|p| PublishEvent {
-                channel: req.channel.clone(),
-                data: p.bytes.into_owned(),
-            });
-        let common = Common::of(&req);
         let table = &self.router.hook_table().publish;
         let route = HookRoute::by_channel(table, "publish", &req.channel);
-        self.hook("publish", common, metadata, route, event, |r| {
+        let event =
+            Payload::decode(&req.data, &req.b64data, &info.encoding, limit).map(|p| PublishEvent {
+                channel: std::mem::take(&mut req.channel),
+                data: p.bytes.into_owned(),
+            });
+        self.hook("publish", info, started, route, event, |r| {
             reply(r.map(|c| proto::PublishResult {
                 data: json_bytes(c.data),
                 skip_history: c.skip_history,
@@ -595,13 +577,14 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
         &self,
         request: Request<proto::SubRefreshRequest>,
     ) -> Result<Response<proto::SubRefreshResponse>, Status> {
-        let (metadata, _, req) = request.into_parts();
-        let common = Common::of(&req);
+        let started = Instant::now();
+        let (metadata, _, mut req) = request.into_parts();
+        let info = req.take_call_info("sub_refresh".into(), metadata, started);
         let event = Ok(SubRefreshEvent {
-            channel: req.channel.clone(),
+            channel: std::mem::take(&mut req.channel),
         });
         let route = HookRoute::single(self.router.hook_table().sub_refresh.as_ref());
-        self.hook("sub_refresh", common, metadata, route, event, |r| {
+        self.hook("sub_refresh", info, started, route, event, |r| {
             reply(r.map(|c| proto::SubRefreshResult {
                 expired: c.expired,
                 expire_at: c.expire_at,
