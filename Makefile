@@ -3,14 +3,14 @@
 export CARGO_BUILD_JOBS ?= 2
 export CENTRPC_CACHE ?= $(HOME)/.cache/centrpc
 
-.PHONY: all setup build demo test lint unit fuzz soak bench golden clean
+.PHONY: all setup build demo test lint unit fuzz soak bench bench-smoke golden clean
 
 all: test
 
 ## setup: pinned tools (Centrifugo 6.9.1, grpcurl, grpc-health-probe) into $(CENTRPC_CACHE)/bin,
 ## and the official SDKs (centrifuge-python venv, centrifuge-js + ws, centrifuge-go)
 setup:
-	@bash scripts/setup.sh centrifugo grpcurl grpc-health-probe python node go redis loadgen chromium >/dev/null
+	@bash scripts/setup.sh centrifugo grpcurl ghz grpc-health-probe python node go redis loadgen chromium >/dev/null
 
 build:
 	cargo build --examples
@@ -47,8 +47,20 @@ fuzz:
 soak: setup
 	python3 scripts/soak.py
 
+## bench (not in `make test`): centrpc against bare tonic, Centrifugo's own ping and a Python
+## backend, backend-only and end to end, plus payload / method-count / client scaling; writes
+## bench/results/<date>.{md,json,png}. BENCH_MODE=full for the ~10 min run.
+BENCH_MODE ?= quick
+bench: setup
+	$(CENTRPC_CACHE)/venv/bin/python scripts/bench.py --mode $(BENCH_MODE)
+
+## bench-smoke: every benchmark scenario once on tiny inputs (debug build, temp dir), so the
+## harness cannot rot
+bench-smoke: setup
+	$(CENTRPC_CACHE)/venv/bin/python scripts/bench.py --mode smoke
+
 ## test: every suite
-test: lint unit fuzz
+test: lint unit fuzz bench-smoke
 
 clean:
 	cargo clean
