@@ -79,15 +79,20 @@ def main() -> None:
         capacity = loadgen(url, token, *shape, "-duration", "10s", "-warmup", "2s")["rps"]
         rate = int(capacity * LOAD)
         print(f"soak: capacity {capacity:.0f} calls/s; soaking at {rate} calls/s for {SECONDS} s", flush=True)
+        # The report goes to a file: it is larger than a pipe buffer, and this loop only reads
+        # it once the load generator has exited.
+        report_path = work / "loadgen.json"
         proc = subprocess.Popen([str(BIN / "loadgen"), "-url", url, "-token", token, *shape,
                                  "-rate", str(rate), "-duration", f"{SECONDS}s", "-warmup", "20s"],
-                                stdout=subprocess.PIPE, text=True)
+                                stdout=open(report_path, "w"))
         time.sleep(min(20, SECONDS / 4))
         samples = []
         while proc.poll() is None:
             samples.append({"t_s": round(time.monotonic(), 1), "rss_kib": rss_kib(app.pid)})
             time.sleep(5)
-        report = json.loads(proc.stdout.read())
+        if proc.returncode != 0:
+            sys.exit(f"soak: the load generator failed (exit {proc.returncode})")
+        report = json.loads(report_path.read_text())
         start, end = samples[0]["rss_kib"], samples[-1]["rss_kib"]
         growth = (end - start) / start if start else 0.0
         lost = report["calls"] - report["ok"]

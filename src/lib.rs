@@ -70,6 +70,11 @@ pub mod proto {
     pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("proxy_descriptor");
 }
 
+/// The README's Rust examples are compiled as doctests, so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub use api::ServerApi;
 pub use context::Context;
 pub use error::{codes, ResultExt, RpcError};
