@@ -469,6 +469,19 @@ async fn tls_and_mtls_handshakes() {
     assert!(foreign.is_err(), "a client cert from another CA is refused");
 }
 
+#[test]
+fn the_default_bind_is_loopback() {
+    use clap::Parser;
+    assert!(ServerConfig::default().listen.ip().is_loopback());
+    let cli = centrpc::cli::Cli::try_parse_from(["app", "serve"]).unwrap();
+    let centrpc::cli::Command::Serve(args) = cli.command else {
+        panic!("serve")
+    };
+    if std::env::var_os("CENTRPC_LISTEN").is_none() {
+        assert_eq!(args.listen.to_string(), "127.0.0.1:10001");
+    }
+}
+
 #[tokio::test]
 async fn invalid_configuration_is_refused_clearly() {
     let bad_router = centrpc::Router::new(()).rpc("bad name", |_: centrpc::Context, _: ()| async {

@@ -4,7 +4,9 @@
 use std::sync::OnceLock;
 
 use centrpc::{
-    hooks::{PublishEvent, PublishReply, SubscribeEvent, SubscribeReply},
+    hooks::{
+        ConnectEvent, ConnectReply, PublishEvent, PublishReply, SubscribeEvent, SubscribeReply,
+    },
     metrics::Metrics,
     service::{Limits, ProxyService},
     Context, Router, RpcError,
@@ -35,6 +37,10 @@ async fn filter(_: Context, f: Filter) -> Result<u32, RpcError> {
 async fn nothing(_: Context, _: ()) -> Result<(), RpcError> {
     Ok(())
 }
+async fn connect(_: Context, e: ConnectEvent) -> Result<ConnectReply, RpcError> {
+    let f: Filter = e.data()?;
+    Ok(ConnectReply::user(f.user_id))
+}
 async fn subscribe(_: Context, e: SubscribeEvent) -> Result<SubscribeReply, RpcError> {
     let _: Option<Filter> = e.data()?;
     Ok(SubscribeReply::default())
@@ -60,11 +66,21 @@ pub fn fixture() -> &'static Fixture {
             .rpc(METHODS[1], echo)
             .rpc(METHODS[2], filter)
             .rpc(METHODS[3], nothing)
-            .hooks(|h| h.subscribe("*", subscribe).publish("*", publish));
+            .hooks(|h| {
+                h.connect(connect)
+                    .subscribe("*", subscribe)
+                    .publish("*", publish)
+            });
         router.check().expect("valid router");
-        let limits = Limits { max_payload: 64 * 1024, ..Limits::default() };
+        let limits = Limits {
+            max_payload: 64 * 1024,
+            ..Limits::default()
+        };
         Fixture {
-            rt: tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap(),
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
             service: ProxyService::new(router, limits, Metrics::new()),
         }
     })
@@ -72,5 +88,9 @@ pub fn fixture() -> &'static Fixture {
 
 /// Exactly one outcome, and any `data` result is JSON.
 pub fn check_reply(result: bool, error: bool, disconnect: bool) {
-    assert_eq!(u8::from(result) + u8::from(error) + u8::from(disconnect), 1, "a reply carries exactly one outcome");
+    assert_eq!(
+        u8::from(result) + u8::from(error) + u8::from(disconnect),
+        1,
+        "a reply carries exactly one outcome"
+    );
 }
