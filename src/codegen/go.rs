@@ -458,31 +458,11 @@ impl<'a> Generator<'a> {
                 };
                 out.tag = lit(tag);
                 out.content = content.as_deref().map(lit).unwrap_or_default();
-                let mut scope = Scope::new(format!("variants of `{}`", t.name));
-                for v in variants {
-                    out.variants.push(self.variant(
-                        &t.name,
-                        &v.words,
-                        &v.tag_value,
-                        v.description.as_deref(),
-                        &v.payload,
-                        &mut scope,
-                    )?);
-                }
+                out.variants = self.variants(&t.name, variants)?;
             }
             TypeKind::External { variants } => {
                 out.kind = "external";
-                let mut scope = Scope::new(format!("variants of `{}`", t.name));
-                for v in variants {
-                    out.variants.push(self.variant(
-                        &t.name,
-                        &v.words,
-                        &v.tag_value,
-                        v.description.as_deref(),
-                        &v.payload,
-                        &mut scope,
-                    )?);
-                }
+                out.variants = self.variants(&t.name, variants)?;
             }
             TypeKind::Untagged { variants } => {
                 out.kind = "untagged";
@@ -562,6 +542,28 @@ impl<'a> Generator<'a> {
             },
             other => other.is_nullable(),
         }
+    }
+
+    /// The variants of a tagged or externally tagged enum `owner`, names checked for clashes.
+    fn variants(
+        &mut self,
+        owner: &str,
+        variants: &[crate::codegen::ir::Variant],
+    ) -> Result<Vec<GoVariant>, CodegenError> {
+        let mut scope = Scope::new(format!("variants of `{owner}`"));
+        variants
+            .iter()
+            .map(|v| {
+                self.variant(
+                    owner,
+                    &v.words,
+                    &v.tag_value,
+                    v.description.as_deref(),
+                    &v.payload,
+                    &mut scope,
+                )
+            })
+            .collect()
     }
 
     fn variant(
