@@ -459,9 +459,11 @@ pub async fn run<S: Send + Sync + 'static>(router: Router<S>) -> ExitCode {
 /// Runs an already-parsed [`Cli`].
 pub async fn run_with<S: Send + Sync + 'static>(cli: Cli, router: Router<S>) -> ExitCode {
     let outcome = match cli.command {
+        Command::Serve(args) => serve_command(&args, router).await,
+        Command::CentrifugoConfig(args) => config_command(&args, &router),
+        Command::Token(args) => Ok(token_command(args)),
         Command::Schema(args) => schema_command(args, &router),
         Command::Generate(args) => generate_command(args, &router),
-        other => return run_other(other, router).await,
     };
     match outcome {
         Ok(code) => code,
@@ -472,44 +474,41 @@ pub async fn run_with<S: Send + Sync + 'static>(cli: Cli, router: Router<S>) -> 
     }
 }
 
-async fn run_other<S: Send + Sync + 'static>(command: Command, router: Router<S>) -> ExitCode {
-    match command {
-        Command::Schema(_) | Command::Generate(_) => unreachable!("handled by run_with"),
-        Command::CentrifugoConfig(args) => match args.input(&router) {
-            Ok(input) if args.secret_env => {
-                for (name, secret) in input.secret_env() {
-                    println!("{name}=${}", secret.centrpc_env());
-                }
-                ExitCode::SUCCESS
-            }
-            Ok(input) => {
-                let text = serde_json::to_string_pretty(&input.render()).expect("JSON encodes");
-                println!("{text}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(2)
-            }
-        },
-        Command::Token(args) => {
-            let ttl = (!args.ttl.is_zero()).then_some(args.ttl);
-            let mut claims = token::Claims::new(args.user, ttl);
-            claims.info = args.info;
-            claims.meta = args.meta;
-            claims.channels = args.channels;
-            println!("{}", token::sign(&claims, &args.hmac_secret));
-            ExitCode::SUCCESS
+async fn serve_command<S: Send + Sync + 'static>(
+    args: &ServeArgs,
+    router: Router<S>,
+) -> Result<ExitCode, String> {
+    init_logging(args.log_format, &args.log);
+    server::serve(router, args.config())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn config_command<S: Send + Sync + 'static>(
+    args: &CentrifugoConfigArgs,
+    router: &Router<S>,
+) -> Result<ExitCode, String> {
+    let input = args.input(router)?;
+    if args.secret_env {
+        for (name, secret) in input.secret_env() {
+            println!("{name}=${}", secret.centrpc_env());
         }
-        Command::Serve(args) => {
-            init_logging(args.log_format, &args.log);
-            match server::serve(router, args.config()).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(2)
-                }
-            }
-        }
+    } else {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&input.render()).expect("JSON encodes")
+        );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn token_command(args: TokenArgs) -> ExitCode {
+    let ttl = (!args.ttl.is_zero()).then_some(args.ttl);
+    let mut claims = token::Claims::new(args.user, ttl);
+    claims.info = args.info;
+    claims.meta = args.meta;
+    claims.channels = args.channels;
+    println!("{}", token::sign(&claims, &args.hmac_secret));
+    ExitCode::SUCCESS
 }

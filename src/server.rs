@@ -149,7 +149,8 @@ pub async fn bind<S: Send + Sync + 'static>(
             "max concurrency must be at least 1".into(),
         ));
     }
-    let auth = AuthCheck::new(config.credentials.as_ref())?;
+    let metrics = Metrics::new();
+    let auth = AuthCheck::new(config.credentials.as_ref(), metrics.auth_failures.clone())?;
     let tls = config.tls.as_ref().map(load_tls).transpose()?;
     let grpc = TcpListener::bind(config.listen)
         .await
@@ -160,7 +161,6 @@ pub async fn bind<S: Send + Sync + 'static>(
         })?),
         None => None,
     };
-    let metrics = Metrics::new();
     let service = ProxyService::new(router, config.limits.clone(), metrics.clone());
     Ok(Bound {
         grpc,
@@ -190,11 +190,14 @@ fn load_tls(files: &TlsFiles) -> Result<ServerTlsConfig, ServeError> {
 #[derive(Clone)]
 struct AuthCheck {
     expected: Option<(AsciiMetadataKey, Arc<[u8]>)>,
-    failures: Option<prometheus::IntCounter>,
+    failures: prometheus::IntCounter,
 }
 
 impl AuthCheck {
-    fn new(credentials: Option<&Credentials>) -> Result<Self, ServeError> {
+    fn new(
+        credentials: Option<&Credentials>,
+        failures: prometheus::IntCounter,
+    ) -> Result<Self, ServeError> {
         let expected = credentials
             .map(|c| {
                 let key = AsciiMetadataKey::from_bytes(c.key.to_ascii_lowercase().as_bytes())
@@ -212,10 +215,7 @@ impl AuthCheck {
                 Ok((key, Arc::from(c.value.as_bytes())))
             })
             .transpose()?;
-        Ok(Self {
-            expected,
-            failures: None,
-        })
+        Ok(Self { expected, failures })
     }
 
     fn check(&self, request: Request<()>) -> Result<Request<()>, Status> {
@@ -227,9 +227,7 @@ impl AuthCheck {
         if ok {
             Ok(request)
         } else {
-            if let Some(c) = &self.failures {
-                c.inc();
-            }
+            self.failures.inc();
             tracing::warn!(target: "centrpc::auth", key = key.as_str(), present = sent.is_some(),
                 "refused a proxy call: credentials missing or wrong");
             Err(Status::unauthenticated(
@@ -270,7 +268,7 @@ impl<S: Send + Sync + 'static> Bound<S> {
             metrics,
             config,
             tls,
-            mut auth,
+            auth,
         } = self;
         let addr = grpc.local_addr().map_err(ServeError::Io)?;
         let (health, health_service) = tonic_health::server::health_reporter();
@@ -297,7 +295,6 @@ impl<S: Send + Sync + 'static> Bound<S> {
             .max_payload
             .saturating_mul(2)
             .saturating_add(64 * 1024);
-        auth.failures = Some(metrics.auth_failures.clone());
         let proxy = InterceptedService::new(
             CentrifugoProxyServer::new(service)
                 .max_decoding_message_size(max_message)

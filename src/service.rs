@@ -351,11 +351,15 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
         E: Send + 'static,
         R: Send + 'static,
     {
-        if matches!(route, HookRoute::Missing) {
-            return Err(Status::unimplemented(format!(
-                "centrpc: no {kind} hook is registered; disable Centrifugo's {kind} proxy or add one"
-            )));
-        }
+        let hook = match route {
+            HookRoute::Missing => {
+                return Err(Status::unimplemented(format!(
+                    "centrpc: no {kind} hook is registered; disable Centrifugo's {kind} proxy or add one"
+                )))
+            }
+            HookRoute::Denied(e) => Err(e),
+            HookRoute::Found(hook) => Ok(hook.clone()),
+        };
         let info = Arc::new(info);
         let log = CallLog {
             metrics: &self.metrics,
@@ -364,11 +368,9 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
             started,
             finished: false,
         };
-        let result = match (route, event) {
-            (HookRoute::Missing, _) => unreachable!("handled above"),
-            (HookRoute::Denied(e), _) | (_, Err(e)) => Err(e),
-            (HookRoute::Found(hook), Ok(event)) => {
-                let hook = hook.clone();
+        let result = match hook.and_then(|hook| Ok((hook, event?))) {
+            Err(e) => Err(e),
+            Ok((hook, event)) => {
                 self.guarded(info, started, move |ctx| Ok(hook(ctx, event)))
                     .await
             }

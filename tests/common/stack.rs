@@ -43,13 +43,21 @@ pub fn example_bin() -> PathBuf {
     path
 }
 
-/// A free loopback port.
+/// A free loopback port for a child process to bind. Ports are handed out in sequence from a
+/// per-process block below Linux's ephemeral range (32768+): parallel tests never get the same
+/// port, and outgoing connections never take one between this check and the child's bind.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let start = 20_000 + (std::process::id() % 400) as u16 * 30;
+    let _ = NEXT.compare_exchange(0, start, Ordering::SeqCst, Ordering::SeqCst);
+    loop {
+        let port = NEXT.fetch_add(1, Ordering::SeqCst);
+        assert!(port < 32_000, "ran out of test ports");
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// How Centrifugo reaches centrpc.
@@ -199,11 +207,32 @@ impl Stack {
             dir,
         };
         stack.wait_for(app_addr, "centrpc");
-        stack.wait_for(
-            format!("127.0.0.1:{centrifugo_port}").parse().unwrap(),
-            "Centrifugo",
-        );
+        stack.wait_for_centrifugo();
         stack
+    }
+
+    /// Waits until Centrifugo's `/health` answers 200: an accepting socket is not yet a ready node.
+    fn wait_for_centrifugo(&self) {
+        use std::io::Read;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ready =
+                TcpStream::connect(("127.0.0.1", self.centrifugo_port)).is_ok_and(|mut s| {
+                    let mut reply = String::new();
+                    s.write_all(b"GET /health HTTP/1.0\r\n\r\n").is_ok()
+                        && s.read_to_string(&mut reply).is_ok()
+                        && reply.starts_with("HTTP/1.0 200") | reply.starts_with("HTTP/1.1 200")
+                });
+            if ready {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Centrifugo did not become ready:\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn wait_for(&self, addr: SocketAddr, what: &str) {
@@ -266,12 +295,7 @@ impl Stack {
     /// Starts Centrifugo again with the same config and waits until it listens.
     pub fn restart_centrifugo(&mut self) {
         self.centrifugo = spawn_centrifugo(self.dir.path());
-        self.wait_for(
-            format!("127.0.0.1:{}", self.centrifugo_port)
-                .parse()
-                .unwrap(),
-            "Centrifugo",
-        );
+        self.wait_for_centrifugo();
     }
 
     /// Waits for the app to exit and returns its status.
