@@ -19,12 +19,14 @@ build:
 demo: setup
 	@bash scripts/demo.sh
 
-## golden: regenerate the committed clients of the example app (tests/golden) after a change to
-## the generators or the example's types; the codegen tests fail while they are stale
+## golden: regenerate the example app's API document and committed clients
+## (centrpc-codegen/tests/golden) after a change to the generators or the example's types; the
+## schema and codegen tests fail while they are stale
+GOLDEN := centrpc-codegen/tests/golden
 golden:
 	cargo build --example tasks
-	./target/debug/examples/tasks generate --output tests/golden --all
-	./target/debug/examples/tasks schema --output tests/golden/tasks.openrpc.json
+	./target/debug/examples/tasks schema --output $(GOLDEN)/tasks.openrpc.json
+	./target/debug/examples/tasks generate --schema $(GOLDEN)/tasks.openrpc.json --output $(GOLDEN) --all
 
 ## lint: formatting and clippy, warnings are errors
 lint:

@@ -13,14 +13,12 @@
 use std::{net::SocketAddr, process::ExitCode};
 
 use centrpc::{
-    cli::Cli,
     proto::{
         centrifugo_proxy_server::{CentrifugoProxy, CentrifugoProxyServer},
         RpcRequest, RpcResponse, RpcResult, FILE_DESCRIPTOR_SET,
     },
     Context, Router, RpcError,
 };
-use clap::Parser;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tonic::{transport::server::TcpIncoming, Request, Response, Status};
@@ -129,11 +127,9 @@ async fn main() -> ExitCode {
             if n == 0 {
                 return usage();
             }
-            let cli = Cli::parse_from(
-                std::iter::once("bare_tonic centrpc-many".to_owned())
-                    .chain(args[4..].iter().cloned()),
-            );
-            centrpc::cli::run_with(cli, many_methods_router(n)).await
+            let cli_args = std::iter::once("bare_tonic centrpc-many".to_owned())
+                .chain(args[4..].iter().cloned());
+            centrpc::cli::run_from(cli_args, many_methods_router(n)).await
         }
         None | Some("--listen") => {
             let listen = match args.get(2) {

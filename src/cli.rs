@@ -1,14 +1,13 @@
-//! The command line of an application binary: `serve` today (and `schema`, `generate`,
-//! `centrifugo-config`, `token` as they land). Every flag is also an environment variable
+//! The command line of an application binary: `serve`, `centrifugo-config`, `token`, `schema`,
+//! and with the `codegen` feature `generate`. Every flag is also an environment variable
 //! `CENTRPC_*`, so the same binary configures cleanly in a container.
 
-use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
+use std::{ffi::OsString, net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::{
     centrifugo_config::{ConfigInput, ProxyTls},
-    codegen::{self, Language},
     router::Router,
     schema::{self, diff},
     server::{self, Credentials, ServerConfig, TlsFiles},
@@ -22,15 +21,15 @@ use crate::{
     version,
     about = "A centrpc application: typed RPC behind Centrifugo's gRPC proxy"
 )]
-pub struct Cli {
+struct Cli {
     /// What to do.
     #[command(subcommand)]
-    pub command: Command,
+    command: Command,
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+enum Command {
     /// Serve the Centrifugo gRPC proxy.
     Serve(ServeArgs),
     /// Print the Centrifugo v6 config (JSON) that matches `serve` with the same flags/env.
@@ -40,76 +39,29 @@ pub enum Command {
     /// Print the API document (OpenRPC 1.3 style, JSON Schema 2020-12), check or diff it.
     Schema(SchemaArgs),
     /// Generate typed clients (Python, TypeScript, Go) from this app or a schema file.
-    Generate(GenerateArgs),
+    #[cfg(feature = "codegen")]
+    Generate(centrpc_codegen::GenerateArgs),
 }
 
 /// Flags of `schema`.
 #[derive(Debug, Args)]
-pub struct SchemaArgs {
+struct SchemaArgs {
     /// Write the document to this file instead of stdout.
     #[arg(long, short)]
-    pub output: Option<PathBuf>,
+    output: Option<PathBuf>,
     /// Fail (exit 1) if FILE differs from the current document, e.g. in CI.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["output", "diff"])]
-    pub check: Option<PathBuf>,
+    check: Option<PathBuf>,
     /// Classify the changes from the document in FILE to the current one (or to --against);
     /// exit 1 if any is breaking.
     #[arg(long, value_name = "FILE", conflicts_with = "output")]
-    pub diff: Option<PathBuf>,
+    diff: Option<PathBuf>,
     /// With --diff: compare against this document instead of the current one.
     #[arg(long, value_name = "FILE", requires = "diff")]
-    pub against: Option<PathBuf>,
+    against: Option<PathBuf>,
 }
 
-/// Flags of `generate`.
-#[derive(Debug, Args)]
-pub struct GenerateArgs {
-    /// Output directory; packages go to DIR/python, DIR/typescript, DIR/go.
-    #[arg(long, short)]
-    pub output: PathBuf,
-    /// Generate the Python package.
-    #[arg(long)]
-    pub python: bool,
-    /// Generate the TypeScript package.
-    #[arg(long)]
-    pub typescript: bool,
-    /// Generate the Go module.
-    #[arg(long)]
-    pub go: bool,
-    /// Generate all three (the default when no language is named).
-    #[arg(long)]
-    pub all: bool,
-    /// Read the API from this schema document instead of the app's router.
-    #[arg(long, value_name = "FILE")]
-    pub schema: Option<PathBuf>,
-}
-
-impl GenerateArgs {
-    /// The languages asked for.
-    pub fn languages(&self) -> Vec<Language> {
-        let picked: Vec<Language> = [
-            (self.python, Language::Python),
-            (self.typescript, Language::TypeScript),
-            (self.go, Language::Go),
-        ]
-        .into_iter()
-        .filter(|(on, _)| *on)
-        .map(|(_, l)| l)
-        .collect();
-        if self.all || picked.is_empty() {
-            Language::ALL.to_vec()
-        } else {
-            picked
-        }
-    }
-}
-
-fn read_document(path: &std::path::Path) -> Result<serde_json::Value, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_str(&text)
-        .map_err(|e| format!("{} is not a JSON document: {e}", path.display()))
-}
+use crate::schema::read_document;
 
 fn schema_command<S: Send + Sync + 'static>(
     args: SchemaArgs,
@@ -159,16 +111,17 @@ fn schema_command<S: Send + Sync + 'static>(
     Ok(ExitCode::SUCCESS)
 }
 
+#[cfg(feature = "codegen")]
 fn generate_command<S: Send + Sync + 'static>(
-    args: GenerateArgs,
+    args: centrpc_codegen::GenerateArgs,
     router: &Router<S>,
 ) -> Result<ExitCode, String> {
     let document = match &args.schema {
         Some(path) => read_document(path)?,
         None => schema::document(router),
     };
-    let written =
-        codegen::generate(&document, &args.languages(), &args.output).map_err(|e| e.to_string())?;
+    let written = centrpc_codegen::generate(&document, &args.languages(), &args.output)
+        .map_err(|e| e.to_string())?;
     for dir in written {
         eprintln!("wrote {}", dir.display());
     }
@@ -177,68 +130,68 @@ fn generate_command<S: Send + Sync + 'static>(
 
 /// Flags of `centrifugo-config`: everything `serve` takes, plus the Centrifugo side.
 #[derive(Debug, Args)]
-pub struct CentrifugoConfigArgs {
+struct CentrifugoConfigArgs {
     /// The server this config must match.
     #[command(flatten)]
-    pub serve: ServeArgs,
+    serve: ServeArgs,
     /// What Centrifugo dials (default: grpc://<listen>, with 0.0.0.0 as 127.0.0.1).
     #[arg(long, env = "CENTRPC_PROXY_ENDPOINT")]
-    pub endpoint: Option<String>,
+    endpoint: Option<String>,
     /// Centrifugo's proxy timeout (default: --call-timeout + 1s, so centrpc answers TIMED_OUT first).
     #[arg(long, env = "CENTRPC_PROXY_TIMEOUT", value_parser = humantime::parse_duration)]
-    pub proxy_timeout: Option<Duration>,
+    proxy_timeout: Option<Duration>,
     /// CA Centrifugo trusts for centrpc's TLS certificate (required with --tls-cert).
     #[arg(long, env = "CENTRPC_PROXY_TLS_CA")]
-    pub proxy_tls_ca: Option<PathBuf>,
+    proxy_tls_ca: Option<PathBuf>,
     /// Centrifugo's client certificate, for mTLS.
     #[arg(long, env = "CENTRPC_PROXY_TLS_CERT", requires = "proxy_tls_key")]
-    pub proxy_tls_cert: Option<PathBuf>,
+    proxy_tls_cert: Option<PathBuf>,
     /// Centrifugo's client key, for mTLS.
     #[arg(long, env = "CENTRPC_PROXY_TLS_KEY", requires = "proxy_tls_cert")]
-    pub proxy_tls_key: Option<PathBuf>,
+    proxy_tls_key: Option<PathBuf>,
     /// Name to verify centrpc's certificate against (SNI).
     #[arg(long, env = "CENTRPC_PROXY_TLS_SERVER_NAME")]
-    pub proxy_tls_server_name: Option<String>,
+    proxy_tls_server_name: Option<String>,
     /// Centrifugo's HMAC secret for connection tokens.
     #[arg(long, env = "CENTRPC_HMAC_SECRET", hide_env_values = true, required_unless_present_any = ["omit_secrets", "secret_env"])]
-    pub hmac_secret: Option<String>,
+    hmac_secret: Option<String>,
     /// Centrifugo's server API key.
     #[arg(long, env = "CENTRPC_CENTRIFUGO_API_KEY", hide_env_values = true, required_unless_present_any = ["omit_secrets", "secret_env"])]
-    pub api_key: Option<String>,
+    api_key: Option<String>,
     /// Leave secret values out of the config; Centrifugo then reads them from the environment
     /// variables that `--secret-env` lists (e.g. Kubernetes secretKeyRefs).
     #[arg(long)]
-    pub omit_secrets: bool,
+    omit_secrets: bool,
     /// Print the Centrifugo environment variables that carry the secrets, one per line as
     /// `CENTRIFUGO_NAME=$CENTRPC_NAME` (which centrpc variable holds the same value), and exit.
     #[arg(long)]
-    pub secret_env: bool,
+    secret_env: bool,
     /// Use Centrifugo's Redis engine at this address (repeatable), so several nodes share state.
     #[arg(
         long = "redis",
         env = "CENTRPC_CENTRIFUGO_REDIS",
         value_delimiter = ','
     )]
-    pub redis: Vec<String>,
+    redis: Vec<String>,
     /// Key prefix in Redis.
     #[arg(long, env = "CENTRPC_CENTRIFUGO_REDIS_PREFIX")]
-    pub redis_prefix: Option<String>,
+    redis_prefix: Option<String>,
     /// Centrifugo's HTTP port.
     #[arg(long, env = "CENTRPC_CENTRIFUGO_PORT", default_value_t = 8000)]
-    pub centrifugo_port: u16,
+    centrifugo_port: u16,
     /// Centrifugo's HTTP bind address (default: all interfaces).
     #[arg(long, env = "CENTRPC_CENTRIFUGO_ADDRESS")]
-    pub centrifugo_address: Option<String>,
+    centrifugo_address: Option<String>,
     /// RPCs one connection may run concurrently (Centrifugo's client.concurrency).
     #[arg(long, env = "CENTRPC_CLIENT_CONCURRENCY", default_value_t = 16)]
-    pub client_concurrency: u32,
+    client_concurrency: u32,
     /// Browser origins allowed to connect (repeatable), e.g. http://localhost:3000.
     #[arg(
         long = "allowed-origin",
         env = "CENTRPC_ALLOWED_ORIGINS",
         value_delimiter = ','
     )]
-    pub allowed_origins: Vec<String>,
+    allowed_origins: Vec<String>,
     /// Client headers forwarded to the connect hook (repeatable).
     #[arg(
         long = "forward-header",
@@ -246,30 +199,30 @@ pub struct CentrifugoConfigArgs {
         value_delimiter = ',',
         default_value = "authorization"
     )]
-    pub forward_headers: Vec<String>,
+    forward_headers: Vec<String>,
 }
 
 /// Flags of `token`.
 #[derive(Debug, Args)]
-pub struct TokenArgs {
+struct TokenArgs {
     /// The user ID (the `sub` claim).
     #[arg(long)]
-    pub user: String,
+    user: String,
     /// Lifetime, e.g. 1h; `0s` for a token without expiry.
     #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
-    pub ttl: Duration,
+    ttl: Duration,
     /// Public connection info (JSON).
     #[arg(long, value_parser = parse_json)]
-    pub info: Option<serde_json::Value>,
+    info: Option<serde_json::Value>,
     /// Server-only connection meta (JSON), forwarded to handlers as `ctx.meta()`.
     #[arg(long, value_parser = parse_json)]
-    pub meta: Option<serde_json::Value>,
+    meta: Option<serde_json::Value>,
     /// Server-side subscription (repeatable).
     #[arg(long = "channel")]
-    pub channels: Vec<String>,
+    channels: Vec<String>,
     /// Centrifugo's HMAC secret.
     #[arg(long, env = "CENTRPC_HMAC_SECRET", hide_env_values = true)]
-    pub hmac_secret: String,
+    hmac_secret: String,
 }
 
 fn parse_json(s: &str) -> Result<serde_json::Value, String> {
@@ -278,10 +231,7 @@ fn parse_json(s: &str) -> Result<serde_json::Value, String> {
 
 impl CentrifugoConfigArgs {
     /// The config input for `router`.
-    pub fn input<S: Send + Sync + 'static>(
-        &self,
-        router: &Router<S>,
-    ) -> Result<ConfigInput, String> {
+    fn input<S: Send + Sync + 'static>(&self, router: &Router<S>) -> Result<ConfigInput, String> {
         let config = self.serve.config();
         let endpoint = self.endpoint.clone().unwrap_or_else(|| {
             let mut addr = config.listen;
@@ -340,7 +290,7 @@ impl CentrifugoConfigArgs {
 
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
+enum LogFormat {
     /// Human-readable lines.
     Text,
     /// One JSON object per line.
@@ -349,16 +299,16 @@ pub enum LogFormat {
 
 /// Flags of `serve`.
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+struct ServeArgs {
     /// gRPC listen address; Centrifugo's proxy endpoint is grpc://<this address>.
     #[arg(long, env = "CENTRPC_LISTEN", default_value = "127.0.0.1:10001")]
-    pub listen: SocketAddr,
+    listen: SocketAddr,
     /// Serve Prometheus metrics at http://<address>/metrics.
     #[arg(long, env = "CENTRPC_METRICS_LISTEN")]
-    pub metrics_listen: Option<SocketAddr>,
+    metrics_listen: Option<SocketAddr>,
     /// Require this gRPC metadata key on proxy calls (Centrifugo's grpc.credentials_key).
     #[arg(long, env = "CENTRPC_AUTH_KEY", requires = "auth_value")]
-    pub auth_key: Option<String>,
+    auth_key: Option<String>,
     /// The value the key must carry (Centrifugo's grpc.credentials_value). Prefer the env var.
     #[arg(
         long,
@@ -366,42 +316,42 @@ pub struct ServeArgs {
         requires = "auth_key",
         hide_env_values = true
     )]
-    pub auth_value: Option<String>,
+    auth_value: Option<String>,
     /// TLS certificate chain (PEM).
     #[arg(long, env = "CENTRPC_TLS_CERT", requires = "tls_key")]
-    pub tls_cert: Option<PathBuf>,
+    tls_cert: Option<PathBuf>,
     /// TLS private key (PEM).
     #[arg(long, env = "CENTRPC_TLS_KEY", requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
     /// Require client certificates signed by this CA (mTLS).
     #[arg(long, env = "CENTRPC_TLS_CLIENT_CA", requires = "tls_cert")]
-    pub tls_client_ca: Option<PathBuf>,
+    tls_client_ca: Option<PathBuf>,
     /// Most calls served at once; more are refused with the temporary OVERLOADED error.
     #[arg(long, env = "CENTRPC_MAX_CONCURRENCY", default_value_t = 1024)]
-    pub max_concurrency: usize,
+    max_concurrency: usize,
     /// Longest a handler may run (a shorter grpc-timeout from Centrifugo wins), e.g. 10s, 500ms.
     #[arg(long, env = "CENTRPC_CALL_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
-    pub call_timeout: Duration,
+    call_timeout: Duration,
     /// Largest accepted payload in bytes.
     #[arg(long, env = "CENTRPC_MAX_PAYLOAD", default_value_t = 1024 * 1024)]
-    pub max_payload: usize,
+    max_payload: usize,
     /// After SIGTERM, keep serving this long with readiness NOT_SERVING.
     #[arg(long, env = "CENTRPC_SHUTDOWN_DELAY", default_value = "0s", value_parser = humantime::parse_duration)]
-    pub shutdown_delay: Duration,
+    shutdown_delay: Duration,
     /// Then wait at most this long for in-flight calls.
     #[arg(long, env = "CENTRPC_SHUTDOWN_TIMEOUT", default_value = "25s", value_parser = humantime::parse_duration)]
-    pub shutdown_timeout: Duration,
+    shutdown_timeout: Duration,
     /// Log format.
     #[arg(long, env = "CENTRPC_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
+    log_format: LogFormat,
     /// Log filter (tracing EnvFilter syntax), e.g. info or centrpc=debug.
     #[arg(long, env = "CENTRPC_LOG", default_value = "info")]
-    pub log: String,
+    log: String,
 }
 
 impl ServeArgs {
     /// The server configuration these flags describe.
-    pub fn config(&self) -> ServerConfig {
+    fn config(&self) -> ServerConfig {
         ServerConfig {
             listen: self.listen,
             metrics_listen: self.metrics_listen,
@@ -432,7 +382,7 @@ impl ServeArgs {
 }
 
 /// Installs the global tracing subscriber (text or JSON lines on stderr).
-pub fn init_logging(format: LogFormat, filter: &str) {
+fn init_logging(format: LogFormat, filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
@@ -453,16 +403,30 @@ pub fn init_logging(format: LogFormat, filter: &str) {
 /// # }
 /// ```
 pub async fn run<S: Send + Sync + 'static>(router: Router<S>) -> ExitCode {
-    run_with(Cli::parse(), router).await
+    run_from(std::env::args_os(), router).await
 }
 
-/// Runs an already-parsed [`Cli`].
-pub async fn run_with<S: Send + Sync + 'static>(cli: Cli, router: Router<S>) -> ExitCode {
+/// Parses `args` (the program name first) and runs the chosen command for `router`; a usage
+/// error prints clap's message and exits 2, as `run` does.
+pub async fn run_from<S, I, T>(args: I, router: Router<S>) -> ExitCode
+where
+    S: Send + Sync + 'static,
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
     let outcome = match cli.command {
         Command::Serve(args) => serve_command(&args, router).await,
         Command::CentrifugoConfig(args) => config_command(&args, &router),
         Command::Token(args) => Ok(token_command(args)),
         Command::Schema(args) => schema_command(args, &router),
+        #[cfg(feature = "codegen")]
         Command::Generate(args) => generate_command(args, &router),
     };
     match outcome {
@@ -511,4 +475,21 @@ fn token_command(args: TokenArgs) -> ExitCode {
     claims.channels = args.channels;
     println!("{}", token::sign(&claims, &args.hmac_secret));
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_bind_is_loopback() {
+        assert!(ServerConfig::default().listen.ip().is_loopback());
+        let cli = Cli::try_parse_from(["app", "serve"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("serve")
+        };
+        if std::env::var_os("CENTRPC_LISTEN").is_none() {
+            assert_eq!(args.listen.to_string(), "127.0.0.1:10001");
+        }
+    }
 }

@@ -45,6 +45,15 @@ pub struct CallInfo {
     pub deadline: Option<Instant>,
 }
 
+impl<S> std::fmt::Debug for Context<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("call", &self.call)
+            .field("cancelled", &self.cancel.is_cancelled())
+            .finish_non_exhaustive()
+    }
+}
+
 impl<S> Clone for Context<S> {
     fn clone(&self) -> Self {
         Self {

@@ -32,6 +32,10 @@ pub mod codes {
     pub const OVERLOADED: u32 = 503;
     /// The handler ran past its deadline and was cancelled (temporary).
     pub const TIMED_OUT: u32 = 504;
+    /// No subscribe/publish hook pattern matches the channel.
+    pub const CHANNEL_NOT_ALLOWED: u32 = 403;
+    /// The caller is over a rate limit (temporary; the message says when to retry).
+    pub const RATE_LIMITED: u32 = 429;
 
     /// The range Centrifugo accepts for application error codes.
     pub const APP_RANGE: std::ops::RangeInclusive<u32> = 400..=1999;
@@ -63,7 +67,7 @@ pub const BUILTIN_ERRORS: &[BuiltinError] = &[
         meaning: "the payload is not valid JSON",
     },
     BuiltinError {
-        code: crate::hooks::codes::CHANNEL_NOT_ALLOWED,
+        code: codes::CHANNEL_NOT_ALLOWED,
         name: "CHANNEL_NOT_ALLOWED",
         temporary: false,
         meaning: "no hook allows this channel",
@@ -87,6 +91,12 @@ pub const BUILTIN_ERRORS: &[BuiltinError] = &[
         meaning: "the params do not match the method's type",
     },
     BuiltinError {
+        code: codes::RATE_LIMITED,
+        name: "RATE_LIMITED",
+        temporary: true,
+        meaning: "the caller is over a rate limit; the message says when to retry",
+    },
+    BuiltinError {
         code: codes::INTERNAL,
         name: "INTERNAL",
         temporary: false,
@@ -106,6 +116,39 @@ pub const BUILTIN_ERRORS: &[BuiltinError] = &[
     },
 ];
 
+/// An application error a method declares it may return, for the API document and the
+/// generated clients' docs: `DeclaredError::new(1004, "TASK_NOT_FOUND", "No task with that id.")`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeclaredError {
+    /// The code, in the application range 400–1999 (1000–1999 never collide with centrpc's own).
+    pub code: u32,
+    /// A constant-style name, e.g. `TASK_NOT_FOUND`.
+    pub name: &'static str,
+    /// When the method returns it.
+    pub description: &'static str,
+    /// Whether clients may retry.
+    pub temporary: bool,
+}
+
+impl DeclaredError {
+    /// A permanent application error `code` named `name`.
+    pub const fn new(code: u32, name: &'static str, description: &'static str) -> Self {
+        Self {
+            code,
+            name,
+            description,
+            temporary: false,
+        }
+    }
+
+    /// Marks the error as temporary (retrying may succeed).
+    pub const fn temporary(mut self) -> Self {
+        self.temporary = true;
+        self
+    }
+}
+
 /// The outcome of a failed call: an error reply to the client, or a disconnect of its connection.
 ///
 /// Build one with [`RpcError::new`] (application error), a built-in constructor such as
@@ -113,8 +156,39 @@ pub const BUILTIN_ERRORS: &[BuiltinError] = &[
 /// with `?` into an [`codes::INTERNAL`] error whose detail is logged, not sent.
 pub struct RpcError {
     kind: Kind,
+    /// Who produced it: the application, or one of centrpc's built-in checks.
+    origin: ErrorKind,
     /// What is logged but never sent to the client (the original error, a panic message…).
     detail: Option<String>,
+}
+
+/// What produced an [`RpcError`]: the application, or one of centrpc's own checks. Metrics and
+/// logs label calls by it, so an application's own code 404 is still an application error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// An error the application built with [`RpcError::new`].
+    App,
+    /// A disconnect ([`RpcError::disconnect`]).
+    Disconnect,
+    /// [`codes::MALFORMED_JSON`].
+    MalformedJson,
+    /// [`codes::METHOD_NOT_FOUND`].
+    MethodNotFound,
+    /// [`codes::PAYLOAD_TOO_LARGE`].
+    PayloadTooLarge,
+    /// [`codes::INVALID_PARAMS`].
+    InvalidParams,
+    /// [`codes::CHANNEL_NOT_ALLOWED`].
+    ChannelNotAllowed,
+    /// [`codes::RATE_LIMITED`].
+    RateLimited,
+    /// [`codes::INTERNAL`]: a failed or panicking handler.
+    Internal,
+    /// [`codes::OVERLOADED`].
+    Overloaded,
+    /// [`codes::TIMED_OUT`].
+    TimedOut,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,7 +213,16 @@ impl RpcError {
                 message: message.into(),
                 temporary: false,
             },
+            origin: ErrorKind::App,
             detail: None,
+        }
+    }
+
+    /// A built-in error of `origin`.
+    fn builtin(origin: ErrorKind, code: u32, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            origin,
+            ..Self::new(code, message)
         }
     }
 
@@ -151,6 +234,7 @@ impl RpcError {
                 code,
                 reason: reason.into(),
             },
+            origin: ErrorKind::Disconnect,
             detail: None,
         }
     }
@@ -171,18 +255,27 @@ impl RpcError {
 
     /// [`codes::MALFORMED_JSON`]: the payload could not be parsed.
     pub fn malformed_json(message: impl fmt::Display) -> Self {
-        Self::new(codes::MALFORMED_JSON, format!("malformed JSON: {message}"))
+        Self::builtin(
+            ErrorKind::MalformedJson,
+            codes::MALFORMED_JSON,
+            format!("malformed JSON: {message}"),
+        )
     }
 
     /// [`codes::INVALID_PARAMS`]: the payload does not match the params type.
     pub fn invalid_params(message: impl fmt::Display) -> Self {
-        Self::new(codes::INVALID_PARAMS, format!("invalid params: {message}"))
+        Self::builtin(
+            ErrorKind::InvalidParams,
+            codes::INVALID_PARAMS,
+            format!("invalid params: {message}"),
+        )
     }
 
     /// [`codes::METHOD_NOT_FOUND`]: no handler is registered under `method`.
     pub fn method_not_found(method: &str) -> Self {
         let shown: String = method.chars().take(64).collect();
-        Self::new(
+        Self::builtin(
+            ErrorKind::MethodNotFound,
             codes::METHOD_NOT_FOUND,
             format!("method not found: {shown:?}"),
         )
@@ -190,7 +283,8 @@ impl RpcError {
 
     /// [`codes::PAYLOAD_TOO_LARGE`]: the payload exceeds `limit` bytes.
     pub fn payload_too_large(size: usize, limit: usize) -> Self {
-        Self::new(
+        Self::builtin(
+            ErrorKind::PayloadTooLarge,
             codes::PAYLOAD_TOO_LARGE,
             format!("payload too large: {size} bytes, the limit is {limit}"),
         )
@@ -198,17 +292,49 @@ impl RpcError {
 
     /// [`codes::TIMED_OUT`] (temporary): the handler did not finish in time.
     pub fn timed_out() -> Self {
-        Self::new(codes::TIMED_OUT, "timed out").temporary()
+        Self::builtin(ErrorKind::TimedOut, codes::TIMED_OUT, "timed out").temporary()
     }
 
     /// [`codes::OVERLOADED`] (temporary): the server is at its concurrency limit.
     pub fn overloaded() -> Self {
-        Self::new(codes::OVERLOADED, "server overloaded, retry later").temporary()
+        Self::builtin(
+            ErrorKind::Overloaded,
+            codes::OVERLOADED,
+            "server overloaded, retry later",
+        )
+        .temporary()
     }
 
     /// [`codes::INTERNAL`]: a sanitised "internal error" for the client; `detail` is only logged.
     pub fn internal(detail: impl fmt::Display) -> Self {
-        Self::new(codes::INTERNAL, "internal error").with_detail(detail)
+        Self::builtin(ErrorKind::Internal, codes::INTERNAL, "internal error").with_detail(detail)
+    }
+
+    /// [`codes::CHANNEL_NOT_ALLOWED`]: no hook allows `action` on `channel`.
+    pub fn channel_not_allowed(action: &str, channel: &str) -> Self {
+        let shown: String = channel.chars().take(128).collect();
+        Self::builtin(
+            ErrorKind::ChannelNotAllowed,
+            codes::CHANNEL_NOT_ALLOWED,
+            format!("{action} to {shown:?} is not allowed"),
+        )
+    }
+
+    /// [`codes::RATE_LIMITED`] (temporary): over a rate limit; the client may retry after
+    /// `retry_after`, which the message states as `retry after <n> ms`.
+    pub fn rate_limited(retry_after: std::time::Duration) -> Self {
+        let ms = retry_after.as_millis().max(1);
+        Self::builtin(
+            ErrorKind::RateLimited,
+            codes::RATE_LIMITED,
+            format!("rate limit exceeded, retry after {ms} ms"),
+        )
+        .temporary()
+    }
+
+    /// What produced this error: the application or one of centrpc's checks.
+    pub fn kind(&self) -> ErrorKind {
+        self.origin
     }
 
     /// The error or disconnect code.
@@ -272,6 +398,7 @@ impl RpcError {
                         code: *code,
                         reason: cut.into(),
                     },
+                    origin: ErrorKind::Disconnect,
                     detail: Some(format!("disconnect reason shortened from {reason:?}")),
                 }
             }
@@ -335,6 +462,7 @@ impl fmt::Debug for RpcError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RpcError")
             .field("kind", &self.kind)
+            .field("origin", &self.origin)
             .field("detail", &self.detail)
             .finish()
     }
@@ -401,6 +529,32 @@ mod tests {
             }
             Wire::Error(e) => panic!("unexpected {e:?}"),
         }
+    }
+
+    #[test]
+    fn the_kind_comes_from_the_constructor_not_the_code() {
+        assert_eq!(RpcError::new(404, "mine").kind(), ErrorKind::App);
+        assert_eq!(
+            RpcError::method_not_found("x").kind(),
+            ErrorKind::MethodNotFound
+        );
+        let limited = RpcError::rate_limited(std::time::Duration::from_millis(250));
+        assert_eq!(
+            (limited.kind(), limited.code()),
+            (ErrorKind::RateLimited, 429)
+        );
+        assert!(limited.is_temporary());
+        assert!(
+            limited.message().contains("retry after 250 ms"),
+            "{}",
+            limited.message()
+        );
+        let internal: RpcError = "x".parse::<u32>().unwrap_err().into();
+        assert_eq!(internal.kind(), ErrorKind::Internal);
+        assert_eq!(
+            RpcError::disconnect(4500, "bye").kind(),
+            ErrorKind::Disconnect
+        );
     }
 
     #[test]

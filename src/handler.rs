@@ -10,7 +10,11 @@ use futures_util::{
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::{context::Context, error::RpcError};
+use crate::{
+    call::{CallResult, Reply},
+    context::Context,
+    error::RpcError,
+};
 
 /// An async function that serves one RPC method.
 ///
@@ -53,13 +57,11 @@ where
     }
 }
 
-/// A handler with its types erased: JSON bytes in, JSON bytes out.
+/// A handler with its types erased: JSON bytes in, the encoded [`Reply::Rpc`] out.
 ///
 /// Decoding happens before the future is created, so a malformed payload costs no task.
 pub(crate) type ErasedHandler<S> = Arc<
-    dyn Fn(Context<S>, &[u8]) -> Result<BoxFuture<'static, Result<Vec<u8>, RpcError>>, RpcError>
-        + Send
-        + Sync,
+    dyn Fn(Context<S>, &[u8]) -> Result<BoxFuture<'static, CallResult>, RpcError> + Send + Sync,
 >;
 
 /// Produces the JSON Schema of a params or result type into a shared generator.
@@ -78,6 +80,7 @@ where
         Ok(Box::pin(async move {
             let output = fut.await?;
             serde_json::to_vec(&output)
+                .map(Reply::Rpc)
                 .map_err(|e| RpcError::internal(format!("cannot encode the result as JSON: {e}")))
         }) as BoxFuture<'static, _>)
     })

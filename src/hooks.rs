@@ -4,23 +4,23 @@
 //! Each hook is an `async fn(Context<S>, Event) -> Result<Reply, E>`. Subscribe and publish hooks
 //! are registered per channel pattern (`"chat:*"`, `"news"`, `"*"`); the first pattern that matches
 //! the channel, in registration order, decides, and a channel no pattern matches is refused with
-//! [`codes::CHANNEL_NOT_ALLOWED`].
+//! [`CHANNEL_NOT_ALLOWED`](crate::codes::CHANNEL_NOT_ALLOWED).
 
 use std::{future::Future, sync::Arc};
 
 use futures_util::future::BoxFuture;
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::{context::Context, error::RpcError, handler::decode};
-
-/// Codes used by the hooks, in the application range.
-pub mod codes {
-    /// No subscribe/publish hook pattern matches the channel.
-    pub const CHANNEL_NOT_ALLOWED: u32 = 403;
-}
+use crate::{
+    call::{CallResult, Reply},
+    context::Context,
+    error::RpcError,
+    handler::decode,
+};
 
 /// A client connecting without a JWT (Centrifugo calls the connect proxy only then).
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct ConnectEvent {
     /// The SDK's name (`js`, `python`, `go`…).
     pub name: String,
@@ -34,6 +34,7 @@ pub struct ConnectEvent {
 
 /// Whom Centrifugo should consider connected, and with what.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct ConnectReply {
     /// The user ID; required (an empty string means an anonymous connection).
     pub user: String,
@@ -61,10 +62,12 @@ impl ConnectReply {
 
 /// A connection whose `expire_at` has come.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct RefreshEvent {}
 
 /// Whether the connection lives on, and until when.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct RefreshReply {
     /// `true` disconnects the client as expired.
     pub expired: bool,
@@ -76,6 +79,7 @@ pub struct RefreshReply {
 
 /// A client subscribing to a channel.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct SubscribeEvent {
     /// The channel.
     pub channel: String,
@@ -87,6 +91,7 @@ pub struct SubscribeEvent {
 
 /// The subscription is allowed; optional extras.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct SubscribeReply {
     /// Channel info for this subscriber.
     pub info: Option<serde_json::Value>,
@@ -98,6 +103,7 @@ pub struct SubscribeReply {
 
 /// A client publishing into a channel.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct PublishEvent {
     /// The channel.
     pub channel: String,
@@ -107,6 +113,7 @@ pub struct PublishEvent {
 
 /// The publication is allowed; optionally rewritten.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct PublishReply {
     /// Replaces the published data (`None` keeps the client's).
     pub data: Option<serde_json::Value>,
@@ -116,6 +123,7 @@ pub struct PublishReply {
 
 /// A subscription whose `expire_at` has come.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct SubRefreshEvent {
     /// The channel.
     pub channel: String,
@@ -123,6 +131,7 @@ pub struct SubRefreshEvent {
 
 /// Whether the subscription lives on, and until when.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct SubRefreshReply {
     /// `true` unsubscribes the client as expired.
     pub expired: bool,
@@ -145,6 +154,42 @@ macro_rules! event_data {
 }
 event_data!(ConnectEvent, SubscribeEvent, PublishEvent);
 
+impl RefreshReply {
+    /// Keeps the connection until `expire_at` (unix seconds).
+    pub fn extend_until(expire_at: i64) -> Self {
+        Self {
+            expire_at,
+            ..Self::default()
+        }
+    }
+
+    /// Ends the connection as expired.
+    pub fn expired() -> Self {
+        Self {
+            expired: true,
+            ..Self::default()
+        }
+    }
+}
+
+impl SubRefreshReply {
+    /// Keeps the subscription until `expire_at` (unix seconds).
+    pub fn extend_until(expire_at: i64) -> Self {
+        Self {
+            expire_at,
+            ..Self::default()
+        }
+    }
+
+    /// Ends the subscription as expired.
+    pub fn expired() -> Self {
+        Self {
+            expired: true,
+            ..Self::default()
+        }
+    }
+}
+
 impl PublishReply {
     /// Rewrites the publication with `value`.
     pub fn rewrite(value: &impl Serialize) -> Result<Self, RpcError> {
@@ -155,14 +200,17 @@ impl PublishReply {
     }
 }
 
-/// A type-erased hook.
-pub(crate) type Hook<S, E, R> =
-    Arc<dyn Fn(Context<S>, E) -> BoxFuture<'static, Result<R, RpcError>> + Send + Sync>;
+/// A type-erased hook: the event in, the [`Reply`] out.
+pub(crate) type Hook<S, E> =
+    Arc<dyn Fn(Context<S>, E) -> BoxFuture<'static, CallResult> + Send + Sync>;
 
-/// An async function usable as a hook for event `E` returning `R`.
+/// An async function usable as a hook for event `E` returning `R`:
+/// `async fn(Context<S>, E) -> Result<R, Err>` with `Err: Into<RpcError>`.
 pub trait HookFn<S, E, R, Err>: Send + Sync + 'static {
+    /// The hook's future.
+    type Future: Future<Output = Result<R, Err>> + Send + 'static;
     /// Runs the hook.
-    fn call_hook(&self, ctx: Context<S>, event: E) -> BoxFuture<'static, Result<R, RpcError>>;
+    fn call_hook(&self, ctx: Context<S>, event: E) -> Self::Future;
 }
 
 impl<F, Fut, S, E, R, Err> HookFn<S, E, R, Err> for F
@@ -171,14 +219,23 @@ where
     Fut: Future<Output = Result<R, Err>> + Send + 'static,
     Err: Into<RpcError> + 'static,
 {
-    fn call_hook(&self, ctx: Context<S>, event: E) -> BoxFuture<'static, Result<R, RpcError>> {
-        let fut = self(ctx, event);
-        Box::pin(async move { fut.await.map_err(Into::into) })
+    type Future = Fut;
+
+    fn call_hook(&self, ctx: Context<S>, event: E) -> Fut {
+        self(ctx, event)
     }
 }
 
-fn erase<S, E, R, Err>(f: impl HookFn<S, E, R, Err>) -> Hook<S, E, R> {
-    Arc::new(move |ctx, event| f.call_hook(ctx, event))
+/// Erases `f`; `reply` says which [`Reply`] its answer becomes.
+fn erase<S, E, R, Err>(f: impl HookFn<S, E, R, Err>, reply: fn(R) -> Reply) -> Hook<S, E>
+where
+    R: Send + 'static,
+    Err: Into<RpcError> + 'static,
+{
+    Arc::new(move |ctx, event| {
+        let work = f.call_hook(ctx, event);
+        Box::pin(async move { work.await.map(reply).map_err(Into::into) })
+    })
 }
 
 /// A channel pattern: `*` matches everything, `prefix*` matches by prefix, anything else exactly.
@@ -196,11 +253,21 @@ impl Pattern {
 
 /// The hook table; build it with [`Router::hooks`](crate::Router::hooks).
 pub struct Hooks<S> {
-    pub(crate) connect: Option<Hook<S, ConnectEvent, ConnectReply>>,
-    pub(crate) refresh: Option<Hook<S, RefreshEvent, RefreshReply>>,
-    pub(crate) sub_refresh: Option<Hook<S, SubRefreshEvent, SubRefreshReply>>,
-    pub(crate) subscribe: Vec<(Pattern, Hook<S, SubscribeEvent, SubscribeReply>)>,
-    pub(crate) publish: Vec<(Pattern, Hook<S, PublishEvent, PublishReply>)>,
+    pub(crate) connect: Option<Hook<S, ConnectEvent>>,
+    pub(crate) refresh: Option<Hook<S, RefreshEvent>>,
+    pub(crate) sub_refresh: Option<Hook<S, SubRefreshEvent>>,
+    pub(crate) subscribe: Vec<(Pattern, Hook<S, SubscribeEvent>)>,
+    pub(crate) publish: Vec<(Pattern, Hook<S, PublishEvent>)>,
+}
+
+impl<S> std::fmt::Debug for Hooks<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hooks")
+            .field("enabled", &self.enabled())
+            .field("subscribe", &self.subscribe_patterns())
+            .field("publish", &self.publish_patterns())
+            .finish()
+    }
 }
 
 impl<S> Default for Hooks<S> {
@@ -217,43 +284,51 @@ impl<S> Default for Hooks<S> {
 
 impl<S> Hooks<S> {
     /// Authenticates connections that carry no JWT.
-    pub fn connect<Err>(mut self, f: impl HookFn<S, ConnectEvent, ConnectReply, Err>) -> Self {
-        self.connect = Some(erase(f));
+    pub fn connect<Err: Into<RpcError> + 'static>(
+        mut self,
+        f: impl HookFn<S, ConnectEvent, ConnectReply, Err>,
+    ) -> Self {
+        self.connect = Some(erase(f, Reply::Connect));
         self
     }
 
     /// Extends (or ends) expiring connections.
-    pub fn refresh<Err>(mut self, f: impl HookFn<S, RefreshEvent, RefreshReply, Err>) -> Self {
-        self.refresh = Some(erase(f));
+    pub fn refresh<Err: Into<RpcError> + 'static>(
+        mut self,
+        f: impl HookFn<S, RefreshEvent, RefreshReply, Err>,
+    ) -> Self {
+        self.refresh = Some(erase(f, Reply::Refresh));
         self
     }
 
     /// Allows or refuses subscriptions to channels matching `pattern`.
-    pub fn subscribe<Err>(
+    pub fn subscribe<Err: Into<RpcError> + 'static>(
         mut self,
         pattern: &str,
         f: impl HookFn<S, SubscribeEvent, SubscribeReply, Err>,
     ) -> Self {
-        self.subscribe.push((Pattern(pattern.to_owned()), erase(f)));
+        self.subscribe
+            .push((Pattern(pattern.to_owned()), erase(f, Reply::Subscribe)));
         self
     }
 
     /// Validates or rewrites client publications to channels matching `pattern`.
-    pub fn publish<Err>(
+    pub fn publish<Err: Into<RpcError> + 'static>(
         mut self,
         pattern: &str,
         f: impl HookFn<S, PublishEvent, PublishReply, Err>,
     ) -> Self {
-        self.publish.push((Pattern(pattern.to_owned()), erase(f)));
+        self.publish
+            .push((Pattern(pattern.to_owned()), erase(f, Reply::Publish)));
         self
     }
 
     /// Extends (or ends) expiring subscriptions.
-    pub fn sub_refresh<Err>(
+    pub fn sub_refresh<Err: Into<RpcError> + 'static>(
         mut self,
         f: impl HookFn<S, SubRefreshEvent, SubRefreshReply, Err>,
     ) -> Self {
-        self.sub_refresh = Some(erase(f));
+        self.sub_refresh = Some(erase(f, Reply::SubRefresh));
         self
     }
 
@@ -289,12 +364,9 @@ impl<S> Hooks<S> {
     }
 }
 
-/// Finds the hook for `channel` among `(pattern, hook)` pairs.
-pub(crate) fn route<'a, T>(table: &'a [(Pattern, T)], channel: &str) -> Option<&'a T> {
-    table
-        .iter()
-        .find(|(p, _)| p.matches(channel))
-        .map(|(_, h)| h)
+/// The index of the first `(pattern, hook)` pair whose pattern matches `channel`.
+pub(crate) fn route<T>(table: &[(Pattern, T)], channel: &str) -> Option<usize> {
+    table.iter().position(|(p, _)| p.matches(channel))
 }
 
 #[cfg(test)]
@@ -308,9 +380,9 @@ mod tests {
             (Pattern("chat:*".into()), 2),
             (Pattern("*".into()), 3),
         ];
-        assert_eq!(route(&table, "news"), Some(&1));
-        assert_eq!(route(&table, "news2"), Some(&3));
-        assert_eq!(route(&table, "chat:room"), Some(&2));
+        assert_eq!(route(&table, "news"), Some(0));
+        assert_eq!(route(&table, "news2"), Some(2));
+        assert_eq!(route(&table, "chat:room"), Some(1));
         assert_eq!(route(&table[..2], "other"), None);
     }
 }

@@ -1,14 +1,18 @@
-//! Prometheus metrics for one server: calls by kind, method and outcome, a latency histogram, the
-//! in-flight gauge and refused authentications, served as text on `/metrics`.
+//! Call accounting: every call's kind, method and outcome; with the `metrics` feature, the
+//! Prometheus families they feed (calls by kind, method and outcome, a latency histogram, the
+//! in-flight gauge and refused authentications), served as text on `/metrics`.
 
-use std::{sync::OnceLock, time::Duration};
+use std::time::Duration;
 
+#[cfg(feature = "metrics")]
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
     Registry, TextEncoder,
 };
+#[cfg(feature = "metrics")]
+use std::sync::OnceLock;
 
-use crate::error::{codes, RpcError};
+use crate::error::{ErrorKind, RpcError};
 
 /// The label used for methods that are not registered, so clients cannot grow the label set.
 pub const UNKNOWN_METHOD: &str = "<unknown>";
@@ -23,6 +27,8 @@ pub(crate) enum Outcome {
     MethodNotFound,
     PayloadTooLarge,
     InvalidParams,
+    ChannelNotAllowed,
+    RateLimited,
     Internal,
     Overloaded,
     TimedOut,
@@ -31,7 +37,7 @@ pub(crate) enum Outcome {
 }
 
 impl Outcome {
-    const COUNT: usize = 11;
+    const COUNT: usize = 13;
 
     /// The label value.
     pub(crate) fn label(self) -> &'static str {
@@ -43,6 +49,8 @@ impl Outcome {
             Self::MethodNotFound => "method_not_found",
             Self::PayloadTooLarge => "payload_too_large",
             Self::InvalidParams => "invalid_params",
+            Self::ChannelNotAllowed => "channel_not_allowed",
+            Self::RateLimited => "rate_limited",
             Self::Internal => "internal",
             Self::Overloaded => "overloaded",
             Self::TimedOut => "timed_out",
@@ -50,20 +58,21 @@ impl Outcome {
         }
     }
 
-    /// The outcome of a failed call.
+    /// The outcome of a failed call, from who produced the error (not from its number: an
+    /// application's own 404 is an `app_error`).
     pub(crate) fn of(e: &RpcError) -> Self {
-        if e.is_disconnect() {
-            return Self::Disconnect;
-        }
-        match e.code() {
-            codes::MALFORMED_JSON => Self::MalformedJson,
-            codes::METHOD_NOT_FOUND => Self::MethodNotFound,
-            codes::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
-            codes::INVALID_PARAMS => Self::InvalidParams,
-            codes::INTERNAL => Self::Internal,
-            codes::OVERLOADED => Self::Overloaded,
-            codes::TIMED_OUT => Self::TimedOut,
-            _ => Self::AppError,
+        match e.kind() {
+            ErrorKind::Disconnect => Self::Disconnect,
+            ErrorKind::MalformedJson => Self::MalformedJson,
+            ErrorKind::MethodNotFound => Self::MethodNotFound,
+            ErrorKind::PayloadTooLarge => Self::PayloadTooLarge,
+            ErrorKind::InvalidParams => Self::InvalidParams,
+            ErrorKind::ChannelNotAllowed => Self::ChannelNotAllowed,
+            ErrorKind::RateLimited => Self::RateLimited,
+            ErrorKind::Internal => Self::Internal,
+            ErrorKind::Overloaded => Self::Overloaded,
+            ErrorKind::TimedOut => Self::TimedOut,
+            ErrorKind::App => Self::AppError,
         }
     }
 }
@@ -73,7 +82,9 @@ impl Outcome {
 pub(crate) struct Series {
     kind: &'static str,
     method: String,
+    #[cfg(feature = "metrics")]
     calls: [OnceLock<IntCounter>; Outcome::COUNT],
+    #[cfg(feature = "metrics")]
     duration: OnceLock<Histogram>,
 }
 
@@ -82,7 +93,9 @@ impl Series {
         Self {
             kind,
             method: method.to_owned(),
+            #[cfg(feature = "metrics")]
             calls: Default::default(),
+            #[cfg(feature = "metrics")]
             duration: OnceLock::new(),
         }
     }
@@ -97,7 +110,12 @@ impl Series {
         self.kind
     }
 
+    /// Counts one call and observes its duration (nothing without the `metrics` feature).
+    #[cfg(not(feature = "metrics"))]
+    pub(crate) fn record(&self, _: &Metrics, _: Outcome, _: Duration) {}
+
     /// Counts one call and observes its duration.
+    #[cfg(feature = "metrics")]
     pub(crate) fn record(&self, metrics: &Metrics, outcome: Outcome, elapsed: Duration) {
         self.calls[outcome as usize]
             .get_or_init(|| {
@@ -116,7 +134,38 @@ impl Series {
     }
 }
 
+/// Without the `metrics` feature there is nothing to record into.
+#[cfg(not(feature = "metrics"))]
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Metrics;
+
+#[cfg(not(feature = "metrics"))]
+impl Metrics {
+    /// Calls in flight are not tracked without the `metrics` feature.
+    pub(crate) fn enter(&self) -> InFlight {
+        InFlight
+    }
+}
+
+/// Counts a call in flight until dropped, so the gauge stays honest even when the call future is
+/// dropped half-way.
+#[cfg(not(feature = "metrics"))]
+pub(crate) struct InFlight;
+
+/// Counts a call in flight until dropped, so the gauge stays honest even when the call future is
+/// dropped half-way.
+#[cfg(feature = "metrics")]
+pub(crate) struct InFlight(IntGauge);
+
+#[cfg(feature = "metrics")]
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 /// The metric families of one server instance.
+#[cfg(feature = "metrics")]
 #[derive(Clone)]
 pub struct Metrics {
     registry: Registry,
@@ -130,16 +179,33 @@ pub struct Metrics {
     pub(crate) auth_failures: IntCounter,
 }
 
+#[cfg(feature = "metrics")]
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics")
+            .field("in_flight", &self.in_flight())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "metrics")]
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
     }
 }
 
+#[cfg(feature = "metrics")]
 impl Metrics {
-    /// Creates and registers the metric families.
+    /// Creates the metric families in a registry of their own.
     pub fn new() -> Self {
-        let registry = Registry::new();
+        Self::with_registry(&Registry::new()).expect("a fresh registry has no clashing names")
+    }
+
+    /// Registers the metric families into the application's own `registry`, so one endpoint
+    /// shows the application's metrics and centrpc's. Fails if the names are already taken.
+    pub fn with_registry(registry: &Registry) -> Result<Self, prometheus::Error> {
+        let registry = registry.clone();
         let calls = IntCounterVec::new(
             Opts::new(
                 "centrpc_calls_total",
@@ -173,15 +239,20 @@ impl Metrics {
             Box::new(in_flight.clone()),
             Box::new(auth_failures.clone()),
         ] {
-            registry.register(c).expect("metric names are unique");
+            registry.register(c)?;
         }
-        Self {
+        Ok(Self {
             registry,
             calls,
             duration,
             in_flight,
             auth_failures,
-        }
+        })
+    }
+
+    /// The registry the families are registered in.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 
     /// The Prometheus text exposition of every metric.
@@ -191,6 +262,12 @@ impl Metrics {
             .encode(&self.registry.gather(), &mut buf)
             .expect("encoding to a Vec cannot fail");
         String::from_utf8(buf).expect("the text format is UTF-8")
+    }
+
+    /// Counts one call in flight until the guard drops.
+    pub(crate) fn enter(&self) -> InFlight {
+        self.in_flight.inc();
+        InFlight(self.in_flight.clone())
     }
 
     /// The number of calls in flight now.

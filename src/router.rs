@@ -1,35 +1,56 @@
 //! The method table: RPC method names mapped to typed handlers, with the application state they
-//! share. Registration problems (duplicate or invalid names) are collected and refused, all at
-//! once, when the server starts.
+//! share, the hooks, and the middleware around them. Registration problems (duplicate or invalid
+//! names) are collected and refused, all at once, when the server starts.
 
 use std::{collections::HashMap, fmt, sync::Arc};
 
 use crate::{
+    dispatch,
+    error::DeclaredError,
     handler::{self, ErasedHandler, Handler, SchemaFn},
     hooks::Hooks,
+    middleware::{self, BoxCallService, CallLayer},
 };
 
 /// Maps Centrifugo RPC method names to handlers, and holds the application state `S`.
 ///
 /// ```
-/// use centrpc::{Context, Router, RpcError};
+/// use centrpc::{method, Context, Router, RpcError};
 /// # #[derive(serde::Deserialize, schemars::JsonSchema)] struct P { user_id: String }
 /// # #[derive(serde::Serialize, schemars::JsonSchema)] struct R { total: u32 }
 /// async fn get_stats(ctx: Context<u32>, p: P) -> Result<R, RpcError> {
 ///     Ok(R { total: *ctx.state() })
 /// }
 /// let router = Router::new(7u32)
-///     .rpc("tasks.get_stats", get_stats)
-///     .describe("Get task statistics for a user.");
+///     .rpc("tasks.get_stats", method(get_stats).describe("Get task statistics for a user."));
 /// assert!(router.check().is_ok());
 /// ```
 pub struct Router<S = ()> {
     state: Arc<S>,
     info: ApiInfo,
-    methods: HashMap<Box<str>, Method<S>>,
+    methods: Vec<Method<S>>,
+    by_name: HashMap<Box<str>, usize>,
     hooks: Hooks<S>,
-    errors: Vec<String>,
-    last: Option<Box<str>>,
+    layers: Vec<CallLayer<S>>,
+    problems: Vec<String>,
+}
+
+impl<S> fmt::Debug for Router<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Router")
+            .field("info", &self.info)
+            .field(
+                "methods",
+                &self
+                    .methods
+                    .iter()
+                    .map(|m| &m.info.name)
+                    .collect::<Vec<_>>(),
+            )
+            .field("hooks", &self.hooks.enabled())
+            .field("layers", &self.layers.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The API's name and version, as the schema document and generated packages show them.
@@ -44,18 +65,21 @@ pub struct ApiInfo {
 /// One registered method.
 pub(crate) struct Method<S> {
     pub(crate) call: ErasedHandler<S>,
+    /// The handler behind its own layers, when it has any.
+    pub(crate) service: Option<BoxCallService<S>>,
     pub(crate) info: MethodInfo,
-    /// Registration order: 0, 1, 2… (indexes per-method state such as metric series).
-    pub(crate) index: usize,
 }
 
 /// What the schema and client generators know about a method.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct MethodInfo {
     /// The Centrifugo method name, e.g. `tasks.get_stats`.
     pub name: String,
-    /// A human description (from [`Router::describe`]).
+    /// A human description (from [`MethodDef::describe`]).
     pub description: Option<String>,
+    /// The application errors the method declares (from [`MethodDef::error`]).
+    pub errors: Vec<DeclaredError>,
     /// Generates the params schema (the deserialize contract).
     pub params: SchemaFn,
     /// Generates the result schema (the serialize contract).
@@ -67,7 +91,115 @@ impl fmt::Debug for MethodInfo {
         f.debug_struct("MethodInfo")
             .field("name", &self.name)
             .field("description", &self.description)
+            .field("errors", &self.errors)
             .finish_non_exhaustive()
+    }
+}
+
+/// A handler with its options, ready to register with [`Router::rpc`]; build it with [`method`].
+///
+/// ```
+/// use centrpc::{method, middleware, Context, DeclaredError, Router, RpcError};
+/// async fn complete(_: Context, id: u64) -> Result<u64, RpcError> {
+///     Err(RpcError::new(1004, "task not found"))
+/// }
+/// let router = Router::new(()).rpc(
+///     "tasks.complete",
+///     method(complete)
+///         .describe("Mark a task as done.")
+///         .error(DeclaredError::new(1004, "TASK_NOT_FOUND", "No task with that id."))
+///         .layer(middleware::from_fn(|call, next| async move { next.run(call).await })),
+/// );
+/// assert!(router.check().is_ok());
+/// ```
+pub struct MethodDef<S> {
+    call: ErasedHandler<S>,
+    params: SchemaFn,
+    result: SchemaFn,
+    description: Option<String>,
+    errors: Vec<DeclaredError>,
+    layers: Vec<CallLayer<S>>,
+}
+
+impl<S> fmt::Debug for MethodDef<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MethodDef")
+            .field("description", &self.description)
+            .field("errors", &self.errors)
+            .field("layers", &self.layers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Wraps a handler `async fn(Context<S>, Params) -> Result<Output, E>` so it can be described,
+/// given declared errors and layers, and registered with [`Router::rpc`].
+pub fn method<S, M, H>(handler: H) -> MethodDef<S>
+where
+    H: Handler<S, M>,
+    S: Send + Sync + 'static,
+{
+    let (params, result) = handler::schemas::<S, M, H>();
+    MethodDef {
+        call: handler::erase(handler),
+        params,
+        result,
+        description: None,
+        errors: Vec::new(),
+        layers: Vec::new(),
+    }
+}
+
+impl<S: Send + Sync + 'static> MethodDef<S> {
+    /// A description for the schema and the generated clients' docs.
+    pub fn describe(mut self, description: &str) -> Self {
+        self.description = Some(description.trim().to_owned());
+        self
+    }
+
+    /// Declares an application error the method may return; the API document lists it.
+    pub fn error(mut self, error: DeclaredError) -> Self {
+        self.errors.push(error);
+        self
+    }
+
+    /// Runs this method's calls through `layer` (inside the router's own layers). Any
+    /// `tower::Layer` fits whose service answers a [`Call`](crate::Call) with a
+    /// [`CallResult`](crate::CallResult); see [`middleware`](crate::middleware).
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: middleware::IntoCallLayer<S>,
+    {
+        self.layers.push(layer.into_call_layer());
+        self
+    }
+}
+
+/// What [`Router::rpc`] accepts: a [`MethodDef`] from [`method`], or a bare handler.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a centrpc handler",
+    label = "not an `async fn(Context<S>, Params) -> Result<Output, E>`",
+    note = "a handler takes exactly (Context<S>, Params) where S is the Router's state type, \
+            Params: serde::Deserialize + schemars::JsonSchema, and returns \
+            Result<Output, E> with Output: serde::Serialize + schemars::JsonSchema and E: Into<RpcError>"
+)]
+pub trait IntoMethod<S, M> {
+    /// The method definition.
+    fn into_method(self) -> MethodDef<S>;
+}
+
+impl<S: Send + Sync + 'static> IntoMethod<S, MethodDef<S>> for MethodDef<S> {
+    fn into_method(self) -> MethodDef<S> {
+        self
+    }
+}
+
+impl<S, M, H> IntoMethod<S, (M,)> for H
+where
+    H: Handler<S, M>,
+    S: Send + Sync + 'static,
+{
+    fn into_method(self) -> MethodDef<S> {
+        method(self)
     }
 }
 
@@ -99,10 +231,11 @@ impl<S: Send + Sync + 'static> Router<S> {
                 title: "api".into(),
                 version: "0.1.0".into(),
             },
-            methods: HashMap::new(),
+            methods: Vec::new(),
+            by_name: HashMap::new(),
             hooks: Hooks::default(),
-            errors: Vec::new(),
-            last: None,
+            layers: Vec::new(),
+            problems: Vec::new(),
         }
     }
 
@@ -115,48 +248,48 @@ impl<S: Send + Sync + 'static> Router<S> {
         self
     }
 
-    /// Registers `handler` under the Centrifugo method `name`.
+    /// Registers a handler (bare, or as [`method`]`(handler).describe(..)`) under the Centrifugo
+    /// method `name`.
     ///
     /// A name is dot-separated identifiers (`tasks.get_stats`), optionally behind a Centrifugo RPC
     /// namespace (`admin:users.ban`). Invalid or duplicate names are reported by [`Router::check`].
-    pub fn rpc<M, H: Handler<S, M>>(mut self, name: &str, handler: H) -> Self {
+    pub fn rpc<M>(mut self, name: &str, method: impl IntoMethod<S, M>) -> Self {
         if let Err(why) = validate_method_name(name) {
-            self.errors
+            self.problems
                 .push(format!("invalid method name {name:?}: {why}"));
-            self.last = None;
             return self;
         }
-        if self.methods.contains_key(name) {
-            self.errors
+        if self.by_name.contains_key(name) {
+            self.problems
                 .push(format!("method {name:?} is registered more than once"));
-            self.last = None;
             return self;
         }
-        let (params, result) = handler::schemas::<S, M, H>();
-        let method = Method {
-            index: self.methods.len(),
-            call: handler::erase(handler),
+        let def = method.into_method();
+        let service = (!def.layers.is_empty())
+            .then(|| dispatch::stack(dispatch::HandlerService(def.call.clone()), def.layers));
+        self.by_name.insert(name.into(), self.methods.len());
+        self.methods.push(Method {
+            call: def.call,
+            service,
             info: MethodInfo {
                 name: name.to_owned(),
-                description: None,
-                params,
-                result,
+                description: def.description,
+                errors: def.errors,
+                params: def.params,
+                result: def.result,
             },
-        };
-        self.methods.insert(name.into(), method);
-        self.last = Some(name.into());
+        });
         self
     }
 
-    /// Describes the method registered just before; the text goes into the schema and the
-    /// generated clients' docs.
-    pub fn describe(mut self, description: &str) -> Self {
-        match self.last.as_deref().and_then(|n| self.methods.get_mut(n)) {
-            Some(m) => m.info.description = Some(description.trim().to_owned()),
-            None => self.errors.push(format!(
-                "describe({description:?}) must follow a successful rpc(...) registration"
-            )),
-        }
+    /// Runs every call (RPC and hooks) through `layer`. The layer added last runs first.
+    /// Calls to unknown methods or refused channels are answered before any layer, so a layer
+    /// never sees a name the router does not know.
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: middleware::IntoCallLayer<S>,
+    {
+        self.layers.push(layer.into_call_layer());
         self
     }
 
@@ -168,18 +301,18 @@ impl<S: Send + Sync + 'static> Router<S> {
 
     /// Refuses the router if any registration was invalid, listing every problem.
     pub fn check(&self) -> Result<(), RouterError> {
-        if self.errors.is_empty() {
+        if self.problems.is_empty() {
             Ok(())
         } else {
             Err(RouterError {
-                problems: self.errors.clone(),
+                problems: self.problems.clone(),
             })
         }
     }
 
     /// The registered methods, sorted by name.
     pub fn methods(&self) -> Vec<&MethodInfo> {
-        let mut all: Vec<_> = self.methods.values().map(|m| &m.info).collect();
+        let mut all: Vec<_> = self.methods.iter().map(|m| &m.info).collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         all
     }
@@ -194,18 +327,30 @@ impl<S: Send + Sync + 'static> Router<S> {
         &self.state
     }
 
-    pub(crate) fn get(&self, name: &str) -> Option<&Method<S>> {
-        self.methods.get(name)
-    }
-
-    /// Every method, in no particular order.
-    pub(crate) fn all(&self) -> impl Iterator<Item = &Method<S>> {
-        self.methods.values()
-    }
-
-    pub(crate) fn hook_table(&self) -> &Hooks<S> {
+    /// The hook table.
+    pub fn hook_table(&self) -> &Hooks<S> {
         &self.hooks
     }
+
+    /// Splits the router into what serves calls: state, methods, name index, hooks and layers.
+    pub(crate) fn into_parts(self) -> RouterParts<S> {
+        RouterParts {
+            state: self.state,
+            methods: self.methods,
+            by_name: self.by_name,
+            hooks: self.hooks,
+            layers: self.layers,
+        }
+    }
+}
+
+/// A router taken apart for serving.
+pub(crate) struct RouterParts<S> {
+    pub(crate) state: Arc<S>,
+    pub(crate) methods: Vec<Method<S>>,
+    pub(crate) by_name: HashMap<Box<str>, usize>,
+    pub(crate) hooks: Hooks<S>,
+    pub(crate) layers: Vec<CallLayer<S>>,
 }
 
 /// Checks a method name: `[namespace:]ident(.ident)*`, where an ident is `[A-Za-z_][A-Za-z0-9_]*`
@@ -278,35 +423,29 @@ mod tests {
     fn duplicates_and_invalid_names_are_all_reported() {
         let r = Router::new(())
             .rpc("a.b", ok)
-            .rpc("a.b", ok)
-            .rpc("bad name", ok)
-            .describe("orphan");
+            .rpc("a.b", method(ok).describe("again"))
+            .rpc("bad name", ok);
         let err = r.check().unwrap_err();
-        assert_eq!(err.problems.len(), 3, "{err}");
+        assert_eq!(err.problems.len(), 2, "{err}");
         assert!(err.to_string().contains("more than once"));
         assert!(err.to_string().contains("invalid method name \"bad name\""));
-        assert!(err.to_string().contains("must follow"));
     }
 
     #[test]
-    fn methods_are_listed_sorted_with_descriptions() {
-        let r = Router::new(())
-            .rpc("z.last", ok)
-            .rpc("a.first", ok)
-            .describe("  First. ");
+    fn methods_are_listed_sorted_with_descriptions_and_errors() {
+        let r = Router::new(()).rpc("z.last", ok).rpc(
+            "a.first",
+            method(ok).describe("  First. ").error(DeclaredError::new(
+                1004,
+                "NOT_FOUND",
+                "Nothing there.",
+            )),
+        );
         r.check().unwrap();
         let names: Vec<_> = r.methods().iter().map(|m| m.name.clone()).collect();
         assert_eq!(names, ["a.first", "z.last"]);
         assert_eq!(r.methods()[0].description.as_deref(), Some("First."));
-    }
-
-    #[tokio::test]
-    async fn dispatches_by_name() {
-        let r = Router::new(()).rpc("inc", ok);
-        let m = r.get("inc").unwrap();
-        let ctx = Context::new(r.state().clone(), Default::default(), Default::default());
-        let out = (m.call)(ctx, b"41").unwrap().await.unwrap();
-        assert_eq!(out, b"42");
-        assert!(r.get("dec").is_none());
+        assert_eq!(r.methods()[0].errors[0].code, 1004);
+        assert!(r.methods()[1].errors.is_empty());
     }
 }

@@ -2,6 +2,23 @@
 //! reflection (v1 and v1alpha), optional credentials check and TLS/mTLS, a Prometheus endpoint
 //! on its own port, and a graceful shutdown (readiness NOT_SERVING → drain delay → in-flight
 //! calls finish, bounded by a timeout).
+//!
+//! [`serve`] does all of it. To serve centrpc next to your own gRPC services, or behind tonic /
+//! tower layers of your own, take the same services as [`Parts`] and add them to your server:
+//!
+//! ```no_run
+//! # async fn f(router: centrpc::Router) -> Result<(), Box<dyn std::error::Error>> {
+//! use centrpc::server::{Parts, ServerConfig};
+//!
+//! let config = ServerConfig::default();
+//! let (routes, drain) = Parts::new(router, &config).await?.into_routes();
+//! tonic::transport::Server::builder()
+//!     // .layer(...) and .add_service(your_own_service) go here
+//!     .add_routes(routes)
+//!     .serve_with_shutdown(config.listen, drain.after(centrpc::server::shutdown_signal()))
+//!     .await?;
+//! # Ok(()) }
+//! ```
 
 use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
@@ -15,9 +32,10 @@ use tonic::{
 };
 use tonic_health::{server::HealthReporter, ServingStatus};
 
+#[cfg(feature = "metrics")]
+use crate::metrics::Metrics;
 use crate::{
-    metrics::Metrics,
-    proto::{centrifugo_proxy_server::CentrifugoProxyServer, FILE_DESCRIPTOR_SET},
+    proto::FILE_DESCRIPTOR_SET,
     router::{Router, RouterError},
     service::{Limits, ProxyService},
 };
@@ -32,11 +50,39 @@ pub const READINESS_SERVICE: &str = "readiness";
 /// Shared credentials Centrifugo must send as gRPC metadata on every proxy call
 /// (its proxy `grpc.credentials_key` / `grpc.credentials_value`).
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct Credentials {
     /// The metadata key, lowercase (e.g. `authorization`).
     pub key: String,
     /// The expected value (e.g. `Bearer s3cret`); never logged.
     pub value: String,
+}
+
+impl Credentials {
+    /// Credentials `key: value` (e.g. `authorization: Bearer s3cret`).
+    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            value: value.into(),
+        }
+    }
+}
+
+impl TlsFiles {
+    /// A server certificate chain and key (PEM files).
+    pub fn new(cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        Self {
+            cert: cert.into(),
+            key: key.into(),
+            client_ca: None,
+        }
+    }
+
+    /// Requires client certificates signed by this CA (mTLS).
+    pub fn client_ca(mut self, ca: impl Into<PathBuf>) -> Self {
+        self.client_ca = Some(ca.into());
+        self
+    }
 }
 
 impl std::fmt::Debug for Credentials {
@@ -50,6 +96,7 @@ impl std::fmt::Debug for Credentials {
 
 /// PEM files for TLS; with `client_ca` the server requires client certificates (mTLS).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct TlsFiles {
     /// Server certificate chain (PEM).
     pub cert: PathBuf,
@@ -61,6 +108,7 @@ pub struct TlsFiles {
 
 /// Everything `serve` needs to know.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ServerConfig {
     /// gRPC listen address (port 0 picks a free port).
     pub listen: SocketAddr,
@@ -93,8 +141,40 @@ impl Default for ServerConfig {
     }
 }
 
+macro_rules! setters {
+    ($ty:ty { $($(#[$doc:meta])* $field:ident: $t:ty),* $(,)? }) => {
+        impl $ty {
+            $(
+                $(#[$doc])*
+                pub fn $field(mut self, $field: $t) -> Self {
+                    self.$field = $field;
+                    self
+                }
+            )*
+        }
+    };
+}
+
+setters!(ServerConfig {
+    /// Sets the gRPC listen address.
+    listen: SocketAddr,
+    /// Serves Prometheus `/metrics` at this address (`None` disables it).
+    metrics_listen: Option<SocketAddr>,
+    /// Requires these credentials from Centrifugo.
+    credentials: Option<Credentials>,
+    /// Serves TLS (and mTLS) with these files.
+    tls: Option<TlsFiles>,
+    /// Sets the per-call limits.
+    limits: Limits,
+    /// Sets how long readiness reports NOT_SERVING before the listener closes.
+    shutdown_delay: Duration,
+    /// Sets the bound on in-flight calls finishing after the drain starts.
+    shutdown_timeout: Duration,
+});
+
 /// Why the server could not start or stopped with an error.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum ServeError {
     /// The router has invalid registrations.
     Router(RouterError),
@@ -117,20 +197,174 @@ impl std::fmt::Display for ServeError {
     }
 }
 
-impl std::error::Error for ServeError {}
-
-/// A server whose sockets are bound, ready to [`run`](Bound::run).
-pub struct Bound<S> {
-    grpc: TcpListener,
-    metrics_listener: Option<TcpListener>,
-    service: ProxyService<S>,
-    metrics: Metrics,
-    config: ServerConfig,
-    tls: Option<ServerTlsConfig>,
-    auth: AuthCheck,
+impl std::error::Error for ServeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Router(e) => Some(e),
+            Self::Config(_) => None,
+            Self::Io(e) => Some(e),
+            Self::Transport(e) => Some(e),
+        }
+    }
 }
 
-impl<S> std::fmt::Debug for Bound<S> {
+/// centrpc's gRPC services, ready to add to a tonic server: the proxy (behind the credentials
+/// check), grpc.health.v1 and reflection. [`into_routes`](Parts::into_routes) hands them over
+/// with the [`Drain`] that turns readiness off when shutdown starts.
+pub struct Parts {
+    routes: tonic::service::Routes,
+    drain: Drain,
+}
+
+impl std::fmt::Debug for Parts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parts")
+            .field("drain", &self.drain)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Parts {
+    /// Checks `router` and `config` and builds the services (health reports SERVING).
+    pub async fn new<S: Send + Sync + 'static>(
+        router: Router<S>,
+        config: &ServerConfig,
+    ) -> Result<Self, ServeError> {
+        #[cfg(feature = "metrics")]
+        let metrics = Metrics::new();
+        Self::build(
+            router,
+            config,
+            #[cfg(feature = "metrics")]
+            metrics,
+        )
+        .await
+    }
+
+    /// Like [`new`](Parts::new), recording into `metrics` (e.g. registered in the application's
+    /// own Prometheus registry with [`Metrics::with_registry`]).
+    #[cfg(feature = "metrics")]
+    pub async fn with_metrics<S: Send + Sync + 'static>(
+        router: Router<S>,
+        config: &ServerConfig,
+        metrics: Metrics,
+    ) -> Result<Self, ServeError> {
+        Self::build(router, config, metrics).await
+    }
+
+    async fn build<S: Send + Sync + 'static>(
+        router: Router<S>,
+        config: &ServerConfig,
+        #[cfg(feature = "metrics")] metrics: Metrics,
+    ) -> Result<Self, ServeError> {
+        router.check().map_err(ServeError::Router)?;
+        if config.limits.max_concurrency == 0 {
+            return Err(ServeError::Config(
+                "max concurrency must be at least 1".into(),
+            ));
+        }
+        let auth = AuthCheck::new(
+            config.credentials.as_ref(),
+            #[cfg(feature = "metrics")]
+            metrics.auth_failures.clone(),
+        )?;
+        let service = ProxyService::new(router, config.limits.clone());
+        #[cfg(feature = "metrics")]
+        let service = service.with_metrics(metrics.clone());
+        let (health, health_service) = tonic_health::server::health_reporter();
+        for name in ["", PROXY_SERVICE, LIVENESS_SERVICE, READINESS_SERVICE] {
+            health
+                .set_service_status(name, ServingStatus::Serving)
+                .await;
+        }
+        let proxy = InterceptedService::new(service.into_server(), move |req| auth.check(req));
+        let routes = tonic::service::Routes::new(health_service)
+            .add_service(reflection().build_v1().map_err(reflection_error)?)
+            .add_service(reflection().build_v1alpha().map_err(reflection_error)?)
+            .add_service(proxy);
+        Ok(Self {
+            routes,
+            drain: Drain {
+                health,
+                delay: config.shutdown_delay,
+                #[cfg(feature = "metrics")]
+                metrics,
+            },
+        })
+    }
+
+    /// The services as tonic [`Routes`](tonic::service::Routes), and the [`Drain`] for shutdown.
+    pub fn into_routes(self) -> (tonic::service::Routes, Drain) {
+        (self.routes, self.drain)
+    }
+}
+
+/// The reflection service's builder, with centrpc's and the health service's descriptors.
+fn reflection() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+}
+
+fn reflection_error(e: tonic_reflection::server::Error) -> ServeError {
+    ServeError::Config(format!("reflection: {e}"))
+}
+
+/// Turns readiness NOT_SERVING when shutdown starts, then waits the drain delay, so load
+/// balancers stop sending calls before the listener closes.
+#[derive(Clone)]
+pub struct Drain {
+    health: HealthReporter,
+    delay: Duration,
+    #[cfg(feature = "metrics")]
+    metrics: Metrics,
+}
+
+impl std::fmt::Debug for Drain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Drain")
+            .field("delay", &self.delay)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drain {
+    /// Readiness goes NOT_SERVING now (liveness stays SERVING).
+    pub async fn start(&self) {
+        for name in ["", PROXY_SERVICE, READINESS_SERVICE] {
+            self.health
+                .set_service_status(name, ServingStatus::NotServing)
+                .await;
+        }
+        #[cfg(feature = "metrics")]
+        tracing::info!(target: "centrpc::server", delay = ?self.delay,
+            in_flight = self.metrics.in_flight(), "shutdown: readiness NOT_SERVING");
+        #[cfg(not(feature = "metrics"))]
+        tracing::info!(target: "centrpc::server", delay = ?self.delay, "shutdown: readiness NOT_SERVING");
+    }
+
+    /// A shutdown future for tonic's `serve_with_shutdown`: resolves after `signal`, the
+    /// readiness switch and the drain delay. tonic then stops accepting and lets in-flight
+    /// calls finish.
+    pub async fn after(self, signal: impl Future<Output = ()>) {
+        signal.await;
+        self.start().await;
+        tokio::time::sleep(self.delay).await;
+    }
+}
+
+/// A server whose sockets are bound, ready to [`run`](Bound::run).
+///
+/// (The router's state type is gone by now: it lives inside the services.)
+pub struct Bound {
+    grpc: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    parts: Parts,
+    config: ServerConfig,
+    tls: Option<ServerTlsConfig>,
+}
+
+impl std::fmt::Debug for Bound {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Bound")
             .field("config", &self.config)
@@ -142,34 +376,31 @@ impl<S> std::fmt::Debug for Bound<S> {
 pub async fn bind<S: Send + Sync + 'static>(
     router: Router<S>,
     config: ServerConfig,
-) -> Result<Bound<S>, ServeError> {
-    router.check().map_err(ServeError::Router)?;
-    if config.limits.max_concurrency == 0 {
-        return Err(ServeError::Config(
-            "max concurrency must be at least 1".into(),
-        ));
-    }
-    let metrics = Metrics::new();
-    let auth = AuthCheck::new(config.credentials.as_ref(), metrics.auth_failures.clone())?;
+) -> Result<Bound, ServeError> {
+    let parts = Parts::new(router, &config).await?;
     let tls = config.tls.as_ref().map(load_tls).transpose()?;
     let grpc = TcpListener::bind(config.listen)
         .await
         .map_err(|e| ServeError::Config(format!("cannot listen on {}: {e}", config.listen)))?;
     let metrics_listener = match config.metrics_listen {
+        #[cfg(feature = "metrics")]
         Some(addr) => Some(TcpListener::bind(addr).await.map_err(|e| {
             ServeError::Config(format!("cannot listen for metrics on {addr}: {e}"))
         })?),
+        #[cfg(not(feature = "metrics"))]
+        Some(_) => {
+            return Err(ServeError::Config(
+                "metrics_listen needs centrpc's `metrics` feature".into(),
+            ))
+        }
         None => None,
     };
-    let service = ProxyService::new(router, config.limits.clone(), metrics.clone());
     Ok(Bound {
         grpc,
         metrics_listener,
-        service,
-        metrics,
+        parts,
         config,
         tls,
-        auth,
     })
 }
 
@@ -190,13 +421,14 @@ fn load_tls(files: &TlsFiles) -> Result<ServerTlsConfig, ServeError> {
 #[derive(Clone)]
 struct AuthCheck {
     expected: Option<(AsciiMetadataKey, Arc<[u8]>)>,
+    #[cfg(feature = "metrics")]
     failures: prometheus::IntCounter,
 }
 
 impl AuthCheck {
     fn new(
         credentials: Option<&Credentials>,
-        failures: prometheus::IntCounter,
+        #[cfg(feature = "metrics")] failures: prometheus::IntCounter,
     ) -> Result<Self, ServeError> {
         let expected = credentials
             .map(|c| {
@@ -215,7 +447,11 @@ impl AuthCheck {
                 Ok((key, Arc::from(c.value.as_bytes())))
             })
             .transpose()?;
-        Ok(Self { expected, failures })
+        Ok(Self {
+            expected,
+            #[cfg(feature = "metrics")]
+            failures,
+        })
     }
 
     fn check(&self, request: Request<()>) -> Result<Request<()>, Status> {
@@ -227,6 +463,7 @@ impl AuthCheck {
         if ok {
             Ok(request)
         } else {
+            #[cfg(feature = "metrics")]
             self.failures.inc();
             tracing::warn!(target: "centrpc::auth", key = key.as_str(), present = sent.is_some(),
                 "refused a proxy call: credentials missing or wrong");
@@ -237,7 +474,7 @@ impl AuthCheck {
     }
 }
 
-impl<S: Send + Sync + 'static> Bound<S> {
+impl Bound {
     /// The bound gRPC address.
     pub fn local_addr(&self) -> SocketAddr {
         self.grpc
@@ -253,8 +490,9 @@ impl<S: Send + Sync + 'static> Bound<S> {
     }
 
     /// The server's metrics (the same ones `/metrics` shows).
+    #[cfg(feature = "metrics")]
     pub fn metrics(&self) -> Metrics {
-        self.metrics.clone()
+        self.parts.drain.metrics.clone()
     }
 
     /// Serves until `shutdown` resolves, then drains: readiness goes NOT_SERVING, new calls are
@@ -264,43 +502,17 @@ impl<S: Send + Sync + 'static> Bound<S> {
         let Bound {
             grpc,
             metrics_listener,
-            service,
-            metrics,
+            parts,
             config,
             tls,
-            auth,
         } = self;
         let addr = grpc.local_addr().map_err(ServeError::Io)?;
-        let (health, health_service) = tonic_health::server::health_reporter();
-        for name in ["", PROXY_SERVICE, LIVENESS_SERVICE, READINESS_SERVICE] {
-            health
-                .set_service_status(name, ServingStatus::Serving)
-                .await;
-        }
-        let reflection_v1 = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()
-            .map_err(|e| ServeError::Config(format!("reflection: {e}")))?;
-        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1alpha()
-            .map_err(|e| ServeError::Config(format!("reflection: {e}")))?;
-
-        // gRPC framing adds a little over the payload; leave room so oversize payloads get the
-        // in-band PAYLOAD_TOO_LARGE error rather than a transport error.
-        let max_message = config
-            .limits
-            .max_payload
-            .saturating_mul(2)
-            .saturating_add(64 * 1024);
-        let proxy = InterceptedService::new(
-            CentrifugoProxyServer::new(service)
-                .max_decoding_message_size(max_message)
-                .max_encoding_message_size(max_message),
-            move |req| auth.check(req),
-        );
+        #[cfg(feature = "metrics")]
+        let metrics_task =
+            metrics_listener.map(|l| tokio::spawn(serve_metrics(l, parts.drain.metrics.clone())));
+        #[cfg(not(feature = "metrics"))]
+        let _ = metrics_listener;
+        let (routes, drain) = parts.into_routes();
 
         let mut builder = tonic::transport::Server::builder();
         if let Some(tls) = tls {
@@ -309,24 +521,20 @@ impl<S: Send + Sync + 'static> Bound<S> {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let incoming = TcpIncoming::from(grpc).with_nodelay(Some(true));
         let server = builder
-            .add_service(health_service)
-            .add_service(reflection_v1)
-            .add_service(reflection_v1alpha)
-            .add_service(proxy)
+            .add_routes(routes)
             .serve_with_incoming_shutdown(incoming, async {
                 let _ = stop_rx.await;
             });
         tokio::pin!(server);
 
-        let metrics_task =
-            metrics_listener.map(|l| tokio::spawn(serve_metrics(l, metrics.clone())));
         tracing::info!(target: "centrpc::server", %addr, tls = config.tls.is_some(),
             auth = config.credentials.is_some(), "serving Centrifugo proxy");
 
         let result = tokio::select! {
             r = &mut server => r.map_err(ServeError::Transport),
-            () = shutdown => drain(server, stop_tx, &health, &metrics, &config).await,
+            () = shutdown => drain_then_stop(server, stop_tx, &drain, &config).await,
         };
+        #[cfg(feature = "metrics")]
         if let Some(task) = metrics_task {
             task.abort();
         }
@@ -335,20 +543,13 @@ impl<S: Send + Sync + 'static> Bound<S> {
 }
 
 /// The shutdown sequence after the signal.
-async fn drain(
+async fn drain_then_stop(
     mut server: std::pin::Pin<&mut impl Future<Output = Result<(), tonic::transport::Error>>>,
     stop: tokio::sync::oneshot::Sender<()>,
-    health: &HealthReporter,
-    metrics: &Metrics,
+    drain: &Drain,
     config: &ServerConfig,
 ) -> Result<(), ServeError> {
-    for name in ["", PROXY_SERVICE, READINESS_SERVICE] {
-        health
-            .set_service_status(name, ServingStatus::NotServing)
-            .await;
-    }
-    tracing::info!(target: "centrpc::server", delay = ?config.shutdown_delay,
-        in_flight = metrics.in_flight(), "shutdown: readiness NOT_SERVING");
+    drain.start().await;
     tokio::select! {
         r = &mut server => return r.map_err(ServeError::Transport),
         () = tokio::time::sleep(config.shutdown_delay) => {}
@@ -360,13 +561,14 @@ async fn drain(
             r.map_err(ServeError::Transport)
         }
         Err(_) => {
-            tracing::warn!(target: "centrpc::server", in_flight = metrics.in_flight(),
-                timeout = ?config.shutdown_timeout, "shutdown timeout: abandoning in-flight calls");
+            tracing::warn!(target: "centrpc::server", timeout = ?config.shutdown_timeout,
+                "shutdown timeout: abandoning in-flight calls");
             Ok(())
         }
     }
 }
 
+#[cfg(feature = "metrics")]
 async fn serve_metrics(listener: TcpListener, metrics: Metrics) {
     use axum::{http::header, routing::get};
     let app = axum::Router::new().route(

@@ -1,34 +1,40 @@
 //! The `CentrifugoProxy` gRPC service: decodes each proxy request, routes it to a handler or hook,
-//! runs it under the server's limits (payload size, concurrency, deadline, panic isolation) and
-//! encodes the outcome into the reply — application failures always inside the reply, never as a
-//! gRPC status.
+//! runs it through the middleware under the server's limits (payload size, concurrency, deadline,
+//! panic isolation) and encodes the outcome into the reply — application failures always inside
+//! the reply, never as a gRPC status.
 //!
-//! Data flows one way: request → [`Payload`] → route → guarded run → encode → response.
+//! Data flows one way: request → [`Payload`] → route → guarded run (middleware → handler) →
+//! encode → response.
 
 use std::{
-    borrow::Cow,
+    future::Future,
     panic::AssertUnwindSafe,
     sync::Arc,
     time::{Duration, Instant},
 };
 
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
-use futures_util::{future::BoxFuture, FutureExt};
+use futures_util::{future::Either, FutureExt};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tonic::{metadata::MetadataMap, Request, Response, Status};
+use tower::ServiceExt;
 
 use crate::{
+    call::{Call, CallResult, Event, Reply, Target},
     context::{CallInfo, Context},
+    dispatch::{self, Dispatch, Table},
     error::{RpcError, Wire},
     hooks::{self, ConnectEvent, PublishEvent, RefreshEvent, SubRefreshEvent, SubscribeEvent},
     metrics::{Metrics, Outcome, Series, UNKNOWN_METHOD},
+    middleware::{flatten, BoxCallService},
     proto::{self, centrifugo_proxy_server::CentrifugoProxy},
     router::Router,
 };
 
 /// Limits applied to every call.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Limits {
     /// Largest accepted payload (decoded `data`), in bytes.
     pub max_payload: usize,
@@ -48,9 +54,35 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// Sets the largest accepted payload, in bytes.
+    pub fn max_payload(mut self, bytes: usize) -> Self {
+        self.max_payload = bytes;
+        self
+    }
+
+    /// Sets the longest a handler may run.
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    /// Sets the most calls served at once.
+    pub fn max_concurrency(mut self, calls: usize) -> Self {
+        self.max_concurrency = calls;
+        self
+    }
+}
+
 /// The tonic service implementing Centrifugo's proxy protocol over a [`Router`].
+///
+/// [`server`](crate::server) serves it with health, reflection, auth and drain; to mount it in
+/// an existing tonic server, see [`server::Parts`](crate::server::Parts).
 pub struct ProxyService<S> {
-    router: Arc<Router<S>>,
+    state: Arc<S>,
+    table: Arc<Table<S>>,
+    /// The router's layers around the endpoint; `None` calls handlers directly.
+    stack: Option<BoxCallService<S>>,
     limits: Limits,
     permits: Arc<Semaphore>,
     metrics: Metrics,
@@ -61,7 +93,9 @@ pub struct ProxyService<S> {
 impl<S> Clone for ProxyService<S> {
     fn clone(&self) -> Self {
         Self {
-            router: self.router.clone(),
+            state: self.state.clone(),
+            table: self.table.clone(),
+            stack: self.stack.clone(),
             limits: self.limits.clone(),
             permits: self.permits.clone(),
             metrics: self.metrics.clone(),
@@ -70,16 +104,26 @@ impl<S> Clone for ProxyService<S> {
     }
 }
 
+impl<S> std::fmt::Debug for ProxyService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyService")
+            .field("methods", &self.table.methods.len())
+            .field("layered", &self.stack.is_some())
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A request payload: the bytes to decode, and whether the reply must go back base64-encoded.
-struct Payload<'a> {
-    bytes: Cow<'a, [u8]>,
+struct Payload {
+    bytes: Vec<u8>,
     binary: bool,
 }
 
-impl<'a> Payload<'a> {
+impl Payload {
     /// Picks `data` or, in binary encoding mode, base64-decodes `b64data`; refuses oversize input.
     fn decode(
-        data: &'a [u8],
+        data: Vec<u8>,
         b64data: &str,
         encoding: &str,
         limit: usize,
@@ -90,7 +134,7 @@ impl<'a> Payload<'a> {
                 return Err(RpcError::payload_too_large(data.len(), limit));
             }
             return Ok(Self {
-                bytes: Cow::Borrowed(data),
+                bytes: data,
                 binary,
             });
         }
@@ -104,10 +148,7 @@ impl<'a> Payload<'a> {
         if bytes.len() > limit {
             return Err(RpcError::payload_too_large(bytes.len(), limit));
         }
-        Ok(Self {
-            bytes: Cow::Owned(bytes),
-            binary,
-        })
+        Ok(Self { bytes, binary })
     }
 }
 
@@ -187,22 +228,6 @@ impl ConnectionRequest for proto::ConnectRequest {
     }
 }
 
-/// Keeps the in-flight gauge honest even when the call future is dropped half-way.
-struct InFlight(prometheus::IntGauge);
-
-impl InFlight {
-    fn enter(gauge: &prometheus::IntGauge) -> Self {
-        gauge.inc();
-        Self(gauge.clone())
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.dec();
-    }
-}
-
 /// Logs and counts one call exactly once: with its outcome when it finishes, or as
 /// `cancelled` when the caller (Centrifugo) gives up and tonic drops the call. Successful calls
 /// log at DEBUG (an access log: `CENTRPC_LOG=info,centrpc::call=debug`), failures at INFO and
@@ -232,7 +257,7 @@ impl CallLog<'_> {
             Ok(_) => tracing::debug!(
                 target: "centrpc::call", kind, method, user, client, outcome = "ok", duration_us
             ),
-            Err(e) if e.code() == crate::error::codes::INTERNAL => tracing::error!(
+            Err(e) if label == Outcome::Internal => tracing::error!(
                 target: "centrpc::call", kind, method, user, client, outcome = outcome_label,
                 code = e.code(), duration_us, detail = e.detail().unwrap_or(""), "call failed"
             ),
@@ -260,30 +285,97 @@ impl Drop for CallLog<'_> {
 /// The proxy events with hooks, in the order of their metric series after the RPC methods.
 const HOOK_KINDS: [&str; 5] = ["connect", "refresh", "subscribe", "publish", "sub_refresh"];
 
+/// How a hook call was routed.
+enum HookRoute {
+    /// No hook of this kind is registered at all.
+    Missing,
+    /// Hooks exist, but none for this channel.
+    Denied(RpcError),
+    /// The call goes to this hook.
+    Found(Target),
+}
+
+impl HookRoute {
+    fn single<T>(hook: Option<&T>) -> Self {
+        hook.map_or(Self::Missing, |_| Self::Found(Target::Single))
+    }
+
+    fn by_channel<T>(table: &[(hooks::Pattern, T)], action: &str, channel: &str) -> Self {
+        if table.is_empty() {
+            return Self::Missing;
+        }
+        match hooks::route(table, channel) {
+            Some(i) => Self::Found(Target::Pattern(i)),
+            None => Self::Denied(RpcError::channel_not_allowed(action, channel)),
+        }
+    }
+}
+
 impl<S: Send + Sync + 'static> ProxyService<S> {
-    /// Serves `router` under `limits`, recording into `metrics`.
-    pub fn new(router: Router<S>, limits: Limits, metrics: Metrics) -> Self {
-        let mut methods: Vec<_> = router.all().collect();
-        methods.sort_by_key(|m| m.index);
-        let series = methods
+    /// Serves `router` under `limits`.
+    pub fn new(router: Router<S>, limits: Limits) -> Self {
+        let parts = router.into_parts();
+        let series = parts
+            .methods
             .iter()
             .map(|m| Series::new("rpc", &m.info.name))
             .chain([Series::new("rpc", UNKNOWN_METHOD)])
             .chain(HOOK_KINDS.iter().map(|k| Series::new(k, k)))
             .collect();
+        let table = Arc::new(Table {
+            methods: parts.methods,
+            by_name: parts.by_name,
+            hooks: parts.hooks,
+        });
+        let stack = (!parts.layers.is_empty())
+            .then(|| dispatch::stack(Dispatch(table.clone()), parts.layers));
         Self {
-            router: Arc::new(router),
+            state: parts.state,
+            table,
+            stack,
             permits: Arc::new(Semaphore::new(limits.max_concurrency)),
             limits,
-            metrics,
+            metrics: Metrics::default(),
             series,
         }
     }
 
+    /// Records into `metrics` (e.g. ones registered in the application's own registry).
+    #[cfg(feature = "metrics")]
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// The metrics this service records into.
+    #[cfg(feature = "metrics")]
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The limits it applies.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The tonic server for this service, with message limits that leave room for the payload
+    /// limit, so oversize payloads get the in-band PAYLOAD_TOO_LARGE error rather than a
+    /// transport error.
+    pub fn into_server(self) -> proto::centrifugo_proxy_server::CentrifugoProxyServer<Self> {
+        let max_message = self
+            .limits
+            .max_payload
+            .saturating_mul(2)
+            .saturating_add(64 * 1024);
+        proto::centrifugo_proxy_server::CentrifugoProxyServer::new(self)
+            .max_decoding_message_size(max_message)
+            .max_encoding_message_size(max_message)
+    }
+
     /// The series of an RPC method (`None`: not registered).
-    fn rpc_series(&self, method: Option<&crate::router::Method<S>>) -> &Series {
+    fn rpc_series(&self, method: Option<usize>) -> &Series {
         let unknown = self.series.len() - HOOK_KINDS.len() - 1;
-        &self.series[method.map_or(unknown, |m| m.index)]
+        &self.series[method.unwrap_or(unknown)]
     }
 
     /// The series of a hook kind.
@@ -296,15 +388,24 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
         &self.series[first + i]
     }
 
-    /// Runs one call: admission (concurrency), deadline, cancellation, panic isolation, then
-    /// records the outcome. `run` receives the context and produces the work.
-    async fn guarded<T>(
+    /// The middleware and the endpoint for one call.
+    fn pipeline(&self, call: Call<S>) -> impl Future<Output = CallResult> + Send + 'static {
+        match &self.stack {
+            Some(stack) => Either::Left(stack.clone().oneshot(call).map(flatten)),
+            None => Either::Right(dispatch::run(&self.table, call)),
+        }
+    }
+
+    /// Runs one routed call: admission (concurrency), deadline, cancellation, panic isolation
+    /// around the middleware and the handler.
+    async fn guarded(
         &self,
         info: Arc<CallInfo>,
         started: Instant,
-        run: impl FnOnce(Context<S>) -> Result<BoxFuture<'static, Result<T, RpcError>>, RpcError>,
-    ) -> Result<T, RpcError> {
-        let _in_flight = InFlight::enter(&self.metrics.in_flight);
+        event: Event,
+        target: Target,
+    ) -> CallResult {
+        let _in_flight = self.metrics.enter();
         let Ok(_permit) = self.permits.try_acquire() else {
             return Err(RpcError::overloaded());
         };
@@ -320,10 +421,11 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
         let cancel = CancellationToken::new();
         // If tonic drops this future (Centrifugo cancelled the stream), the handler's token fires.
         let _cancel_on_drop = cancel.clone().drop_guard();
-        let ctx = Context::from_shared(self.router.state().clone(), info, cancel.clone());
-        let work = run(ctx)?;
-        let outcome = match tokio::time::timeout(limit, AssertUnwindSafe(work).catch_unwind()).await
-        {
+        let ctx = Context::from_shared(self.state.clone(), info, cancel.clone());
+        // The pipeline is built inside the guard, so a panic while decoding params or in a
+        // layer's `call` is isolated like one in the handler.
+        let work = async { self.pipeline(Call::new(ctx, event, target)).await };
+        match tokio::time::timeout(limit, AssertUnwindSafe(work).catch_unwind()).await {
             Ok(Ok(result)) => result,
             Ok(Err(panic)) => Err(RpcError::internal(format_args!(
                 "handler panicked: {}",
@@ -333,32 +435,27 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
                 cancel.cancel();
                 Err(RpcError::timed_out().with_detail(format_args!("deadline {limit:?}")))
             }
-        };
-        outcome
+        }
     }
 
-    /// Runs a hook call end to end: context, guarded run, record, and the reply shape.
-    async fn hook<E, R, Reply>(
+    /// Serves a hook call end to end: route, guarded run, record, and the reply shape.
+    async fn hook<R>(
         &self,
         kind: &'static str,
         info: CallInfo,
         started: Instant,
-        route: HookRoute<'_, S, E, R>,
-        event: Result<E, RpcError>,
-        encode: impl FnOnce(Result<R, RpcError>) -> Reply,
-    ) -> Result<Response<Reply>, Status>
-    where
-        E: Send + 'static,
-        R: Send + 'static,
-    {
-        let hook = match route {
+        route: HookRoute,
+        event: Result<Event, RpcError>,
+        encode: impl FnOnce(CallResult) -> R,
+    ) -> Result<Response<R>, Status> {
+        let target = match route {
             HookRoute::Missing => {
                 return Err(Status::unimplemented(format!(
                     "centrpc: no {kind} hook is registered; disable Centrifugo's {kind} proxy or add one"
                 )))
             }
             HookRoute::Denied(e) => Err(e),
-            HookRoute::Found(hook) => Ok(hook.clone()),
+            HookRoute::Found(target) => Ok(target),
         };
         let info = Arc::new(info);
         let log = CallLog {
@@ -368,50 +465,12 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
             started,
             finished: false,
         };
-        let result = match hook.and_then(|hook| Ok((hook, event?))) {
+        let result = match target.and_then(|target| Ok((target, event?))) {
             Err(e) => Err(e),
-            Ok((hook, event)) => {
-                self.guarded(info, started, move |ctx| Ok(hook(ctx, event)))
-                    .await
-            }
+            Ok((target, event)) => self.guarded(info, started, event, target).await,
         };
         log.finish(&result);
         Ok(Response::new(encode(result)))
-    }
-}
-
-/// Which hook serves a proxy event.
-enum HookRoute<'a, S, E, R> {
-    /// No hook of this kind is registered at all.
-    Missing,
-    /// Hooks exist, but none for this channel.
-    Denied(RpcError),
-    /// The hook to run.
-    Found(&'a hooks::Hook<S, E, R>),
-}
-
-impl<'a, S, E, R> HookRoute<'a, S, E, R> {
-    fn single(hook: Option<&'a hooks::Hook<S, E, R>>) -> Self {
-        hook.map_or(Self::Missing, Self::Found)
-    }
-
-    fn by_channel(
-        table: &'a [(hooks::Pattern, hooks::Hook<S, E, R>)],
-        action: &str,
-        channel: &str,
-    ) -> Self {
-        if table.is_empty() {
-            return Self::Missing;
-        }
-        hooks::route(table, channel).map_or_else(
-            || {
-                Self::Denied(RpcError::new(
-                    hooks::codes::CHANNEL_NOT_ALLOWED,
-                    format!("{action} to {channel:?} is not allowed"),
-                ))
-            },
-            Self::Found,
-        )
     }
 }
 
@@ -430,6 +489,19 @@ fn json_bytes(value: Option<serde_json::Value>) -> Vec<u8> {
         .unwrap_or_default()
 }
 
+/// The hook's own reply out of a call's reply.
+macro_rules! expect_reply {
+    ($result:expr, $variant:ident) => {
+        $result.and_then(|r| match r {
+            Reply::$variant(r) => Ok(r),
+            other => Err(RpcError::internal(format_args!(
+                "a middleware answered a {} call with {other:?}",
+                stringify!($variant)
+            ))),
+        })
+    };
+}
+
 #[tonic::async_trait]
 impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
     async fn rpc(
@@ -438,7 +510,7 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
     ) -> Result<Response<proto::RpcResponse>, Status> {
         let started = Instant::now();
         let (metadata, _, mut req) = request.into_parts();
-        let method = self.router.get(&req.method);
+        let method = self.table.by_name.get(req.method.as_str()).copied();
         let name = std::mem::take(&mut req.method);
         let info = Arc::new(req.take_call_info(name, metadata, started));
         let log = CallLog {
@@ -449,14 +521,23 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
             finished: false,
         };
         let limit = self.limits.max_payload;
-        let payload = Payload::decode(&req.data, &req.b64data, &info.encoding, limit);
+        let payload = Payload::decode(
+            std::mem::take(&mut req.data),
+            &req.b64data,
+            &info.encoding,
+            limit,
+        );
         let binary = payload.as_ref().is_ok_and(|p| p.binary) || info.encoding == "binary";
         let result = match (payload, method) {
             (Err(e), _) => Err(e),
             (Ok(_), None) => Err(RpcError::method_not_found(&info.method)),
-            (Ok(payload), Some(m)) => {
-                self.guarded(info.clone(), started, |ctx| (m.call)(ctx, &payload.bytes))
-                    .await
+            (Ok(payload), Some(i)) => {
+                let event = Event::Rpc(payload.bytes);
+                expect_reply!(
+                    self.guarded(info.clone(), started, event, Target::Method(i))
+                        .await,
+                    Rpc
+                )
             }
         };
         log.finish(&result);
@@ -481,16 +562,18 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
         let (metadata, _, mut req) = request.into_parts();
         let info = req.take_call_info("connect".into(), metadata, started);
         let limit = self.limits.max_payload;
-        let event =
-            Payload::decode(&req.data, &req.b64data, &info.encoding, limit).map(|p| ConnectEvent {
+        let data = std::mem::take(&mut req.data);
+        let event = Payload::decode(data, &req.b64data, &info.encoding, limit).map(|p| {
+            Event::Connect(ConnectEvent {
                 name: std::mem::take(&mut req.name),
                 version: std::mem::take(&mut req.version),
                 channels: std::mem::take(&mut req.channels),
-                data: p.bytes.into_owned(),
-            });
-        let route = HookRoute::single(self.router.hook_table().connect.as_ref());
+                data: p.bytes,
+            })
+        });
+        let route = HookRoute::single(self.table.hooks.connect.as_ref());
         self.hook("connect", info, started, route, event, |r| {
-            reply(r.map(|c| proto::ConnectResult {
+            reply(expect_reply!(r, Connect).map(|c| proto::ConnectResult {
                 user: c.user,
                 expire_at: c.expire_at.unwrap_or_default(),
                 info: json_bytes(c.info),
@@ -510,9 +593,10 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
         let started = Instant::now();
         let (metadata, _, mut req) = request.into_parts();
         let info = req.take_call_info("refresh".into(), metadata, started);
-        let route = HookRoute::single(self.router.hook_table().refresh.as_ref());
-        self.hook("refresh", info, started, route, Ok(RefreshEvent {}), |r| {
-            reply(r.map(|c| proto::RefreshResult {
+        let route = HookRoute::single(self.table.hooks.refresh.as_ref());
+        let event = Ok(Event::Refresh(RefreshEvent {}));
+        self.hook("refresh", info, started, route, event, |r| {
+            reply(expect_reply!(r, Refresh).map(|c| proto::RefreshResult {
                 expired: c.expired,
                 expire_at: c.expire_at,
                 info: json_bytes(c.info),
@@ -530,17 +614,17 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
         let (metadata, _, mut req) = request.into_parts();
         let info = req.take_call_info("subscribe".into(), metadata, started);
         let limit = self.limits.max_payload;
-        let table = &self.router.hook_table().subscribe;
-        let route = HookRoute::by_channel(table, "subscribe", &req.channel);
-        let event = Payload::decode(&req.data, &req.b64data, &info.encoding, limit).map(|p| {
-            SubscribeEvent {
+        let route = HookRoute::by_channel(&self.table.hooks.subscribe, "subscribe", &req.channel);
+        let data = std::mem::take(&mut req.data);
+        let event = Payload::decode(data, &req.b64data, &info.encoding, limit).map(|p| {
+            Event::Subscribe(SubscribeEvent {
                 channel: std::mem::take(&mut req.channel),
                 token: std::mem::take(&mut req.token),
-                data: p.bytes.into_owned(),
-            }
+                data: p.bytes,
+            })
         });
         self.hook("subscribe", info, started, route, event, |r| {
-            reply(r.map(|c| proto::SubscribeResult {
+            reply(expect_reply!(r, Subscribe).map(|c| proto::SubscribeResult {
                 expire_at: c.expire_at.unwrap_or_default(),
                 info: json_bytes(c.info),
                 data: json_bytes(c.data),
@@ -558,15 +642,16 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
         let (metadata, _, mut req) = request.into_parts();
         let info = req.take_call_info("publish".into(), metadata, started);
         let limit = self.limits.max_payload;
-        let table = &self.router.hook_table().publish;
-        let route = HookRoute::by_channel(table, "publish", &req.channel);
-        let event =
-            Payload::decode(&req.data, &req.b64data, &info.encoding, limit).map(|p| PublishEvent {
+        let route = HookRoute::by_channel(&self.table.hooks.publish, "publish", &req.channel);
+        let data = std::mem::take(&mut req.data);
+        let event = Payload::decode(data, &req.b64data, &info.encoding, limit).map(|p| {
+            Event::Publish(PublishEvent {
                 channel: std::mem::take(&mut req.channel),
-                data: p.bytes.into_owned(),
-            });
+                data: p.bytes,
+            })
+        });
         self.hook("publish", info, started, route, event, |r| {
-            reply(r.map(|c| proto::PublishResult {
+            reply(expect_reply!(r, Publish).map(|c| proto::PublishResult {
                 data: json_bytes(c.data),
                 skip_history: c.skip_history,
                 ..Default::default()
@@ -582,17 +667,19 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
         let started = Instant::now();
         let (metadata, _, mut req) = request.into_parts();
         let info = req.take_call_info("sub_refresh".into(), metadata, started);
-        let event = Ok(SubRefreshEvent {
+        let event = Ok(Event::SubRefresh(SubRefreshEvent {
             channel: std::mem::take(&mut req.channel),
-        });
-        let route = HookRoute::single(self.router.hook_table().sub_refresh.as_ref());
+        }));
+        let route = HookRoute::single(self.table.hooks.sub_refresh.as_ref());
         self.hook("sub_refresh", info, started, route, event, |r| {
-            reply(r.map(|c| proto::SubRefreshResult {
-                expired: c.expired,
-                expire_at: c.expire_at,
-                info: json_bytes(c.info),
-                ..Default::default()
-            }))
+            reply(
+                expect_reply!(r, SubRefresh).map(|c| proto::SubRefreshResult {
+                    expired: c.expired,
+                    expire_at: c.expire_at,
+                    info: json_bytes(c.info),
+                    ..Default::default()
+                }),
+            )
         })
         .await
     }
@@ -666,19 +753,19 @@ mod tests {
 
     #[test]
     fn payload_prefers_b64_in_binary_mode_and_enforces_the_limit() {
-        let p = Payload::decode(b"", "eyJhIjoxfQ==", "binary", 100).unwrap();
+        let p = Payload::decode(vec![], "eyJhIjoxfQ==", "binary", 100).unwrap();
         assert_eq!((&*p.bytes, p.binary), (&b"{\"a\":1}"[..], true));
-        let p = Payload::decode(b"{}", "", "json", 100).unwrap();
+        let p = Payload::decode(b"{}".to_vec(), "", "json", 100).unwrap();
         assert!(!p.binary);
         assert_eq!(
-            Payload::decode(b"", "!!", "binary", 100)
+            Payload::decode(vec![], "!!", "binary", 100)
                 .err()
                 .unwrap()
                 .code(),
             crate::error::codes::MALFORMED_JSON
         );
         assert_eq!(
-            Payload::decode(&[b' '; 101], "", "json", 100)
+            Payload::decode(vec![b' '; 101], "", "json", 100)
                 .err()
                 .unwrap()
                 .code(),
@@ -686,7 +773,7 @@ mod tests {
         );
         let big = B64.encode([b' '; 200]);
         assert_eq!(
-            Payload::decode(b"", &big, "binary", 100)
+            Payload::decode(vec![], &big, "binary", 100)
                 .err()
                 .unwrap()
                 .code(),

@@ -5,7 +5,6 @@
 mod common;
 
 use std::{
-    collections::{BTreeMap, BTreeSet},
     path::{Path, PathBuf},
     process::{Command, Output},
 };
@@ -16,7 +15,7 @@ use centrpc::{
         ir::{self, Payload, TypeKind, TypeRef},
         Language,
     },
-    schema, Context, Router, RpcError,
+    method, schema, Context, Router, RpcError,
 };
 use common::stack::{self, Options, Stack};
 use schemars::JsonSchema;
@@ -51,14 +50,6 @@ fn generate(out: &Path) {
     );
 }
 
-/// Every file under `dir`, by relative path, as text.
-fn tree(dir: &Path) -> BTreeMap<PathBuf, String> {
-    common::files_under(dir)
-        .into_iter()
-        .map(|(path, bytes)| (path, String::from_utf8(bytes).unwrap()))
-        .collect()
-}
-
 fn run(cmd: &mut Command) -> Output {
     let shown = format!("{cmd:?}");
     let out = cmd.output().unwrap_or_else(|e| panic!("{shown}: {e}"));
@@ -86,45 +77,6 @@ fn type_check(package: &Path) {
     run(Command::new(venv("ruff"))
         .args(["check", "--no-cache", "."])
         .current_dir(package));
-}
-
-#[test]
-fn golden_files_are_current() {
-    let tmp = tempfile::tempdir().unwrap();
-    generate(tmp.path());
-    let fresh = tree(&tmp.path().join("python"));
-    let golden = tree(&stack::root().join("tests/golden/python"));
-    let names: BTreeSet<&PathBuf> = fresh.keys().chain(golden.keys()).collect();
-    let mut problems = Vec::new();
-    for name in names {
-        match (fresh.get(name), golden.get(name)) {
-            (Some(_), None) => {
-                problems.push(format!("{}: not in the golden files", name.display()))
-            }
-            (None, Some(_)) => problems.push(format!("{}: no longer generated", name.display())),
-            (Some(a), Some(b)) if a != b => {
-                let line = a
-                    .lines()
-                    .zip(b.lines())
-                    .position(|(x, y)| x != y)
-                    .unwrap_or_else(|| a.lines().count().min(b.lines().count()));
-                problems.push(format!(
-                    "{}: differs from line {}:\n  generated: {:?}\n  golden:    {:?}",
-                    name.display(),
-                    line + 1,
-                    a.lines().nth(line).unwrap_or("<end>"),
-                    b.lines().nth(line).unwrap_or("<end>")
-                ));
-            }
-            _ => {}
-        }
-    }
-    assert!(
-        problems.is_empty(),
-        "golden files are stale: run `make golden` \
-         (`./target/debug/examples/tasks generate --output tests/golden --python`)\n{}",
-        problems.join("\n")
-    );
 }
 
 #[test]
@@ -389,8 +341,10 @@ async fn maybe(_: Context<()>, p: Option<Leaf>) -> Result<Leaf, RpcError> {
 fn edge_router() -> Router<()> {
     Router::new(())
         .info("edge cases", "1.2.3-rc.1")
-        .rpc("edge.awkward", awkward)
-        .describe("Awkward \"names\"; a backslash \\ and \"\"\" too.")
+        .rpc(
+            "edge.awkward",
+            method(awkward).describe("Awkward \"names\"; a backslash \\ and \"\"\" too."),
+        )
         .rpc("edge.defaults", defaults)
         .rpc("edge.options", options)
         .rpc("edge.tree", forest)
@@ -419,7 +373,7 @@ fn awkward_apis_generate_valid_typed_python() {
         ),
         other => panic!("Msg read as {other:?}"),
     }
-    let files = codegen::python::render(&api).expect("renders");
+    let files = Language::Python.render(&api).expect("renders");
     let tmp = tempfile::tempdir().unwrap();
     let package = tmp.path().join("edge").join("python");
     for file in &files {

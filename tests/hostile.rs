@@ -334,13 +334,7 @@ fn cases() -> Vec<Case> {
 
 #[tokio::test]
 async fn hostile_inputs_get_documented_errors_and_the_server_survives() {
-    let config = ServerConfig {
-        limits: Limits {
-            max_payload: LIMIT,
-            ..Limits::default()
-        },
-        ..ServerConfig::default()
-    };
+    let config = ServerConfig::default().limits(Limits::default().max_payload(LIMIT));
     let server = TestServer::start(app::router(app::App::default()), config).await;
     let mut client = server.client().await;
     let all = cases();

@@ -5,7 +5,6 @@
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
 use centrpc::{
     codes,
-    metrics::Metrics,
     proto::{centrifugo_proxy_server::CentrifugoProxy, RpcRequest, RpcResponse},
     service::{Limits, ProxyService},
     Context, Router, RpcError,
@@ -40,7 +39,7 @@ async fn batch(_: Context, b: Batch) -> Result<Batch, RpcError> {
 
 fn service() -> ProxyService<()> {
     let router = Router::new(()).rpc("echo", echo).rpc("batch", batch);
-    ProxyService::new(router, Limits::default(), Metrics::new())
+    ProxyService::new(router, Limits::default())
 }
 
 fn call(svc: &ProxyService<()>, method: &str, data: &[u8], binary: bool) -> RpcResponse {

@@ -424,7 +424,7 @@ fn diff_classifies_breaking_and_compatible_changes() {
 
 #[test]
 fn the_committed_document_of_the_example_is_current() {
-    let golden = common::stack::root().join("tests/golden/tasks.openrpc.json");
+    let golden = common::stack::root().join("centrpc-codegen/tests/golden/tasks.openrpc.json");
     let out = std::process::Command::new(common::stack::example_bin())
         .args(["schema", "--check"])
         .arg(&golden)

@@ -66,13 +66,7 @@ async fn idle_and_slow_connections_do_not_starve_real_calls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_above_the_limit_is_shed_while_health_answers() {
-    let config = ServerConfig {
-        limits: Limits {
-            max_concurrency: 8,
-            ..Limits::default()
-        },
-        ..ServerConfig::default()
-    };
+    let config = ServerConfig::default().limits(Limits::default().max_concurrency(8));
     let server = TestServer::start(app::router(app::App::default()), config).await;
     // 300 concurrent calls over 10 connections, against a limit of 8.
     let mut calls = Vec::new();

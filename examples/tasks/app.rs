@@ -4,6 +4,7 @@
 
 use std::{
     collections::BTreeMap,
+    num::NonZeroU32,
     sync::{
         atomic::{AtomicU64, Ordering},
         Mutex,
@@ -16,7 +17,9 @@ use centrpc::{
         ConnectEvent, ConnectReply, Hooks, PublishEvent, PublishReply, RefreshEvent, RefreshReply,
         SubscribeEvent, SubscribeReply,
     },
-    Context, ResultExt, Router, RpcError, ServerApi,
+    method,
+    middleware::{Quota, RateLimitLayer},
+    Context, DeclaredError, ResultExt, Router, RpcError, ServerApi,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -346,10 +349,7 @@ fn unix_now() -> i64 {
 }
 
 async fn refresh(_ctx: Context<App>, _: RefreshEvent) -> Result<RefreshReply, RpcError> {
-    Ok(RefreshReply {
-        expire_at: unix_now() + 3600,
-        ..RefreshReply::default()
-    })
+    Ok(RefreshReply::extend_until(unix_now() + 3600))
 }
 
 /// `tasks:<user>` carries a user's task events: only that user may subscribe.
@@ -400,29 +400,74 @@ pub fn hooks(h: Hooks<App>) -> Hooks<App> {
         .publish("chat:*", publish_chat)
 }
 
+/// How many tasks one user may create per minute (in bursts of up to as many).
+pub const CREATES_PER_MINUTE: u32 = 60;
+
 /// The example's router.
 pub fn router(app: App) -> Router<App> {
+    let creates = Quota::per_minute(NonZeroU32::new(CREATES_PER_MINUTE).expect("non-zero"));
     Router::new(app)
         .info("tasks", "0.1.0")
-        .rpc("tasks.get_stats", get_stats)
-        .describe("Get task statistics for a user.")
-        .rpc("tasks.create", create)
-        .describe("Create a task owned by the calling user.")
-        .rpc("tasks.complete", complete)
-        .describe("Mark a task as done.")
-        .rpc("tasks.fail", fail)
-        .describe("Fail on purpose, to show each error outcome.")
-        .rpc("tasks.slow", slow)
-        .describe("Work for `ms` milliseconds; cancelled if the caller gives up.")
-        .rpc("system.whoami", whoami)
-        .describe("Who is calling, as Centrifugo reports it.")
-        .rpc("system.echo", echo)
-        .describe("Return the params unchanged (any JSON value).")
-        .rpc("tasks.process", process)
-        .describe(
-            "Run `steps` steps, publishing progress to the caller's personal channel `#<user>`.",
+        .rpc(
+            "tasks.get_stats",
+            method(get_stats).describe("Get task statistics for a user."),
         )
-        .rpc("types.roundtrip", roundtrip)
-        .describe("Return every serde construct unchanged, to prove generated clients read and write them exactly.")
+        .rpc(
+            "tasks.create",
+            method(create)
+                .describe("Create a task owned by the calling user.")
+                .error(DeclaredError::new(
+                    codes::INVALID_TITLE,
+                    "INVALID_TITLE",
+                    "The title is empty or longer than 200 characters.",
+                ))
+                .layer(RateLimitLayer::per_user(creates)),
+        )
+        .rpc(
+            "tasks.complete",
+            method(complete)
+                .describe("Mark a task as done.")
+                .error(DeclaredError::new(
+                    codes::TASK_NOT_FOUND,
+                    "TASK_NOT_FOUND",
+                    "No task with that id.",
+                )),
+        )
+        .rpc(
+            "tasks.fail",
+            method(fail)
+                .describe("Fail on purpose, to show each error outcome.")
+                .error(DeclaredError::new(
+                    codes::DEMO_FAILURE,
+                    "DEMO_FAILURE",
+                    "The demo failure (temporary when asked for).",
+                )),
+        )
+        .rpc(
+            "tasks.slow",
+            method(slow).describe("Work for `ms` milliseconds; cancelled if the caller gives up."),
+        )
+        .rpc(
+            "system.whoami",
+            method(whoami).describe("Who is calling, as Centrifugo reports it."),
+        )
+        .rpc(
+            "system.echo",
+            method(echo).describe("Return the params unchanged (any JSON value)."),
+        )
+        .rpc(
+            "tasks.process",
+            method(process)
+                .describe("Run `steps` steps, publishing progress to the caller's personal channel `#<user>`.")
+                .error(DeclaredError::new(
+                    codes::PUBLISHING_DISABLED,
+                    "PUBLISHING_DISABLED",
+                    "The server API for publishing is not configured.",
+                )),
+        )
+        .rpc(
+            "types.roundtrip",
+            method(roundtrip).describe("Return every serde construct unchanged, to prove generated clients read and write them exactly."),
+        )
         .hooks(hooks)
 }

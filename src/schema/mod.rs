@@ -102,6 +102,11 @@ pub fn document<S: Send + Sync + 'static>(router: &Router<S>) -> Value {
                 "result": { "name": "result", "schema": r },
                 "errors": BUILTIN_ERRORS.iter()
                     .map(|e| json!({ "$ref": format!("#/components/errors/{}", e.name) }))
+                    .chain(m.errors.iter().map(|e| json!({
+                        "code": e.code,
+                        "message": e.name,
+                        "data": { "description": e.description, "temporary": e.temporary },
+                    })))
                     .collect::<Vec<_>>(),
             });
             if let Some(d) = &m.description {
@@ -138,6 +143,14 @@ fn rewrite_refs(schema: &mut Value, renames: &BTreeMap<String, String>) {
         Value::Array(items) => items.iter_mut().for_each(|v| rewrite_refs(v, renames)),
         _ => {}
     }
+}
+
+/// Reads an API document from `path`.
+pub fn read_document(path: &std::path::Path) -> Result<Value, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a JSON document: {e}", path.display()))
 }
 
 /// The document as pretty JSON with a trailing newline, the form `schema` writes.

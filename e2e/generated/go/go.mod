@@ -23,4 +23,4 @@ require (
 )
 
 // The Rust test (tests/codegen_go.rs) points this at a freshly generated module.
-replace tasksclient => ../../../tests/golden/go
+replace tasksclient => ../../../centrpc-codegen/tests/golden/go

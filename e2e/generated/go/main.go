@@ -5,7 +5,7 @@
 //
 //	go run . -url ws://127.0.0.1:8000/connection/websocket -token <JWT for user 42>
 //
-// go.mod points tasksclient at tests/golden/go; the Rust test (tests/codegen_go.rs) runs a copy
+// go.mod points tasksclient at centrpc-codegen/tests/golden/go; the Rust test (tests/codegen_go.rs) runs a copy
 // pointed at a freshly generated module.
 package main
 

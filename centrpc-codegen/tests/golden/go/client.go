@@ -41,6 +41,9 @@ const (
 	// CodeInvalidParams (422): the params do not match the method's type.
 	CodeInvalidParams uint32 = 422
 
+	// CodeRateLimited (429): the caller is over a rate limit; the message says when to retry. It is temporary: a retry may work.
+	CodeRateLimited uint32 = 429
+
 	// CodeInternal (500): the handler failed; details are in the server log.
 	CodeInternal uint32 = 500
 

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{naming::words, CodegenError};
-use crate::schema::DEFINITIONS;
+use crate::DEFINITIONS;
+use crate::{naming::words, CodegenError};
 
 /// The whole API.
 #[derive(Debug, Clone, Serialize)]

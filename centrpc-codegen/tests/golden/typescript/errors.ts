@@ -19,6 +19,8 @@ export const ErrorCodes = {
   OVERLOADED: 503,
   /** The payload exceeds the server's limit. */
   PAYLOAD_TOO_LARGE: 413,
+  /** The caller is over a rate limit; the message says when to retry. Temporary: a retry may succeed. */
+  RATE_LIMITED: 429,
   /** The handler ran past its deadline. Temporary: a retry may succeed. */
   TIMED_OUT: 504,
 } as const;

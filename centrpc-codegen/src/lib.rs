@@ -1,7 +1,18 @@
-//! Typed client generators. Each reads the API document (see [`crate::schema`]), builds the
-//! language-neutral model in [`ir`], and renders a complete package from templates: Python
-//! (Pydantic v2 over centrifuge-python), TypeScript (over centrifuge-js) and Go (over
-//! centrifuge-go). All languages are rendered in memory first; if any fails, nothing is written.
+//! # centrpc-codegen
+//!
+//! Typed client generators for [centrpc](https://docs.rs/centrpc) APIs. They read the API
+//! document a centrpc application writes (`my-app schema`), build the language-neutral model in
+//! [`ir`], and render a complete package from templates: Python (Pydantic v2 over
+//! centrifuge-python), TypeScript (over centrifuge-js) and Go (over centrifuge-go). All languages
+//! are rendered in memory first; if any fails, nothing is written.
+//!
+//! The crate stands apart from the runtime, the way `tonic-build` stands apart from `tonic`: a
+//! server never links it unless it asks for the `generate` command (centrpc's `codegen` feature),
+//! and the `centrpc-codegen` binary generates clients from a document file alone:
+//!
+//! ```text
+//! centrpc-codegen --schema tasks.openrpc.json --output clients --python
+//! ```
 
 use std::{
     fmt,
@@ -10,11 +21,20 @@ use std::{
 
 use serde_json::Value;
 
-pub mod go;
+#[cfg(feature = "cli")]
+mod args;
+mod go;
 pub mod ir;
-pub mod naming;
-pub mod python;
-pub mod typescript;
+mod naming;
+mod python;
+mod typescript;
+
+#[cfg(feature = "cli")]
+pub use args::{read_document, GenerateArgs};
+
+/// Where definitions live in the API document (`$ref: "#/components/schemas/Name"`); centrpc's
+/// document builder writes them there.
+pub const DEFINITIONS: &str = "#/components/schemas/";
 
 /// The file that marks a directory as written by `generate` (and so safe to replace).
 pub const MARKER: &str = ".centrpc-generated";

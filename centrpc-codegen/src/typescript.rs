@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use minijinja::AutoEscape;
 use serde::Serialize;
 
-use super::{
+use crate::{
     ir::{Api, Field, Payload, TypeDef, TypeKind, TypeRef},
     naming::{camel, pascal, words},
     CodegenError, File,

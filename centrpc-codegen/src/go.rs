@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{
+use crate::{
     environment,
     ir::{Api, Field, Payload, TypeDef, TypeKind, TypeRef},
     naming::words,
@@ -548,7 +548,7 @@ impl<'a> Generator<'a> {
     fn variants(
         &mut self,
         owner: &str,
-        variants: &[crate::codegen::ir::Variant],
+        variants: &[crate::ir::Variant],
     ) -> Result<Vec<GoVariant>, CodegenError> {
         let mut scope = Scope::new(format!("variants of `{owner}`"));
         variants
@@ -867,7 +867,7 @@ mod tests {
             version: "1".into(),
             methods: methods
                 .into_iter()
-                .map(|m| crate::codegen::ir::Method {
+                .map(|m| crate::ir::Method {
                     name: m.into(),
                     words: words(m),
                     description: None,
@@ -936,7 +936,7 @@ mod tests {
     #[test]
     fn imports_time_only_where_used() {
         let mut a = api(vec![strukt("A", "a", TypeRef::Bool)], vec![]);
-        a.methods = vec![crate::codegen::ir::Method {
+        a.methods = vec![crate::ir::Method {
             name: "x.at".into(),
             words: words("x.at"),
             description: None,

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{
+use crate::{
     environment,
     ir::{Api, Field, Method, Payload, TypeDef, TypeKind, TypeRef, UntaggedVariant, Variant},
     naming::{pascal, screaming, snake, words},

@@ -46,6 +46,9 @@ class ErrorCode(IntEnum):
     PAYLOAD_TOO_LARGE = 413
     """the payload exceeds the server's limit"""
 
+    RATE_LIMITED = 429
+    """the caller is over a rate limit; the message says when to retry (temporary: a retry may succeed)"""
+
     TIMED_OUT = 504
     """the handler ran past its deadline (temporary: a retry may succeed)"""
 

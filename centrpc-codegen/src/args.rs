@@ -1,0 +1,60 @@
+//! The flags of `generate`, shared by the `centrpc-codegen` binary and a centrpc application's
+//! own `generate` command, so both read the same way.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::Language;
+
+/// Flags of `generate`.
+#[derive(Debug, Args)]
+#[non_exhaustive]
+pub struct GenerateArgs {
+    /// Output directory; packages go to DIR/python, DIR/typescript, DIR/go.
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// Generate the Python package.
+    #[arg(long)]
+    pub python: bool,
+    /// Generate the TypeScript package.
+    #[arg(long)]
+    pub typescript: bool,
+    /// Generate the Go module.
+    #[arg(long)]
+    pub go: bool,
+    /// Generate all three (the default when no language is named).
+    #[arg(long)]
+    pub all: bool,
+    /// Read the API from this document (`my-app schema --output FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+}
+
+impl GenerateArgs {
+    /// The languages asked for.
+    pub fn languages(&self) -> Vec<Language> {
+        let picked: Vec<Language> = [
+            (self.python, Language::Python),
+            (self.typescript, Language::TypeScript),
+            (self.go, Language::Go),
+        ]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, l)| l)
+        .collect();
+        if self.all || picked.is_empty() {
+            Language::ALL.to_vec()
+        } else {
+            picked
+        }
+    }
+}
+
+/// Reads an API document from `path`.
+pub fn read_document(path: &std::path::Path) -> Result<serde_json::Value, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a JSON document: {e}", path.display()))
+}

@@ -1,0 +1,275 @@
+//! Testing handlers without a network: [`TestClient`] drives the real call pipeline in process.
+//!
+//! Every call goes through the same `CentrifugoProxy` service the server runs: payload limits,
+//! routing, middleware, the concurrency limit, deadlines, panic isolation, metrics, and the
+//! error mapping into the reply. Only the gRPC transport (and the credentials check on it) is
+//! left out. The client sees what a Centrifugo client would: the typed result, or an
+//! [`RpcError`] with the code, message and `temporary` flag the reply carried.
+//!
+//! ```
+//! use centrpc::{testing::TestClient, Context, Router, RpcError};
+//!
+//! async fn double(ctx: Context, n: u32) -> Result<String, RpcError> {
+//!     Ok(format!("{} asked for {}", ctx.user(), n * 2))
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let client = TestClient::new(Router::new(()).rpc("math.double", double));
+//! let answer: String = client.call("math.double", &21).user("42").await.unwrap();
+//! assert_eq!(answer, "42 asked for 42");
+//! let err = client.call::<String>("math.double", &"x").await.unwrap_err();
+//! assert_eq!(err.code(), centrpc::codes::INVALID_PARAMS);
+//! # }
+//! ```
+
+use std::{
+    future::{Future, IntoFuture},
+    marker::PhantomData,
+    pin::Pin,
+    time::Duration,
+};
+
+use serde::{de::DeserializeOwned, Serialize};
+use tonic::{metadata::MetadataMap, Request};
+
+use crate::{
+    error::RpcError,
+    hooks::{ConnectReply, PublishReply, SubscribeReply},
+    proto::{self, centrifugo_proxy_server::CentrifugoProxy},
+    router::Router,
+    service::{Limits, ProxyService},
+};
+
+/// Drives a router's calls and hooks in process; see the [module docs](self).
+#[derive(Debug, Clone)]
+pub struct TestClient<S> {
+    service: ProxyService<S>,
+}
+
+impl<S: Send + Sync + 'static> TestClient<S> {
+    /// A client for `router` under the default [`Limits`].
+    ///
+    /// # Panics
+    /// If the router has registration problems (the server would refuse to start).
+    pub fn new(router: Router<S>) -> Self {
+        Self::with_limits(router, Limits::default())
+    }
+
+    /// A client for `router` under `limits`.
+    ///
+    /// # Panics
+    /// If the router has registration problems (the server would refuse to start).
+    pub fn with_limits(router: Router<S>, limits: Limits) -> Self {
+        if let Err(e) = router.check() {
+            panic!("{e}");
+        }
+        Self {
+            service: ProxyService::new(router, limits),
+        }
+    }
+
+    /// The metrics the calls are recorded in.
+    #[cfg(feature = "metrics")]
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        self.service.metrics()
+    }
+
+    /// Calls RPC `method` with `params` encoded as JSON. Await the returned builder for the
+    /// result decoded as `R`, after setting the caller with [`TestCall::user`] and friends.
+    pub fn call<R>(&self, method: &str, params: &impl Serialize) -> TestCall<'_, S, R> {
+        let data = serde_json::to_vec(params).expect("test params encode as JSON");
+        self.call_raw(method, data)
+    }
+
+    /// Calls RPC `method` with a raw payload, e.g. malformed JSON.
+    pub fn call_raw<R>(&self, method: &str, payload: impl Into<Vec<u8>>) -> TestCall<'_, S, R> {
+        TestCall {
+            client: self,
+            request: proto::RpcRequest {
+                method: method.to_owned(),
+                data: payload.into(),
+                ..Default::default()
+            },
+            meta: Meta::default(),
+            result: PhantomData,
+        }
+    }
+
+    /// Runs the connect hook with `data` as the client's connect data.
+    pub async fn connect(&self, data: &impl Serialize) -> Result<ConnectReply, RpcError> {
+        let request = proto::ConnectRequest {
+            data: serde_json::to_vec(data).expect("test data encodes as JSON"),
+            transport: "websocket".into(),
+            protocol: "json".into(),
+            encoding: "json".into(),
+            ..Default::default()
+        };
+        let reply = self.service.connect(Request::new(request)).await;
+        let reply = reply.map_err(status_error)?.into_inner();
+        outcome(reply.result, reply.error, reply.disconnect).map(|r| {
+            let mut c = ConnectReply::user(r.user);
+            c.expire_at = (r.expire_at != 0).then_some(r.expire_at);
+            c.info = json(&r.info);
+            c.data = json(&r.data);
+            c.channels = r.channels;
+            c.meta = json(&r.meta);
+            c
+        })
+    }
+
+    /// Runs the subscribe hook of `channel` for `user`.
+    pub async fn subscribe(&self, user: &str, channel: &str) -> Result<SubscribeReply, RpcError> {
+        let request = proto::SubscribeRequest {
+            user: user.to_owned(),
+            channel: channel.to_owned(),
+            encoding: "json".into(),
+            ..Default::default()
+        };
+        let reply = self.service.subscribe(Request::new(request)).await;
+        let reply = reply.map_err(status_error)?.into_inner();
+        outcome(reply.result, reply.error, reply.disconnect).map(|r| {
+            let mut s = SubscribeReply::default();
+            s.info = json(&r.info);
+            s.data = json(&r.data);
+            s.expire_at = (r.expire_at != 0).then_some(r.expire_at);
+            s
+        })
+    }
+
+    /// Runs the publish hook of `channel` for `user` publishing `data`.
+    pub async fn publish(
+        &self,
+        user: &str,
+        channel: &str,
+        data: &impl Serialize,
+    ) -> Result<PublishReply, RpcError> {
+        let request = proto::PublishRequest {
+            user: user.to_owned(),
+            channel: channel.to_owned(),
+            data: serde_json::to_vec(data).expect("test data encodes as JSON"),
+            encoding: "json".into(),
+            ..Default::default()
+        };
+        let reply = self.service.publish(Request::new(request)).await;
+        let reply = reply.map_err(status_error)?.into_inner();
+        outcome(reply.result, reply.error, reply.disconnect).map(|r| {
+            let mut p = PublishReply::default();
+            p.data = json(&r.data);
+            p.skip_history = r.skip_history;
+            p
+        })
+    }
+}
+
+/// Who is calling, and how.
+#[derive(Debug, Default)]
+struct Meta {
+    headers: MetadataMap,
+    timeout: Option<Duration>,
+}
+
+/// One RPC call being set up; `.await` it for the result. See [`TestClient::call`].
+#[derive(Debug)]
+#[must_use = "a TestCall does nothing until awaited"]
+pub struct TestCall<'a, S, R> {
+    client: &'a TestClient<S>,
+    request: proto::RpcRequest,
+    meta: Meta,
+    result: PhantomData<fn() -> R>,
+}
+
+impl<S, R> TestCall<'_, S, R> {
+    /// The authenticated user (default: anonymous, "").
+    pub fn user(mut self, user: &str) -> Self {
+        self.request.user = user.to_owned();
+        self
+    }
+
+    /// Centrifugo's connection ID.
+    pub fn client_id(mut self, client: &str) -> Self {
+        self.request.client = client.to_owned();
+        self
+    }
+
+    /// Connection meta, as `include_connection_meta` forwards it.
+    pub fn meta(mut self, meta: &impl Serialize) -> Self {
+        self.request.meta = serde_json::to_vec(meta).expect("test meta encodes as JSON");
+        self
+    }
+
+    /// A forwarded header (lowercase name).
+    ///
+    /// # Panics
+    /// If the name or value is not valid gRPC metadata.
+    pub fn header(mut self, name: &'static str, value: &str) -> Self {
+        let value = value.parse().expect("a valid metadata value");
+        self.meta.headers.insert(name, value);
+        self
+    }
+
+    /// Centrifugo's deadline for the call (its proxy timeout), sent as `grpc-timeout`.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.meta.timeout = Some(timeout);
+        self
+    }
+}
+
+impl<'a, S, R> IntoFuture for TestCall<'a, S, R>
+where
+    S: Send + Sync + 'static,
+    R: DeserializeOwned + 'a,
+{
+    type Output = Result<R, RpcError>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<R, RpcError>> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let mut request = self.request;
+            if request.encoding.is_empty() {
+                request.encoding = "json".into();
+            }
+            let mut request = Request::new(request);
+            *request.metadata_mut() = self.meta.headers;
+            if let Some(t) = self.meta.timeout {
+                let value = format!("{}m", t.as_millis().max(1));
+                request.metadata_mut().insert(
+                    "grpc-timeout",
+                    value.parse().expect("digits and a unit are valid metadata"),
+                );
+            }
+            let reply = self.client.service.rpc(request).await;
+            let reply = reply.map_err(status_error)?.into_inner();
+            let result = outcome(reply.result, reply.error, reply.disconnect)?;
+            serde_json::from_slice(&result.data).map_err(|e| {
+                RpcError::internal(format_args!(
+                    "the result does not decode as the expected type: {e}"
+                ))
+            })
+        })
+    }
+}
+
+/// The result of a reply, or its error or disconnect as an [`RpcError`].
+fn outcome<T>(
+    result: Option<T>,
+    error: Option<proto::Error>,
+    disconnect: Option<proto::Disconnect>,
+) -> Result<T, RpcError> {
+    if let Some(e) = error {
+        let err = RpcError::new(e.code, e.message);
+        return Err(if e.temporary { err.temporary() } else { err });
+    }
+    if let Some(d) = disconnect {
+        return Err(RpcError::disconnect(d.code, d.reason));
+    }
+    result.ok_or_else(|| RpcError::internal("the reply carried neither a result nor an error"))
+}
+
+/// A gRPC status, as a Centrifugo client would see it: code 100.
+fn status_error(status: tonic::Status) -> RpcError {
+    RpcError::new(100, "internal server error").with_detail(status.message())
+}
+
+fn json(bytes: &[u8]) -> Option<serde_json::Value> {
+    (!bytes.is_empty()).then(|| serde_json::from_slice(bytes).expect("centrpc encodes JSON"))
+}
