@@ -392,3 +392,39 @@ fn tls_and_mtls_between_centrifugo_and_centrpc() {
         "mTLS refuses a Centrifugo without a client certificate: {report}"
     );
 }
+
+#[test]
+fn the_per_user_rate_limit_reaches_every_sdk_as_a_temporary_429() {
+    // The example limits `tasks.create` to 60 per minute per user, in bursts of 60 (one token
+    // back per second): 60 quick creates pass, the next ones are refused with a retry hint.
+    let stack = Stack::start(Options::default());
+    for sdk in ALL_SDKS {
+        let user = format!("creator-{sdk:?}");
+        let token = stack.token(&user, None);
+        let ops: Vec<Value> = (0..70)
+            .map(|i| json!({"op": "rpc", "method": "tasks.create", "data": {"title": format!("t{i}")}}))
+            .collect();
+        let report = drive(sdk, &stack.script(&token, json!(ops)));
+        let r = results(sdk, &report);
+        assert!(
+            r[..60].iter().all(|v| v.get("ok").is_some()),
+            "{sdk:?}: {report}"
+        );
+        let refused: Vec<_> = r[60..]
+            .iter()
+            .filter(|v| v.get("error").is_some())
+            .collect();
+        assert!(
+            !refused.is_empty(),
+            "{sdk:?}: nothing was limited: {report}"
+        );
+        for e in refused {
+            let (code, message, temporary) = error_of(e);
+            assert_eq!((code, temporary), (429, true), "{sdk:?}: {e}");
+            assert!(
+                message.starts_with("rate limit exceeded, retry after "),
+                "{sdk:?}: {message}"
+            );
+        }
+    }
+}
