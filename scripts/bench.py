@@ -4,7 +4,7 @@
     python3 scripts/bench.py [--mode quick|full|smoke] [--out DIR] [--no-pin] [--no-build]
 
 1. Backend only: ghz -> CentrifugoProxy.RPC `tasks.get_stats`, centrpc (the example app) against
-   bare tonic (examples/bare_tonic.rs, a pre-encoded reply), at concurrency 1, 16, 256.
+   bare tonic (bench/bare_tonic.rs, a pre-encoded reply), at concurrency 1, 16, 256.
 2. End to end: bench/loadgen (WebSocket clients, centrifuge-go) -> Centrifugo 6.9.1 -> backend:
    centrpc, bare tonic, Centrifugo's built-in `ping` (no backend), and Centrifugo's HTTP proxy to
    an aiohttp backend doing the same work (bench/python_backend).

@@ -1,0 +1,5 @@
+use centrpc::Router;
+
+fn main() {
+    let _ = Router::new(()).rpc("m.value", 42);
+}
