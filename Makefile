@@ -8,7 +8,8 @@ export CENTRPC_CACHE ?= $(HOME)/.cache/centrpc
 all: test
 
 ## setup: pinned tools (Centrifugo 6.9.1, grpcurl, grpc-health-probe) into $(CENTRPC_CACHE)/bin,
-## and the official SDKs (centrifuge-python venv, centrifuge-js + ws, centrifuge-go)
+## the official SDKs (centrifuge-python venv, centrifuge-js + ws, centrifuge-go), and the Go
+## modules of the Kubernetes validator (deploy/validate: k8s.io/api, k8s.io/apimachinery)
 setup:
 	@bash scripts/setup.sh centrifugo grpcurl ghz grpc-health-probe python node go redis loadgen chromium >/dev/null
 
@@ -28,13 +29,15 @@ golden:
 	./target/debug/examples/tasks schema --output $(GOLDEN)/tasks.openrpc.json
 	./target/debug/examples/tasks generate --schema $(GOLDEN)/tasks.openrpc.json --output $(GOLDEN) --all
 
-## lint: formatting and clippy, warnings are errors
+## lint: formatting and clippy, warnings are errors; gofmt on the Kubernetes validator
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
+	@test -z "$$(gofmt -l deploy/validate)" || { gofmt -l deploy/validate; echo "lint: run gofmt -w deploy/validate" >&2; exit 1; }
 
 ## unit: the Rust test suites (unit, gRPC integration, hostile input, grpcurl, e2e through
-## Centrifugo with the three SDKs); the e2e suite runs the example binary, so build it first
+## Centrifugo with the three SDKs, deployment manifests checked against the binary and against
+## Kubernetes' own validation); the e2e suite runs the example binary, so build it first
 unit: setup
 	cargo build --examples
 	cargo test --all-targets

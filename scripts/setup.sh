@@ -2,8 +2,10 @@
 # Installs the external tools centrpc's tests, demo and benchmarks use, pinned and cached.
 #
 #   scripts/setup.sh [tool ...]     tools: centrifugo grpcurl ghz grpc-health-probe, and the SDK
-#                                   environments python (venv), node (npm ci), go (module download),
-#                                   and redis (Debian's redis-server, via apt-get)
+#                                   environments python (venv), node (npm ci), go (module download:
+#                                   the Go driver and the Kubernetes validator deploy/validate),
+#                                   and redis (Debian's redis-server, via apt-get); helm (not in
+#                                   `make setup`: only to render deploy/helm/values.yaml by hand)
 #
 # Binaries land in $CENTRPC_CACHE/bin (default ~/.cache/centrpc/bin), named with their version, so a
 # fresh clone on the same machine reuses them and a version bump installs the new one. Idempotent.
@@ -18,6 +20,7 @@ CENTRIFUGO_VERSION=6.9.1
 GRPCURL_VERSION=1.9.3
 GHZ_VERSION=0.121.0
 HEALTH_PROBE_VERSION=0.4.62
+HELM_VERSION=3.22.0
 
 need_go() {
   if ! command -v go >/dev/null 2>&1; then
@@ -73,10 +76,12 @@ node_env() {
   done
 }
 
-# go_env: downloads the Go driver's modules (centrifuge-go) into the module cache.
+# go_env: downloads into the module cache the Go driver's modules (centrifuge-go) and the
+# Kubernetes validator's (deploy/validate: k8s.io/api, k8s.io/apimachinery, sigs.k8s.io/yaml).
 go_env() {
   need_go
   (cd "$ROOT/e2e/go" && go mod download)
+  (cd "$ROOT/deploy/validate" && go mod download)
 }
 
 # redis: Debian's redis-server, for the scale-out test (two Centrifugo nodes sharing a Redis engine).
@@ -113,13 +118,15 @@ install_tool() {
     grpcurl) go_install grpcurl "$GRPCURL_VERSION" github.com/fullstorydev/grpcurl/cmd/grpcurl ;;
     ghz) go_install ghz "$GHZ_VERSION" github.com/bojand/ghz/cmd/ghz ;;
     grpc-health-probe) go_install grpc-health-probe "$HEALTH_PROBE_VERSION" github.com/grpc-ecosystem/grpc-health-probe ;;
+    helm) go_install helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm \
+            "-X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION" ;;
     python) python_env ;;
     node) node_env ;;
     go) go_env ;;
     redis) redis_env ;;
     loadgen) loadgen_build ;;
     chromium) chromium_env ;;
-    *) echo "setup: unknown tool '$1' (known: centrifugo grpcurl ghz grpc-health-probe python node go redis loadgen chromium)" >&2; exit 2 ;;
+    *) echo "setup: unknown tool '$1' (known: centrifugo grpcurl ghz grpc-health-probe helm python node go redis loadgen chromium)" >&2; exit 2 ;;
   esac
 }
 
