@@ -2,8 +2,13 @@
 # need (pinned, cached under ~/.cache/centrpc) on first use.
 export CARGO_BUILD_JOBS ?= 2
 export CENTRPC_CACHE ?= $(HOME)/.cache/centrpc
+# A failing command in a pipe fails the recipe (cargo test | tee).
+SHELL := bash
+.SHELLFLAGS := -eo pipefail -c
+# The repository's suites that need external tools are built only with this internal feature.
+TEST_FEATURES := --features _external-tools
 
-.PHONY: all setup build demo test lint unit fuzz soak bench bench-smoke golden clean
+.PHONY: all setup build demo test lint unit features package fuzz soak bench bench-smoke golden clean
 
 all: test
 
@@ -16,8 +21,11 @@ setup:
 build:
 	cargo build --examples
 
-## demo: the main job — build, serve the example app, and make real calls
-demo: setup
+## demo: the main job — build, serve the example app, and make real calls. Installs only what the
+## demo needs (Centrifugo and the Python SDK; with KEEP=1 also Node for the browser page), one
+## progress line per step (full log: $(CENTRPC_CACHE)/setup.log)
+demo:
+	@SETUP_QUIET=1 bash scripts/setup.sh centrifugo python $(if $(filter 1,$(KEEP)),node)
 	@bash scripts/demo.sh
 
 ## golden: regenerate the example app's API document and committed clients
@@ -32,16 +40,26 @@ golden:
 ## lint: formatting and clippy, warnings are errors; gofmt on the Kubernetes validator
 lint:
 	cargo fmt --all -- --check
-	cargo clippy --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets $(TEST_FEATURES) -- -D warnings
 	@test -z "$$(gofmt -l deploy/validate)" || { gofmt -l deploy/validate; echo "lint: run gofmt -w deploy/validate" >&2; exit 1; }
 
-## unit: the Rust test suites (unit, gRPC integration, hostile input, grpcurl, e2e through
-## Centrifugo with the three SDKs, deployment manifests checked against the binary and against
-## Kubernetes' own validation); the e2e suite runs the example binary, so build it first
+## unit: the Rust test suites of the workspace (unit, gRPC integration, middleware, hostile input,
+## grpcurl, e2e through Centrifugo with the three SDKs, codegen, deployment manifests checked
+## against the binary and Kubernetes' own validation), then the doctests (README included);
+## fails if any test was skipped
 unit: setup
-	cargo build --examples
-	cargo test --all-targets
-	cargo test --doc
+	cargo build --workspace --examples $(TEST_FEATURES)
+	cargo test --workspace --all-targets $(TEST_FEATURES) 2>&1 | tee target/unit.log
+	cargo test --workspace --doc $(TEST_FEATURES) 2>&1 | tee -a target/unit.log
+	@if grep -E "[1-9][0-9]* ignored" target/unit.log; then echo "make test: the tests above were skipped" >&2; exit 1; fi
+
+## features: every documented feature combination builds, and the docs build warning-free
+features:
+	bash scripts/features.sh
+
+## package: both crates package, and a scratch crate on the packaged centrpc serves a call
+package:
+	bash scripts/package.sh
 
 ## fuzz: each cargo-fuzz target briefly (FUZZ_SECONDS, default 20); longer runs: FUZZ_SECONDS=600 make fuzz
 fuzz:
@@ -65,7 +83,7 @@ bench-smoke: setup
 	$(CENTRPC_CACHE)/venv/bin/python scripts/bench.py --mode smoke
 
 ## test: every suite
-test: lint unit fuzz bench-smoke
+test: lint unit features package fuzz bench-smoke
 
 clean:
 	cargo clean

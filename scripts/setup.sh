@@ -130,7 +130,26 @@ install_tool() {
   esac
 }
 
+# With SETUP_QUIET=1 each tool is one progress line; its full output goes to $LOG, whose path
+# (and last lines) are printed if the step fails.
+LOG="${CENTRPC_SETUP_LOG:-$CACHE/setup.log}"
+step() {
+  if [ "${SETUP_QUIET:-0}" != 1 ]; then
+    install_tool "$1"
+    return
+  fi
+  printf 'setup: %-18s' "$1" >&2
+  if SETUP_QUIET=0 bash "$0" "$1" >>"$LOG" 2>&1; then
+    echo "ok" >&2
+  else
+    echo "FAILED; full log: $LOG" >&2
+    tail -n 20 "$LOG" | sed 's/^/  | /' >&2
+    exit 1
+  fi
+}
+
 tools=("$@")
 [ ${#tools[@]} -gt 0 ] || tools=(centrifugo grpcurl)
-for t in "${tools[@]}"; do install_tool "$t"; done
-echo "$BIN"
+[ "${SETUP_QUIET:-0}" != 1 ] || : > "$LOG"
+for t in "${tools[@]}"; do step "$t"; done
+[ "${SETUP_QUIET:-0}" = 1 ] || echo "$BIN"

@@ -64,7 +64,7 @@ pub struct ConfigInput {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Secret {
     /// The connection-token HMAC secret (centrpc's `CENTRPC_HMAC_SECRET`).
-    HmacSecret,
+    Hmac,
     /// The server API key (`CENTRPC_CENTRIFUGO_API_KEY`).
     ApiKey,
     /// The proxy credentials value (`CENTRPC_AUTH_VALUE`).
@@ -75,7 +75,7 @@ impl Secret {
     /// The centrpc environment variable that holds the same value.
     pub fn centrpc_env(self) -> &'static str {
         match self {
-            Self::HmacSecret => "CENTRPC_HMAC_SECRET",
+            Self::Hmac => "CENTRPC_HMAC_SECRET",
             Self::ApiKey => "CENTRPC_CENTRIFUGO_API_KEY",
             Self::ProxyCredentials => "CENTRPC_AUTH_VALUE",
         }
@@ -130,7 +130,7 @@ impl ConfigInput {
         let mut env = vec![
             (
                 "CENTRIFUGO_CLIENT_TOKEN_HMAC_SECRET_KEY".to_owned(),
-                Secret::HmacSecret,
+                Secret::Hmac,
             ),
             ("CENTRIFUGO_HTTP_API_KEY".to_owned(), Secret::ApiKey),
         ];

@@ -127,12 +127,10 @@ impl<S: Send + Sync + 'static> TestClient<S> {
         };
         let reply = self.service.subscribe(Request::new(request)).await;
         let reply = reply.map_err(status_error)?.into_inner();
-        outcome(reply.result, reply.error, reply.disconnect).map(|r| {
-            let mut s = SubscribeReply::default();
-            s.info = json(&r.info);
-            s.data = json(&r.data);
-            s.expire_at = (r.expire_at != 0).then_some(r.expire_at);
-            s
+        outcome(reply.result, reply.error, reply.disconnect).map(|r| SubscribeReply {
+            info: json(&r.info),
+            data: json(&r.data),
+            expire_at: (r.expire_at != 0).then_some(r.expire_at),
         })
     }
 
@@ -152,11 +150,9 @@ impl<S: Send + Sync + 'static> TestClient<S> {
         };
         let reply = self.service.publish(Request::new(request)).await;
         let reply = reply.map_err(status_error)?.into_inner();
-        outcome(reply.result, reply.error, reply.disconnect).map(|r| {
-            let mut p = PublishReply::default();
-            p.data = json(&r.data);
-            p.skip_history = r.skip_history;
-            p
+        outcome(reply.result, reply.error, reply.disconnect).map(|r| PublishReply {
+            data: json(&r.data),
+            skip_history: r.skip_history,
         })
     }
 }

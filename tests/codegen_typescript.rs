@@ -27,8 +27,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// The command that refreshes `centrpc-codegen/tests/golden/typescript`.
-
 fn e2e_dir() -> PathBuf {
     root().join("e2e/generated/typescript")
 }

@@ -502,6 +502,10 @@ async fn metrics_count_calls_by_method_and_outcome() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "_external-tools"),
+    ignore = "needs grpcurl from `make setup`; `make test` runs it"
+)]
 async fn grpcurl_lists_services_and_calls_rpc_by_reflection() {
     let grpcurl = common::tool("grpcurl");
     let server = TestServer::example().await;

@@ -392,6 +392,7 @@ async function main(): Promise<void> {
       METHOD_NOT_FOUND: 404,
       PAYLOAD_TOO_LARGE: 413,
       INVALID_PARAMS: 422,
+      RATE_LIMITED: 429,
       INTERNAL: 500,
       OVERLOADED: 503,
       TIMED_OUT: 504,
