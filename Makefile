@@ -7,10 +7,10 @@ export CENTRPC_CACHE ?= $(HOME)/.cache/centrpc
 
 all: test
 
-## setup: pinned tools (Centrifugo 6.9.1, grpcurl, grpc-health-probe) into $(CENTRPC_CACHE)/bin,
+## setup: pinned tools (Centrifugo 6.9.1, grpcurl, grpc-health-probe, toxiproxy) into $(CENTRPC_CACHE)/bin,
 ## and the official SDKs (centrifuge-python venv, centrifuge-js + ws, centrifuge-go)
 setup:
-	@bash scripts/setup.sh centrifugo grpcurl ghz grpc-health-probe python node go redis loadgen chromium >/dev/null
+	@bash scripts/setup.sh centrifugo grpcurl ghz grpc-health-probe toxiproxy python node go redis loadgen chromium >/dev/null
 
 build:
 	cargo build --examples

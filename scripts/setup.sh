@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the external tools centrpc's tests, demo and benchmarks use, pinned and cached.
 #
-#   scripts/setup.sh [tool ...]     tools: centrifugo grpcurl ghz grpc-health-probe, and the SDK
+#   scripts/setup.sh [tool ...]     tools: centrifugo grpcurl ghz grpc-health-probe toxiproxy, and the SDK
 #                                   environments python (venv), node (npm ci), go (module download),
 #                                   and redis (Debian's redis-server, via apt-get)
 #
@@ -18,6 +18,8 @@ CENTRIFUGO_VERSION=6.9.1
 GRPCURL_VERSION=1.9.3
 GHZ_VERSION=0.121.0
 HEALTH_PROBE_VERSION=0.4.62
+# The TCP fault proxy between Centrifugo and centrpc in tests/network_faults.rs (binary toxiproxy-server).
+TOXIPROXY_VERSION=2.12.0
 
 need_go() {
   if ! command -v go >/dev/null 2>&1; then
@@ -113,13 +115,15 @@ install_tool() {
     grpcurl) go_install grpcurl "$GRPCURL_VERSION" github.com/fullstorydev/grpcurl/cmd/grpcurl ;;
     ghz) go_install ghz "$GHZ_VERSION" github.com/bojand/ghz/cmd/ghz ;;
     grpc-health-probe) go_install grpc-health-probe "$HEALTH_PROBE_VERSION" github.com/grpc-ecosystem/grpc-health-probe ;;
+    toxiproxy) go_install toxiproxy-server "$TOXIPROXY_VERSION" github.com/Shopify/toxiproxy/v2/cmd/server \
+                 "-X github.com/Shopify/toxiproxy/v2.Version=$TOXIPROXY_VERSION" ;;
     python) python_env ;;
     node) node_env ;;
     go) go_env ;;
     redis) redis_env ;;
     loadgen) loadgen_build ;;
     chromium) chromium_env ;;
-    *) echo "setup: unknown tool '$1' (known: centrifugo grpcurl ghz grpc-health-probe python node go redis loadgen chromium)" >&2; exit 2 ;;
+    *) echo "setup: unknown tool '$1' (known: centrifugo grpcurl ghz grpc-health-probe toxiproxy python node go redis loadgen chromium)" >&2; exit 2 ;;
   esac
 }
 

@@ -391,6 +391,16 @@ pub struct ServeArgs {
     /// Then wait at most this long for in-flight calls.
     #[arg(long, env = "CENTRPC_SHUTDOWN_TIMEOUT", default_value = "25s", value_parser = humantime::parse_duration)]
     pub shutdown_timeout: Duration,
+    /// HTTP/2 PING after this long without reading from a connection; `0s` disables. Notices a
+    /// silently dead link to Centrifugo and cancels its calls.
+    #[arg(long, env = "CENTRPC_HTTP2_KEEPALIVE_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub http2_keepalive_interval: Duration,
+    /// Close the connection if the PING is not acknowledged within this.
+    #[arg(long, env = "CENTRPC_HTTP2_KEEPALIVE_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub http2_keepalive_timeout: Duration,
+    /// TCP keepalive idle time (then probes every 10s, 3 unanswered close); `0s` disables.
+    #[arg(long, env = "CENTRPC_TCP_KEEPALIVE", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub tcp_keepalive: Duration,
     /// Log format.
     #[arg(long, env = "CENTRPC_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -427,8 +437,16 @@ impl ServeArgs {
             },
             shutdown_delay: self.shutdown_delay,
             shutdown_timeout: self.shutdown_timeout,
+            http2_keepalive_interval: nonzero(self.http2_keepalive_interval),
+            http2_keepalive_timeout: self.http2_keepalive_timeout,
+            tcp_keepalive: nonzero(self.tcp_keepalive),
         }
     }
+}
+
+/// `0s` on the command line turns a periodic setting off.
+fn nonzero(d: Duration) -> Option<Duration> {
+    (!d.is_zero()).then_some(d)
 }
 
 /// Installs the global tracing subscriber (text or JSON lines on stderr).
