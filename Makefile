@@ -12,11 +12,11 @@ TEST_FEATURES := --features _external-tools
 
 all: test
 
-## setup: pinned tools (Centrifugo 6.9.1, grpcurl, grpc-health-probe) into $(CENTRPC_CACHE)/bin,
-## the official SDKs (centrifuge-python venv, centrifuge-js + ws, centrifuge-go), and the Go
-## modules of the Kubernetes validator (deploy/validate: k8s.io/api, k8s.io/apimachinery)
+## setup: pinned tools (Centrifugo 6.9.1, grpcurl, grpc-health-probe, toxiproxy) into
+## $(CENTRPC_CACHE)/bin, the official SDKs (centrifuge-python venv, centrifuge-js + ws,
+## centrifuge-go), and the Go modules of the Kubernetes validator (deploy/validate)
 setup:
-	@bash scripts/setup.sh centrifugo grpcurl ghz grpc-health-probe python node go redis loadgen chromium >/dev/null
+	@bash scripts/setup.sh centrifugo grpcurl ghz grpc-health-probe toxiproxy python node go redis loadgen chromium >/dev/null
 
 build:
 	cargo build --examples

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the external tools centrpc's tests, demo and benchmarks use, pinned and cached.
 #
-#   scripts/setup.sh [tool ...]     tools: centrifugo grpcurl ghz grpc-health-probe, and the SDK
-#                                   environments python (venv), node (npm ci), go (module download:
-#                                   the Go driver and the Kubernetes validator deploy/validate),
-#                                   and redis (Debian's redis-server, via apt-get); helm (not in
-#                                   `make setup`: only to render deploy/helm/values.yaml by hand)
+#   scripts/setup.sh [tool ...]     tools: centrifugo grpcurl ghz grpc-health-probe toxiproxy, and
+#                                   the SDK environments python (venv), node (npm ci), go (module
+#                                   download: the Go driver and the Kubernetes validator
+#                                   deploy/validate), and redis (Debian's redis-server, via
+#                                   apt-get); helm (not in `make setup`: only to render
+#                                   deploy/helm/values.yaml by hand)
 #
 # Binaries land in $CENTRPC_CACHE/bin (default ~/.cache/centrpc/bin), named with their version, so a
 # fresh clone on the same machine reuses them and a version bump installs the new one. Idempotent.
@@ -21,6 +22,8 @@ GRPCURL_VERSION=1.9.3
 GHZ_VERSION=0.121.0
 HEALTH_PROBE_VERSION=0.4.62
 HELM_VERSION=3.22.0
+# The TCP fault proxy between Centrifugo and centrpc in tests/network_faults.rs (binary toxiproxy-server).
+TOXIPROXY_VERSION=2.12.0
 
 need_go() {
   if ! command -v go >/dev/null 2>&1; then
@@ -120,13 +123,15 @@ install_tool() {
     grpc-health-probe) go_install grpc-health-probe "$HEALTH_PROBE_VERSION" github.com/grpc-ecosystem/grpc-health-probe ;;
     helm) go_install helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm \
             "-X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION" ;;
+    toxiproxy) go_install toxiproxy-server "$TOXIPROXY_VERSION" github.com/Shopify/toxiproxy/v2/cmd/server \
+                 "-X github.com/Shopify/toxiproxy/v2.Version=$TOXIPROXY_VERSION" ;;
     python) python_env ;;
     node) node_env ;;
     go) go_env ;;
     redis) redis_env ;;
     loadgen) loadgen_build ;;
     chromium) chromium_env ;;
-    *) echo "setup: unknown tool '$1' (known: centrifugo grpcurl ghz grpc-health-probe helm python node go redis loadgen chromium)" >&2; exit 2 ;;
+    *) echo "setup: unknown tool '$1' (known: centrifugo grpcurl ghz grpc-health-probe toxiproxy helm python node go redis loadgen chromium)" >&2; exit 2 ;;
   esac
 }
 

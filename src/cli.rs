@@ -341,6 +341,16 @@ struct ServeArgs {
     /// Then wait at most this long for in-flight calls.
     #[arg(long, env = "CENTRPC_SHUTDOWN_TIMEOUT", default_value = "25s", value_parser = humantime::parse_duration)]
     shutdown_timeout: Duration,
+    /// HTTP/2 PING after this long without reading from a connection; `0s` disables. Notices a
+    /// silently dead link to Centrifugo and cancels its calls.
+    #[arg(long, env = "CENTRPC_HTTP2_KEEPALIVE_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
+    http2_keepalive_interval: Duration,
+    /// Close the connection if the PING is not acknowledged within this.
+    #[arg(long, env = "CENTRPC_HTTP2_KEEPALIVE_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    http2_keepalive_timeout: Duration,
+    /// TCP keepalive idle time (then probes every 10s, 3 unanswered close); `0s` disables.
+    #[arg(long, env = "CENTRPC_TCP_KEEPALIVE", default_value = "60s", value_parser = humantime::parse_duration)]
+    tcp_keepalive: Duration,
     /// Log format.
     #[arg(long, env = "CENTRPC_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -377,8 +387,16 @@ impl ServeArgs {
             },
             shutdown_delay: self.shutdown_delay,
             shutdown_timeout: self.shutdown_timeout,
+            http2_keepalive_interval: nonzero(self.http2_keepalive_interval),
+            http2_keepalive_timeout: self.http2_keepalive_timeout,
+            tcp_keepalive: nonzero(self.tcp_keepalive),
         }
     }
+}
+
+/// `0s` on the command line turns a periodic setting off.
+fn nonzero(d: Duration) -> Option<Duration> {
+    (!d.is_zero()).then_some(d)
 }
 
 /// Installs the global tracing subscriber (text or JSON lines on stderr).
@@ -491,5 +509,47 @@ mod tests {
         if std::env::var_os("CENTRPC_LISTEN").is_none() {
             assert_eq!(args.listen.to_string(), "127.0.0.1:10001");
         }
+    }
+
+    #[test]
+    fn keepalive_is_on_by_default_and_0s_turns_it_off() {
+        let config = |args: &[&str]| {
+            let argv = ["app", "serve"].iter().chain(args).copied();
+            let cli = Cli::try_parse_from(argv).unwrap();
+            let Command::Serve(serve) = cli.command else {
+                panic!("serve")
+            };
+            serve.config()
+        };
+        let env_set = [
+            "CENTRPC_HTTP2_KEEPALIVE_INTERVAL",
+            "CENTRPC_HTTP2_KEEPALIVE_TIMEOUT",
+            "CENTRPC_TCP_KEEPALIVE",
+        ]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some());
+        if !env_set {
+            let (flags, library) = (config(&[]), ServerConfig::default());
+            for c in [&flags, &library] {
+                assert_eq!(
+                    (
+                        c.http2_keepalive_interval,
+                        c.http2_keepalive_timeout,
+                        c.tcp_keepalive
+                    ),
+                    (
+                        Some(Duration::from_secs(30)),
+                        Duration::from_secs(10),
+                        Some(Duration::from_secs(60))
+                    ),
+                    "the documented defaults, the same for the CLI and the library"
+                );
+            }
+        }
+        let off = config(&["--http2-keepalive-interval", "0s", "--tcp-keepalive", "0s"]);
+        assert_eq!(
+            (off.http2_keepalive_interval, off.tcp_keepalive),
+            (None, None)
+        );
     }
 }

@@ -125,7 +125,22 @@ pub struct ServerConfig {
     pub shutdown_delay: Duration,
     /// The upper bound for in-flight calls to finish after the drain starts.
     pub shutdown_timeout: Duration,
+    /// Send an HTTP/2 PING on a connection after this long without reading from it; `None`
+    /// disables it. Centrifugo's proxy client sets no keepalive of its own, so this is what
+    /// notices a silently dead link and cancels the handlers still running for it.
+    pub http2_keepalive_interval: Option<Duration>,
+    /// Close the connection (cancelling its calls) if a PING is not acknowledged within this.
+    pub http2_keepalive_timeout: Duration,
+    /// TCP keepalive: idle time before the kernel probes a connection (then every
+    /// [`TCP_KEEPALIVE_INTERVAL`], closing it after [`TCP_KEEPALIVE_RETRIES`] unanswered probes);
+    /// `None` disables it. Catches peers whose host vanished while HTTP/2 keepalive is off.
+    pub tcp_keepalive: Option<Duration>,
 }
+
+/// Interval between TCP keepalive probes once [`ServerConfig::tcp_keepalive`] has elapsed.
+pub const TCP_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+/// Unanswered TCP keepalive probes before the kernel drops the connection.
+pub const TCP_KEEPALIVE_RETRIES: u32 = 3;
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -137,6 +152,9 @@ impl Default for ServerConfig {
             limits: Limits::default(),
             shutdown_delay: Duration::ZERO,
             shutdown_timeout: Duration::from_secs(25),
+            http2_keepalive_interval: Some(Duration::from_secs(30)),
+            http2_keepalive_timeout: Duration::from_secs(10),
+            tcp_keepalive: Some(Duration::from_secs(60)),
         }
     }
 }
@@ -170,6 +188,12 @@ setters!(ServerConfig {
     shutdown_delay: Duration,
     /// Sets the bound on in-flight calls finishing after the drain starts.
     shutdown_timeout: Duration,
+    /// Sends an HTTP/2 PING after this long without reading (`None`: never).
+    http2_keepalive_interval: Option<Duration>,
+    /// Closes the connection when a PING is not acknowledged within this.
+    http2_keepalive_timeout: Duration,
+    /// Sets the TCP keepalive idle time (`None`: off).
+    tcp_keepalive: Option<Duration>,
 });
 
 /// Why the server could not start or stopped with an error.
@@ -377,6 +401,11 @@ pub async fn bind<S: Send + Sync + 'static>(
     router: Router<S>,
     config: ServerConfig,
 ) -> Result<Bound, ServeError> {
+    if config.http2_keepalive_interval.is_some() && config.http2_keepalive_timeout.is_zero() {
+        return Err(ServeError::Config(
+            "HTTP/2 keepalive timeout must be above zero (or turn keepalive off)".into(),
+        ));
+    }
     let parts = Parts::new(router, &config).await?;
     let tls = config.tls.as_ref().map(load_tls).transpose()?;
     let grpc = TcpListener::bind(config.listen)
@@ -514,12 +543,18 @@ impl Bound {
         let _ = metrics_listener;
         let (routes, drain) = parts.into_routes();
 
-        let mut builder = tonic::transport::Server::builder();
+        let mut builder = tonic::transport::Server::builder()
+            .http2_keepalive_interval(config.http2_keepalive_interval)
+            .http2_keepalive_timeout(Some(config.http2_keepalive_timeout));
         if let Some(tls) = tls {
             builder = builder.tls_config(tls).map_err(ServeError::Transport)?;
         }
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let incoming = TcpIncoming::from(grpc).with_nodelay(Some(true));
+        let incoming = TcpIncoming::from(grpc)
+            .with_nodelay(Some(true))
+            .with_keepalive(config.tcp_keepalive)
+            .with_keepalive_interval(config.tcp_keepalive.map(|_| TCP_KEEPALIVE_INTERVAL))
+            .with_keepalive_retries(config.tcp_keepalive.map(|_| TCP_KEEPALIVE_RETRIES));
         let server = builder
             .add_routes(routes)
             .serve_with_incoming_shutdown(incoming, async {

@@ -11,14 +11,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::stack::{finish_load, start_load, Options, Stack};
+use common::stack::{finish_load, start_load, sum_counts as count, Options, Stack};
 use serde_json::Value;
-
-fn count(report: &Value, field: &str) -> u64 {
-    report[field]
-        .as_object()
-        .map_or(0, |m| m.values().map(|v| v.as_u64().unwrap()).sum())
-}
 
 fn readiness_is_serving(stack: &Stack) -> bool {
     Command::new(common::tool("grpc-health-probe"))
@@ -245,20 +239,13 @@ fn handlers_past_the_deadline_are_cancelled_and_nothing_stays_in_flight() {
         "every call hit Centrifugo's deadline: {r}"
     );
     std::thread::sleep(Duration::from_millis(300));
-    let metrics = stack.metrics();
-    let outcome = |o: &str| {
-        let prefix =
-            format!(r#"centrpc_calls_total{{kind="rpc",method="tasks.slow",outcome="{o}"}} "#);
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(&prefix))
-            .map_or(0, |n| n.parse::<u64>().unwrap())
-    };
+    let outcomes = stack.rpc_outcomes("tasks.slow");
+    let outcome = |o: &str| outcomes.get(o).copied().unwrap_or(0);
     assert_eq!(
         outcome("timed_out") + outcome("cancelled"),
         60,
-        "each handler was stopped at the deadline:\n{metrics}"
+        "each handler was stopped at the deadline: {outcomes:?}"
     );
     assert_eq!(outcome("ok"), 0, "none ran to completion");
-    assert!(metrics.contains("centrpc_in_flight_calls 0"), "{metrics}");
+    assert_eq!(stack.in_flight(), 0, "nothing left in flight");
 }

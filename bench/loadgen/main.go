@@ -11,7 +11,9 @@
 //	calls = ok + sum(errors) + sum(client_errors) + mismatched.
 //
 // Times in the report (timeline, first/last failure) are completion times
-// relative to the end of the warmup. latency_ms covers every counted call,
+// relative to the end of the warmup (origin_unix_ms, wall clock), so a caller
+// can place its own events on the same axis. errors_temporary counts the server
+// errors (by code) that carried the temporary flag. latency_ms covers every counted call,
 // latency_ok_ms the ok ones only.
 //
 // SDK event handlers here only update counters and signal without blocking:
@@ -359,6 +361,7 @@ func main() {
 	measured := max(end.Sub(origin), 0)
 	report := buildReport(perWorker, measured, o.bucket)
 	report.WarmupCalls = warmupCalls.Load()
+	report.OriginUnixMs = origin.UnixMilli()
 	report.StopReason, _ = stop.reason.Load().(string)
 	for _, cn := range conns {
 		report.Reconnects += max(cn.connects.Load()-1, 0)
@@ -410,9 +413,9 @@ func worker(o *options, tmpl *template, ci int, cn *conn, stop *stopper, pace *p
 		cancel()
 		done := time.Now()
 
-		kind, code := kindOK, uint32(0)
+		kind, code, temp := kindOK, uint32(0), false
 		if err != nil {
-			kind, code = classify(err)
+			kind, code, temp = classify(err)
 			smp.note(errorKey(kind, code), err.Error())
 		} else if o.verify && !sameJSON(payload, res.Data) {
 			kind = kindMismatch
@@ -424,6 +427,7 @@ func worker(o *options, tmpl *template, ci int, cn *conn, stop *stopper, pace *p
 				lat:  int64(done.Sub(issued)),
 				code: code,
 				kind: kind,
+				temp: temp,
 			})
 		}
 		if kind == kindDisconnected && cn.c.State() == centrifuge.StateDisconnected {

@@ -35,25 +35,27 @@ type record struct {
 	lat  int64 // latency
 	code uint32
 	kind uint8
+	temp bool // a server error marked temporary
 }
 
-// classify maps an RPC error to an outcome kind (and server code).
-func classify(err error) (uint8, uint32) {
+// classify maps an RPC error to an outcome kind (and server code, and whether
+// the server marked it temporary).
+func classify(err error) (uint8, uint32, bool) {
 	var se *centrifuge.Error
 	if errors.As(err, &se) {
-		return kindServer, se.Code
+		return kindServer, se.Code, se.Temporary
 	}
 	var sv centrifuge.Error
 	if errors.As(err, &sv) {
-		return kindServer, sv.Code
+		return kindServer, sv.Code, sv.Temporary
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, centrifuge.ErrTimeout):
-		return kindTimeout, 0
+		return kindTimeout, 0, false
 	case errors.Is(err, centrifuge.ErrClientDisconnected), errors.Is(err, centrifuge.ErrClientClosed):
-		return kindDisconnected, 0
+		return kindDisconnected, 0, false
 	}
-	return kindOther, 0
+	return kindOther, 0, false
 }
 
 func errorKey(kind uint8, code uint32) string {
@@ -88,6 +90,7 @@ type Report struct {
 	Calls          int               `json:"calls"`
 	OK             int               `json:"ok"`
 	Errors         map[string]int    `json:"errors"`
+	TemporaryErrs  map[string]int    `json:"errors_temporary"`
 	ClientErrors   map[string]int    `json:"client_errors"`
 	Mismatched     int               `json:"mismatched"`
 	DurationS      float64           `json:"duration_s"`
@@ -98,6 +101,7 @@ type Report struct {
 	FirstFailureMs *float64          `json:"first_failure_ms"`
 	LastFailureMs  *float64          `json:"last_failure_ms"`
 	WarmupCalls    int64             `json:"warmup_calls"`
+	OriginUnixMs   int64             `json:"origin_unix_ms"`
 	StopReason     string            `json:"stop_reason"`
 	Reconnects     int64             `json:"reconnects"`
 	ErrorSamples   map[string]string `json:"error_samples"`
@@ -155,9 +159,10 @@ func summarize(lats []int64) *Latency {
 // origin to the moment the last call completed.
 func buildReport(perWorker [][]record, measured time.Duration, bucket time.Duration) Report {
 	r := Report{
-		Errors:       map[string]int{},
-		ClientErrors: map[string]int{"timeout": 0, "disconnected": 0, "other": 0},
-		Timeline:     []Bucket{},
+		Errors:        map[string]int{},
+		TemporaryErrs: map[string]int{},
+		ClientErrors:  map[string]int{"timeout": 0, "disconnected": 0, "other": 0},
+		Timeline:      []Bucket{},
 	}
 	n := 0
 	for _, w := range perWorker {
@@ -201,6 +206,9 @@ func buildReport(perWorker [][]record, measured time.Duration, bucket time.Durat
 				r.Mismatched++
 			case kindServer:
 				r.Errors[errorKey(rec.kind, rec.code)]++
+				if rec.temp {
+					r.TemporaryErrs[errorKey(rec.kind, rec.code)]++
+				}
 			default:
 				r.ClientErrors[clientKindNames[rec.kind]]++
 			}

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod certs;
 pub mod stack;
+pub mod toxiproxy;
 #[path = "../../examples/tasks/types.rs"]
 pub mod types;
 

@@ -281,6 +281,26 @@ impl Stack {
         out
     }
 
+    /// `centrpc_calls_total` of RPC `method`, by outcome label.
+    pub fn rpc_outcomes(&self, method: &str) -> std::collections::BTreeMap<String, u64> {
+        let prefix = format!(r#"centrpc_calls_total{{kind="rpc",method="{method}",outcome=""#);
+        self.metrics()
+            .lines()
+            .filter_map(|l| l.strip_prefix(&prefix))
+            .filter_map(|rest| rest.split_once("\"} "))
+            .map(|(outcome, n)| (outcome.to_owned(), n.trim().parse().unwrap()))
+            .collect()
+    }
+
+    /// `centrpc_in_flight_calls`: calls whose handler is still running.
+    pub fn in_flight(&self) -> u64 {
+        self.metrics()
+            .lines()
+            .find_map(|l| l.strip_prefix("centrpc_in_flight_calls "))
+            .map(|n| n.trim().parse().unwrap())
+            .expect("the in-flight gauge is exported")
+    }
+
     /// The app's process id.
     pub fn app_pid(&self) -> u32 {
         self.app.id()
@@ -381,6 +401,13 @@ pub fn finish_load(child: Child) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The sum of a `{code: count}` object in a load generator report (`errors`, `client_errors`).
+pub fn sum_counts(report: &Value, field: &str) -> u64 {
+    report[field]
+        .as_object()
+        .map_or(0, |m| m.values().map(|v| v.as_u64().unwrap()).sum())
 }
 
 fn spawn_app(env: &[(String, String)], dir: &Path) -> Child {
