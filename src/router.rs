@@ -164,7 +164,7 @@ impl<S: Send + Sync + 'static> MethodDef<S> {
 
     /// Runs this method's calls through `layer` (inside the router's own layers). Any
     /// `tower::Layer` fits whose service answers a [`Call`](crate::Call) with a
-    /// [`CallResult`](crate::CallResult); see [`middleware`](crate::middleware).
+    /// [`CallResult`](crate::CallResult); see [`middleware`].
     pub fn layer<L>(mut self, layer: L) -> Self
     where
         L: middleware::IntoCallLayer<S>,

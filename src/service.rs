@@ -3,7 +3,7 @@
 //! panic isolation) and encodes the outcome into the reply — application failures always inside
 //! the reply, never as a gRPC status.
 //!
-//! Data flows one way: request → [`Payload`] → route → guarded run (middleware → handler) →
+//! Data flows one way: request → payload → route → guarded run (middleware → handler) →
 //! encode → response.
 
 use std::{

@@ -40,7 +40,7 @@ use crate::{
     service::{Limits, ProxyService},
 };
 
-/// Drives a router's calls and hooks in process; see the [module docs](self).
+/// Drives a router's calls and hooks through the real pipeline, in process.
 #[derive(Debug, Clone)]
 pub struct TestClient<S> {
     service: ProxyService<S>,

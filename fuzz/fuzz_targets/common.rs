@@ -7,7 +7,6 @@ use centrpc::{
     hooks::{
         ConnectEvent, ConnectReply, PublishEvent, PublishReply, SubscribeEvent, SubscribeReply,
     },
-    metrics::Metrics,
     service::{Limits, ProxyService},
     Context, Router, RpcError,
 };
@@ -72,16 +71,13 @@ pub fn fixture() -> &'static Fixture {
                     .publish("*", publish)
             });
         router.check().expect("valid router");
-        let limits = Limits {
-            max_payload: 64 * 1024,
-            ..Limits::default()
-        };
+        let limits = Limits::default().max_payload(64 * 1024);
         Fixture {
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap(),
-            service: ProxyService::new(router, limits, Metrics::new()),
+            service: ProxyService::new(router, limits),
         }
     })
 }

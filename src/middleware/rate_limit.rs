@@ -42,7 +42,8 @@ pub enum KeyBy {
     UserAndMethod,
 }
 
-/// Limits calls with token buckets; see the [module docs](self).
+/// Limits calls with token buckets, keyed as [`KeyBy`] says; over the limit the client gets the
+/// temporary [`RATE_LIMITED`](crate::codes::RATE_LIMITED) error with a retry hint.
 #[derive(Clone)]
 pub struct RateLimitLayer {
     limiter: Arc<DefaultKeyedRateLimiter<String>>,
