@@ -8,7 +8,7 @@ SHELL := bash
 # The repository's suites that need external tools are built only with this internal feature.
 TEST_FEATURES := --features _external-tools
 
-.PHONY: all setup build demo test lint unit features package fuzz soak bench bench-smoke golden clean
+.PHONY: all setup build demo test lint unit features package fuzz soak bench bench-smoke bench-guard bench-guard-update golden clean
 
 all: test
 
@@ -16,7 +16,7 @@ all: test
 ## $(CENTRPC_CACHE)/bin, the official SDKs (centrifuge-python venv, centrifuge-js + ws,
 ## centrifuge-go), and the Go modules of the Kubernetes validator (deploy/validate)
 setup:
-	@bash scripts/setup.sh centrifugo grpcurl ghz grpc-health-probe toxiproxy python node go redis loadgen chromium >/dev/null
+	@bash scripts/setup.sh centrifugo grpcurl ghz grpc-health-probe toxiproxy python node go redis loadgen chromium valgrind >/dev/null
 
 build:
 	cargo build --examples
@@ -82,8 +82,23 @@ bench: setup
 bench-smoke: setup
 	$(CENTRPC_CACHE)/venv/bin/python scripts/bench.py --mode smoke
 
+## bench-guard: instructions per call under callgrind (release build; client + server in one
+## process, so the counts are deterministic) for small / 10 kB / invalid-params / subscribe calls
+## and bare tonic; fails when a scenario grows more than 3 % over bench/guard/baseline.json, then
+## proves it can fail (a deliberately slowed run must trip it). README: "Performance guard".
+bench-guard:
+	@bash scripts/setup.sh valgrind >/dev/null
+	python3 scripts/bench_guard.py
+	python3 scripts/bench_guard.py --self-test --no-build
+
+## bench-guard-update: re-measure and rewrite bench/guard/baseline.json; commit it on purpose,
+## with the reason in the commit message
+bench-guard-update:
+	@bash scripts/setup.sh valgrind >/dev/null
+	python3 scripts/bench_guard.py --update
+
 ## test: every suite
-test: lint unit features package fuzz bench-smoke
+test: lint unit features package fuzz bench-smoke bench-guard
 
 clean:
 	cargo clean

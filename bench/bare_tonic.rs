@@ -5,17 +5,21 @@
 //!   (`{"total":0,"completed":0}`, what `tasks.get_stats` returns for a user without tasks) and
 //!   `system.echo` with the request bytes unchanged — no JSON parsing, no routing, no limits, no
 //!   logs, no metrics. It serves reflection (v1) like centrpc, so ghz needs no `.proto` file.
+//!   `Subscribe` allows every channel with an empty result (what centrpc sends for
+//!   `SubscribeReply::default()`). `make bench-guard` (examples/bench_guard.rs) includes this
+//!   file, so its instruction counts use this very service.
 //! - `bare_tonic centrpc-many --methods N [centrpc CLI args…]`: a centrpc app with `N` methods
 //!   `bench.m0` … `bench.m<N-1>`, all sharing one `tasks.get_stats`-like handler, served by
 //!   centrpc's own command line (`… centrpc-many --methods 10000 serve --listen 127.0.0.1:10003`),
 //!   to show that dispatch cost does not depend on the number of registered methods.
 
-use std::{net::SocketAddr, process::ExitCode};
+use std::{future::Future, net::SocketAddr, process::ExitCode};
 
 use centrpc::{
     proto::{
         centrifugo_proxy_server::{CentrifugoProxy, CentrifugoProxyServer},
-        RpcRequest, RpcResponse, RpcResult, FILE_DESCRIPTOR_SET,
+        RpcRequest, RpcResponse, RpcResult, SubscribeRequest, SubscribeResponse, SubscribeResult,
+        FILE_DESCRIPTOR_SET,
     },
     Context, Router, RpcError,
 };
@@ -30,7 +34,8 @@ const STATS: &[u8] = br#"{"total":0,"completed":0}"#;
 const MAX_MESSAGE: usize = 4 * 1024 * 1024 + 64 * 1024;
 
 /// The bare proxy service.
-struct Bare;
+#[derive(Debug)]
+pub struct Bare;
 
 #[tonic::async_trait]
 impl CentrifugoProxy for Bare {
@@ -50,10 +55,30 @@ impl CentrifugoProxy for Bare {
             disconnect: None,
         }))
     }
+
+    async fn subscribe(
+        &self,
+        _request: Request<SubscribeRequest>,
+    ) -> Result<Response<SubscribeResponse>, Status> {
+        Ok(Response::new(SubscribeResponse {
+            result: Some(SubscribeResult::default()),
+            error: None,
+            disconnect: None,
+        }))
+    }
 }
 
 async fn serve_bare(listen: SocketAddr) -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
+    eprintln!("bare_tonic: serving on {listen}");
+    serve_bare_on(listener, centrpc::server::shutdown_signal()).await
+}
+
+/// Serves the bare service (and reflection) on `listener` until `shutdown` resolves.
+pub async fn serve_bare_on(
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Box<dyn std::error::Error>> {
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .build_v1()?;
@@ -62,11 +87,10 @@ async fn serve_bare(listen: SocketAddr) -> Result<(), Box<dyn std::error::Error>
         .max_encoding_message_size(MAX_MESSAGE);
     // The same TCP_NODELAY as centrpc's server, so the comparison is like for like.
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    eprintln!("bare_tonic: serving on {listen}");
     tonic::transport::Server::builder()
         .add_service(reflection)
         .add_service(proxy)
-        .serve_with_incoming_shutdown(incoming, centrpc::server::shutdown_signal())
+        .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
     Ok(())
 }

@@ -835,6 +835,18 @@ def markdown(result: dict) -> str:
         lines += [md_table(["concurrency", "server", "req/s", "p50 ms", "p90 ms", "p99 ms",
                             "CPU-s / 1k calls", "busy", "peak RSS MB", "req/s vs bare", "p99 vs bare",
                             "CPU / call vs bare", "target", "met?", "errors"], rows), ""]
+        ins = result.get("instructions")
+        if ins and "small" in ins["ratios"]:
+            cpu = ", ".join(f"c={r['point']} {ratio(r.get('cpu_ratio'))}" for r in s["backend"]
+                            if r["config"] == "centrpc")
+            per = "; ".join(f"{n.replace('_', ' ')} {r['server_ratio']:.3f}×" for n, r in ins["ratios"].items())
+            lines += [f"**Instructions against CPU.** Server-side instructions per call, centrpc ÷ bare "
+                      f"tonic (callgrind, `make bench-guard`, deterministic): **{ins['ratios']['small']['server_ratio']:.3f}×** "
+                      f"for this call, next to the CPU per call measured above: {cpu}. Other paths: {per}. "
+                      f"centrpc's own {ins['ratios']['small']['centrpc_instructions']:,.0f} instructions are "
+                      f"{ins['ratios']['small']['centrpc_share_of_bare_server_pct']:.1f} % of bare tonic's "
+                      "server side. The CPU ratios move by several percent from run to run here; the "
+                      "instruction ratio is the same every time.", ""]
     if "e2e" in s:
         first = s["e2e"][0]["point"]
         lines += [f"## 2. End to end (loadgen → Centrifugo → backend), {first.replace('x', ' clients × ')} calls in flight each",
@@ -1045,6 +1057,24 @@ def build(profile: str) -> dict[str, Path]:
     return {"tasks": d / "tasks", "bare_tonic": d / "bare_tonic"}
 
 
+def instruction_ratios(work: Path) -> dict | None:
+    """The instruction-count ratios of `make bench-guard` (callgrind, deterministic), to print next
+    to the CPU per call measured here. None when valgrind is missing or the harness fails."""
+    if shutil.which("valgrind") is None:
+        print("bench: no valgrind, so no instruction ratios (bash scripts/setup.sh valgrind)", flush=True)
+        return None
+    print("== instructions per call: scripts/bench_guard.py (callgrind)", flush=True)
+    out = work / "guard"
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts/bench_guard.py"), "--out", str(out),
+                           *[a for sc in ("small", "invalid_params", "subscribe", "bare", "bare_subscribe")
+                             for a in ("--scenario", sc)]], cwd=ROOT, check=False)
+    path = out / "results.json"
+    if not path.exists():
+        print(f"bench: bench_guard.py failed (exit {proc.returncode}); no instruction ratios", flush=True)
+        return None
+    return json.loads(path.read_text())
+
+
 SCENARIOS = {"backend": scenario_backend, "e2e": scenario_e2e, "payload": scenario_payload,
              "methods": scenario_methods, "clients": scenario_clients}
 
@@ -1094,6 +1124,8 @@ def main() -> int:
         return 1
     finally:
         Proc.stop_all()
+    instructions = (instruction_ratios(work) if args.mode != "smoke" and "backend" in scenarios
+                    else None)
     env["loadavg_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     today = datetime.date.today().isoformat()
     missed = [f"{r['scenario']} {r['point']} {r['config']}: {k}" for rows in scenarios.values()
@@ -1101,7 +1133,7 @@ def main() -> int:
     result = {"date": today, "mode": args.mode, "profile": mode.profile,
               "seconds": round(time.monotonic() - started, 1), "scenario_seconds": timings,
               "environment": env,
-              "scenarios": scenarios, "targets_missed": missed}
+              "scenarios": scenarios, "targets_missed": missed, "instructions": instructions}
     (out / f"{today}.json").write_text(json.dumps(result, indent=2) + "\n")
     (out / f"{today}.md").write_text(markdown(result))
     chart(result, out / f"{today}.png")

@@ -4,9 +4,9 @@
 #   scripts/setup.sh [tool ...]     tools: centrifugo grpcurl ghz grpc-health-probe toxiproxy, and
 #                                   the SDK environments python (venv), node (npm ci), go (module
 #                                   download: the Go driver and the Kubernetes validator
-#                                   deploy/validate), and redis (Debian's redis-server, via
-#                                   apt-get); helm (not in `make setup`: only to render
-#                                   deploy/helm/values.yaml by hand)
+#                                   deploy/validate), redis (Debian's redis-server, via apt-get) and
+#                                   valgrind (Debian's package, for `make bench-guard`); helm (not
+#                                   in `make setup`: only to render deploy/helm/values.yaml by hand)
 #
 # Binaries land in $CENTRPC_CACHE/bin (default ~/.cache/centrpc/bin), named with their version, so a
 # fresh clone on the same machine reuses them and a version bump installs the new one. Idempotent.
@@ -97,6 +97,16 @@ redis_env() {
   fi
 }
 
+# valgrind: callgrind counts instructions per call for `make bench-guard` (Debian's package).
+valgrind_env() {
+  if ! command -v valgrind >/dev/null 2>&1; then
+    command -v apt-get >/dev/null || { echo "setup: valgrind is required (install valgrind)" >&2; exit 1; }
+    echo "setup: installing valgrind (Debian package)..." >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends valgrind >&2
+  fi
+}
+
 # chromium: Debian's Chromium for the headless browser test (never a browser a test tool downloads).
 chromium_env() {
   if [ ! -x /usr/bin/chromium ]; then
@@ -131,7 +141,8 @@ install_tool() {
     redis) redis_env ;;
     loadgen) loadgen_build ;;
     chromium) chromium_env ;;
-    *) echo "setup: unknown tool '$1' (known: centrifugo grpcurl ghz grpc-health-probe toxiproxy helm python node go redis loadgen chromium)" >&2; exit 2 ;;
+    valgrind) valgrind_env ;;
+    *) echo "setup: unknown tool '$1' (known: centrifugo grpcurl ghz grpc-health-probe toxiproxy helm python node go redis loadgen chromium valgrind)" >&2; exit 2 ;;
   esac
 }
 
