@@ -1,7 +1,9 @@
 //! The end of the pipeline: runs the handler or hook a routed [`Call`] names, behind the
 //! method's own layers when it has any.
 
-use std::{collections::HashMap, sync::Arc, task::Poll};
+use std::{sync::Arc, task::Poll};
+
+use rustc_hash::FxHashMap;
 
 use futures_util::{
     future::{ready, BoxFuture, Either, Map, Ready},
@@ -21,7 +23,7 @@ use crate::{
 /// Everything calls are routed to: methods by index and name, and the hooks.
 pub(crate) struct Table<S> {
     pub(crate) methods: Vec<Method<S>>,
-    pub(crate) by_name: HashMap<Box<str>, usize>,
+    pub(crate) by_name: FxHashMap<Box<str>, usize>,
     pub(crate) hooks: Hooks<S>,
 }
 

@@ -58,6 +58,21 @@ impl Outcome {
         }
     }
 
+    /// Whether the caller's own request caused the failure (bad JSON or params, an unknown
+    /// method, a refused channel, too large, rate limited): logged at DEBUG, since any client can
+    /// produce these at will; the metrics count them all the same.
+    pub(crate) fn is_the_callers(self) -> bool {
+        matches!(
+            self,
+            Self::MalformedJson
+                | Self::MethodNotFound
+                | Self::PayloadTooLarge
+                | Self::InvalidParams
+                | Self::ChannelNotAllowed
+                | Self::RateLimited
+        )
+    }
+
     /// The outcome of a failed call, from who produced the error (not from its number: an
     /// application's own 404 is an `app_error`).
     pub(crate) fn of(e: &RpcError) -> Self {

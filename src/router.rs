@@ -2,7 +2,9 @@
 //! share, the hooks, and the middleware around them. Registration problems (duplicate or invalid
 //! names) are collected and refused, all at once, when the server starts.
 
-use std::{collections::HashMap, fmt, sync::Arc};
+use std::{fmt, sync::Arc};
+
+use rustc_hash::FxHashMap;
 
 use crate::{
     dispatch,
@@ -29,7 +31,7 @@ pub struct Router<S = ()> {
     state: Arc<S>,
     info: ApiInfo,
     methods: Vec<Method<S>>,
-    by_name: HashMap<Box<str>, usize>,
+    by_name: FxHashMap<Box<str>, usize>,
     hooks: Hooks<S>,
     layers: Vec<CallLayer<S>>,
     problems: Vec<String>,
@@ -232,7 +234,7 @@ impl<S: Send + Sync + 'static> Router<S> {
                 version: "0.1.0".into(),
             },
             methods: Vec::new(),
-            by_name: HashMap::new(),
+            by_name: FxHashMap::default(),
             hooks: Hooks::default(),
             layers: Vec::new(),
             problems: Vec::new(),
@@ -348,7 +350,7 @@ impl<S: Send + Sync + 'static> Router<S> {
 pub(crate) struct RouterParts<S> {
     pub(crate) state: Arc<S>,
     pub(crate) methods: Vec<Method<S>>,
-    pub(crate) by_name: HashMap<Box<str>, usize>,
+    pub(crate) by_name: FxHashMap<Box<str>, usize>,
     pub(crate) hooks: Hooks<S>,
     pub(crate) layers: Vec<CallLayer<S>>,
 }

@@ -301,11 +301,18 @@ impl Parts {
                 .set_service_status(name, ServingStatus::Serving)
                 .await;
         }
-        let proxy = InterceptedService::new(service.into_server(), move |req| auth.check(req));
         let routes = tonic::service::Routes::new(health_service)
             .add_service(reflection().build_v1().map_err(reflection_error)?)
-            .add_service(reflection().build_v1alpha().map_err(reflection_error)?)
-            .add_service(proxy);
+            .add_service(reflection().build_v1alpha().map_err(reflection_error)?);
+        // The credentials check wraps the proxy only when credentials are configured: an
+        // interceptor that lets everything through still costs ~900 instructions a call.
+        let routes = if auth.expected.is_some() {
+            routes.add_service(InterceptedService::new(service.into_server(), move |req| {
+                auth.check(req)
+            }))
+        } else {
+            routes.add_service(service.into_server())
+        };
         Ok(Self {
             routes,
             drain: Drain {

@@ -9,20 +9,21 @@
 use std::{
     future::Future,
     panic::AssertUnwindSafe,
-    sync::Arc,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
 use futures_util::{future::Either, FutureExt};
-use tokio::sync::Semaphore;
-use tokio_util::sync::CancellationToken;
 use tonic::{metadata::MetadataMap, Request, Response, Status};
 use tower::ServiceExt;
 
 use crate::{
     call::{Call, CallResult, Event, Reply, Target},
-    context::{CallInfo, Context},
+    context::{CallInfo, CallState, Context},
     dispatch::{self, Dispatch, Table},
     error::{RpcError, Wire},
     hooks::{self, ConnectEvent, PublishEvent, RefreshEvent, SubRefreshEvent, SubscribeEvent},
@@ -84,7 +85,8 @@ pub struct ProxyService<S> {
     /// The router's layers around the endpoint; `None` calls handlers directly.
     stack: Option<BoxCallService<S>>,
     limits: Limits,
-    permits: Arc<Semaphore>,
+    /// Calls admitted and not finished, against `limits.max_concurrency`.
+    running: Arc<AtomicUsize>,
     metrics: Metrics,
     /// Metric series: one per method (by registration index), then unknown methods, then hooks.
     series: Arc<[Series]>,
@@ -97,7 +99,7 @@ impl<S> Clone for ProxyService<S> {
             table: self.table.clone(),
             stack: self.stack.clone(),
             limits: self.limits.clone(),
-            permits: self.permits.clone(),
+            running: self.running.clone(),
             metrics: self.metrics.clone(),
             series: self.series.clone(),
         }
@@ -235,7 +237,7 @@ impl ConnectionRequest for proto::ConnectRequest {
 struct CallLog<'a> {
     metrics: &'a Metrics,
     series: &'a Series,
-    info: Arc<CallInfo>,
+    call: Arc<CallState>,
     started: Instant,
     finished: bool,
 }
@@ -250,7 +252,7 @@ impl CallLog<'_> {
         };
         self.series.record(self.metrics, label, elapsed);
         let (kind, method) = (self.series.kind(), self.series.method());
-        let (user, client) = (self.info.user.as_str(), self.info.client.as_str());
+        let (user, client) = (self.call.info.user.as_str(), self.call.info.client.as_str());
         let duration_us = elapsed.as_micros() as u64;
         let outcome_label = label.label();
         match outcome {
@@ -260,6 +262,10 @@ impl CallLog<'_> {
             Err(e) if label == Outcome::Internal => tracing::error!(
                 target: "centrpc::call", kind, method, user, client, outcome = outcome_label,
                 code = e.code(), duration_us, detail = e.detail().unwrap_or(""), "call failed"
+            ),
+            Err(e) if label.is_the_callers() => tracing::debug!(
+                target: "centrpc::call", kind, method, user, client, outcome = outcome_label,
+                code = e.code(), reason = e.message(), duration_us
             ),
             Err(e) => tracing::info!(
                 target: "centrpc::call", kind, method, user, client, outcome = outcome_label,
@@ -276,7 +282,7 @@ impl Drop for CallLog<'_> {
             self.series
                 .record(self.metrics, Outcome::Cancelled, elapsed);
             tracing::info!(target: "centrpc::call", kind = self.series.kind(), method = self.series.method(),
-                user = self.info.user, client = self.info.client, outcome = "cancelled",
+                user = self.call.info.user, client = self.call.info.client, outcome = "cancelled",
                 duration_us = elapsed.as_micros() as u64, "the caller gave up");
         }
     }
@@ -333,7 +339,7 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
             state: parts.state,
             table,
             stack,
-            permits: Arc::new(Semaphore::new(limits.max_concurrency)),
+            running: Arc::new(AtomicUsize::new(0)),
             limits,
             metrics: Metrics::default(),
             series,
@@ -400,16 +406,16 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
     /// around the middleware and the handler.
     async fn guarded(
         &self,
-        info: Arc<CallInfo>,
+        call: Arc<CallState>,
         started: Instant,
         event: Event,
         target: Target,
     ) -> CallResult {
         let _in_flight = self.metrics.enter();
-        let Ok(_permit) = self.permits.try_acquire() else {
+        let Some(_admitted) = Admitted::enter(&self.running, self.limits.max_concurrency) else {
             return Err(RpcError::overloaded());
         };
-        let limit = match info.deadline {
+        let limit = match call.info.deadline {
             // Centrifugo's deadline always passes first at its end, so past it the client sees
             // Centrifugo's 100; `--call-timeout` below its timeout gives the in-band 504 instead.
             Some(deadline) => self
@@ -418,23 +424,26 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
                 .min(deadline.saturating_duration_since(started)),
             None => self.limits.call_timeout,
         };
-        let cancel = CancellationToken::new();
-        // If tonic drops this future (Centrifugo cancelled the stream), the handler's token fires.
-        let _cancel_on_drop = cancel.clone().drop_guard();
-        let ctx = Context::from_shared(self.state.clone(), info, cancel.clone());
+        // However this future ends (finished, timed out, or dropped by tonic when Centrifugo
+        // cancels the stream), the handler's cancellation fires.
+        let _cancel_on_drop = CancelOnDrop(&call);
+        let ctx = Context::from_shared(self.state.clone(), call.clone());
         // The pipeline is built inside the guard, so a panic while decoding params or in a
         // layer's `call` is isolated like one in the handler.
         let work = async { self.pipeline(Call::new(ctx, event, target)).await };
-        match tokio::time::timeout(limit, AssertUnwindSafe(work).catch_unwind()).await {
+        let mut work = std::pin::pin!(AssertUnwindSafe(work).catch_unwind());
+        // Most calls finish on their first poll; only one that waits arms the deadline timer.
+        let outcome = match (&mut work).now_or_never() {
+            Some(outcome) => Ok(outcome),
+            None => tokio::time::timeout(limit, work).await,
+        };
+        match outcome {
             Ok(Ok(result)) => result,
             Ok(Err(panic)) => Err(RpcError::internal(format_args!(
                 "handler panicked: {}",
                 panic_message(&*panic)
             ))),
-            Err(_) => {
-                cancel.cancel();
-                Err(RpcError::timed_out().with_detail(format_args!("deadline {limit:?}")))
-            }
+            Err(_) => Err(RpcError::timed_out().with_detail(format_args!("deadline {limit:?}"))),
         }
     }
 
@@ -457,20 +466,50 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
             HookRoute::Denied(e) => Err(e),
             HookRoute::Found(target) => Ok(target),
         };
-        let info = Arc::new(info);
+        let call = Arc::new(CallState::new(info));
         let log = CallLog {
             metrics: &self.metrics,
             series: self.hook_series(kind),
-            info: info.clone(),
+            call: call.clone(),
             started,
             finished: false,
         };
         let result = match target.and_then(|target| Ok((target, event?))) {
             Err(e) => Err(e),
-            Ok((target, event)) => self.guarded(info, started, event, target).await,
+            Ok((target, event)) => self.guarded(call, started, event, target).await,
         };
         log.finish(&result);
         Ok(Response::new(encode(result)))
+    }
+}
+
+/// A call admitted under the concurrency limit, until dropped.
+struct Admitted<'a>(&'a AtomicUsize);
+
+impl<'a> Admitted<'a> {
+    /// Admits a call if fewer than `max` are running.
+    fn enter(running: &'a AtomicUsize, max: usize) -> Option<Self> {
+        if running.fetch_add(1, Ordering::AcqRel) < max {
+            Some(Self(running))
+        } else {
+            running.fetch_sub(1, Ordering::AcqRel);
+            None
+        }
+    }
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Cancels the call when the future serving it ends, however it ends.
+struct CancelOnDrop<'a>(&'a CallState);
+
+impl Drop for CancelOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.cancel();
     }
 }
 
@@ -512,30 +551,26 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
         let (metadata, _, mut req) = request.into_parts();
         let method = self.table.by_name.get(req.method.as_str()).copied();
         let name = std::mem::take(&mut req.method);
-        let info = Arc::new(req.take_call_info(name, metadata, started));
+        let call = Arc::new(CallState::new(req.take_call_info(name, metadata, started)));
         let log = CallLog {
             metrics: &self.metrics,
             series: self.rpc_series(method),
-            info: info.clone(),
+            call: call.clone(),
             started,
             finished: false,
         };
         let limit = self.limits.max_payload;
-        let payload = Payload::decode(
-            std::mem::take(&mut req.data),
-            &req.b64data,
-            &info.encoding,
-            limit,
-        );
-        let binary = payload.as_ref().is_ok_and(|p| p.binary) || info.encoding == "binary";
+        let encoding = call.info.encoding.as_str();
+        let payload = Payload::decode(std::mem::take(&mut req.data), &req.b64data, encoding, limit);
+        let binary = payload.as_ref().is_ok_and(|p| p.binary) || encoding == "binary";
         let result = match (payload, method) {
             (Err(e), _) => Err(e),
-            (Ok(_), None) => Err(RpcError::method_not_found(&info.method)),
+            (Ok(_), None) => Err(RpcError::method_not_found(&call.info.method)),
             (Ok(payload), Some(i)) => {
                 let event = Event::Rpc(payload.bytes);
+                let target = Target::Method(i);
                 expect_reply!(
-                    self.guarded(info.clone(), started, event, Target::Method(i))
-                        .await,
+                    self.guarded(call.clone(), started, event, target).await,
                     Rpc
                 )
             }
