@@ -593,3 +593,143 @@ async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
     s.read_to_string(&mut out).await.unwrap();
     out
 }
+
+/// Counts the requests a transport layer of the application's own sees.
+#[derive(Clone)]
+struct CountingLayer(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl<S> tower::Layer<S> for CountingLayer {
+    type Service = Counting<S>;
+    fn layer(&self, inner: S) -> Counting<S> {
+        Counting(self.0.clone(), inner)
+    }
+}
+
+#[derive(Clone)]
+struct Counting<S>(std::sync::Arc<std::sync::atomic::AtomicUsize>, S);
+
+impl<S: tower::Service<R>, R> tower::Service<R> for Counting<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.1.poll_ready(cx)
+    }
+    fn call(&mut self, req: R) -> S::Future {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        self.1.call(req)
+    }
+}
+
+#[tokio::test]
+async fn parts_serve_inside_an_application_server_with_its_layers_and_registry() {
+    use centrpc::{metrics::Metrics, server::Parts};
+    use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
+
+    // The application's own registry, with a metric of its own.
+    let registry = prometheus::Registry::new();
+    let mine = prometheus::IntCounter::new("app_things_total", "The app's own.").unwrap();
+    registry.register(Box::new(mine.clone())).unwrap();
+    mine.inc();
+    let metrics = Metrics::with_registry(&registry).unwrap();
+    assert!(
+        Metrics::with_registry(&registry).is_err(),
+        "registering twice is refused, not silently doubled"
+    );
+
+    let config = ServerConfig::default()
+        .shutdown_delay(Duration::from_millis(300))
+        .credentials(Some(Credentials::new("x-centrpc-auth", "s3cret")));
+    let parts = Parts::with_metrics(app::router(app::App::default()), &config, metrics)
+        .await
+        .unwrap();
+    let (routes, drain) = parts.into_routes();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .layer(CountingLayer(seen.clone()))
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(
+                tonic::transport::server::TcpIncoming::from(listener),
+                drain.after(async {
+                    let _ = stopped.await;
+                }),
+            ),
+    );
+
+    // The proxy answers behind the credentials check…
+    let mut client = centrpc::proto::centrifugo_proxy_client::CentrifugoProxyClient::new(
+        common::channel(&url).await,
+    );
+    let refused = client
+        .rpc(rpc_request("tasks.get_stats", br#"{"user_id":"42"}"#))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+    let mut request = tonic::Request::new(rpc_request("tasks.get_stats", br#"{"user_id":"42"}"#));
+    request
+        .metadata_mut()
+        .insert("x-centrpc-auth", "s3cret".parse().unwrap());
+    let reply = client.rpc(request).await.unwrap().into_inner();
+    assert_eq!(ok_json(&reply), json!({"total": 0, "completed": 0}));
+
+    // …health answers, and the application's transport layer saw every request.
+    let mut health = HealthClient::new(common::channel(&url).await);
+    let status = |s: &str| HealthCheckRequest { service: s.into() };
+    let ready = health
+        .check(status("readiness"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ready.status, ServingStatus::Serving as i32);
+    assert!(
+        seen.load(Ordering::SeqCst) >= 3,
+        "the app's layer saw the calls"
+    );
+
+    // centrpc's series and the application's own metric come out of one registry.
+    let text = {
+        use prometheus::Encoder;
+        let mut buf = Vec::new();
+        prometheus::TextEncoder::new()
+            .encode(&registry.gather(), &mut buf)
+            .unwrap();
+        String::from_utf8(buf).unwrap()
+    };
+    assert!(text.contains("app_things_total 1"), "{text}");
+    assert!(
+        text.contains(r#"centrpc_calls_total{kind="rpc",method="tasks.get_stats",outcome="ok"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains("centrpc_auth_failures_total 1"), "{text}");
+
+    // Shutdown through the Drain: readiness goes NOT_SERVING while the delay runs, liveness stays.
+    stop.send(()).unwrap();
+    let mut readiness = ServingStatus::Serving as i32;
+    for _ in 0..50 {
+        readiness = health
+            .check(status("readiness"))
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        if readiness == ServingStatus::NotServing as i32 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(readiness, ServingStatus::NotServing as i32);
+    let live = health.check(status("liveness")).await.unwrap().into_inner();
+    assert_eq!(live.status, ServingStatus::Serving as i32);
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the server stops after the drain")
+        .unwrap()
+        .unwrap();
+}
