@@ -63,7 +63,7 @@ async fn main() {
     }).await.unwrap().into_inner();
     let data = reply.result.expect("a result").data;
     assert_eq!(data, br#""hello package from 42""#, "{}", String::from_utf8_lossy(&data));
-    println!("package: a scratch crate on the packaged centrpc {} served a call", env!("CARGO_PKG_NAME"));
+    println!("package: a scratch crate on the packaged centrpc tarball served a call");
 }
 RUST
 (cd "$scratch/app" && CARGO_TARGET_DIR="$ROOT/target/package-check" cargo run --quiet)

@@ -37,6 +37,7 @@ pub(crate) enum Outcome {
 }
 
 impl Outcome {
+    #[cfg(feature = "metrics")]
     const COUNT: usize = 13;
 
     /// The label value.
@@ -191,6 +192,7 @@ pub struct Metrics {
     /// `centrpc_in_flight_calls`.
     pub(crate) in_flight: IntGauge,
     /// `centrpc_auth_failures_total`.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) auth_failures: IntCounter,
 }
 

@@ -330,7 +330,8 @@ impl<S: Send + Sync + 'static> Router<S> {
     }
 
     /// The hook table.
-    pub fn hook_table(&self) -> &Hooks<S> {
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
+    pub(crate) fn hook_table(&self) -> &Hooks<S> {
         &self.hooks
     }
 

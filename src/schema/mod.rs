@@ -16,7 +16,7 @@ pub mod diff;
 /// Where definitions live in the document.
 pub const DEFINITIONS: &str = "#/components/schemas/";
 /// The suffix given to the params-side copy of a type whose two contracts differ.
-pub const INPUT_SUFFIX: &str = "Input";
+pub(crate) const INPUT_SUFFIX: &str = "Input";
 
 /// Builds the API document of `router`.
 pub fn document<S: Send + Sync + 'static>(router: &Router<S>) -> Value {
