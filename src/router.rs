@@ -7,7 +7,7 @@ use std::{collections::HashMap, fmt, sync::Arc};
 use crate::{
     dispatch,
     error::DeclaredError,
-    handler::{self, ErasedHandler, Handler, SchemaFn},
+    handler::{self, CheckFn, ErasedHandler, Handler, SchemaFn},
     hooks::Hooks,
     middleware::{self, BoxCallService, CallLayer},
 };
@@ -84,6 +84,9 @@ pub struct MethodInfo {
     pub params: SchemaFn,
     /// Generates the result schema (the serialize contract).
     pub result: SchemaFn,
+    /// Checks a payload against the params type with the server's own decoding rules, without
+    /// calling the handler (what `call` checks before sending).
+    pub check: CheckFn,
 }
 
 impl fmt::Debug for MethodInfo {
@@ -116,6 +119,7 @@ pub struct MethodDef<S> {
     call: ErasedHandler<S>,
     params: SchemaFn,
     result: SchemaFn,
+    check: CheckFn,
     description: Option<String>,
     errors: Vec<DeclaredError>,
     layers: Vec<CallLayer<S>>,
@@ -143,6 +147,7 @@ where
         call: handler::erase(handler),
         params,
         result,
+        check: handler::checker::<S, M, H>(),
         description: None,
         errors: Vec::new(),
         layers: Vec::new(),
@@ -277,6 +282,7 @@ impl<S: Send + Sync + 'static> Router<S> {
                 errors: def.errors,
                 params: def.params,
                 result: def.result,
+                check: def.check,
             },
         });
         self

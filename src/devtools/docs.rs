@@ -1,0 +1,1 @@
+//! `my-app docs`: the API reference page (placeholder, filled in below).
