@@ -44,6 +44,23 @@ enum Command {
     /// Call a method with JSON params (no base64): directly over gRPC, or --via-centrifugo.
     #[cfg(feature = "devtools")]
     Call(Box<crate::devtools::call::CallArgs>),
+    /// Write the API reference page (one self-contained HTML file) with a live console.
+    #[cfg(feature = "devtools")]
+    Docs(crate::devtools::docs::DocsArgs),
+}
+
+/// The Centrifugo config `centrifugo-config --omit-secrets` prints with the current environment,
+/// for the docs page.
+#[cfg(feature = "devtools")]
+pub(crate) fn centrifugo_config_without_secrets<S: Send + Sync + 'static>(
+    router: &Router<S>,
+) -> Result<serde_json::Value, String> {
+    let cli = Cli::try_parse_from(["app", "centrifugo-config", "--omit-secrets"])
+        .map_err(|e| e.to_string())?;
+    let Command::CentrifugoConfig(args) = cli.command else {
+        unreachable!("parsed as centrifugo-config")
+    };
+    Ok(args.input(router)?.render())
 }
 
 /// Flags of `schema`.
@@ -451,6 +468,8 @@ where
         Command::Generate(args) => generate_command(args, &router),
         #[cfg(feature = "devtools")]
         Command::Call(args) => Ok(crate::devtools::call::command(*args, &router).await),
+        #[cfg(feature = "devtools")]
+        Command::Docs(args) => crate::devtools::docs::command(&args, &router),
     };
     match outcome {
         Ok(code) => code,
