@@ -217,6 +217,10 @@ mod tests {
                 "at": {"type": "string", "format": "date-time"}
             }}
         }}});
+        assert_eq!(
+            example(&json!({"$ref": "#/components/schemas/Item"}), &doc),
+            json!({"id": 0, "kind": "low", "at": "2025-01-01T12:00:00Z"})
+        );
         let schema = json!({"type": "object", "required": ["items", "name"], "properties": {
             "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}},
             "name": {"type": "string", "minLength": 8},
@@ -225,7 +229,8 @@ mod tests {
         assert_eq!(
             example(&schema, &doc),
             json!({
-                "items": [{"id": 0, "kind": "low", "at": "2025-01-01T12:00:00Z"}],
+                // Optional fields are shown two levels deep; below that only required ones.
+                "items": [{"id": 0}],
                 "name": "stringxx",
                 "limit": 10
             })
