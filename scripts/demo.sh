@@ -2,8 +2,9 @@
 # make demo: builds the example app, starts it and Centrifugo 6.9.1 on free loopback ports with a
 # config the app prints itself, makes real calls over WebSocket with the official Python SDK,
 # prints what happened, and shuts everything down cleanly.
-#   KEEP=1 make demo   keeps both running, serves the browser page (examples/web) and prints its
-#                      URL, the WebSocket URL and a token to try it by hand.
+#   KEEP=1 make demo   keeps both running, serves the browser page (examples/web) and the API
+#                      reference page with its live console (`tasks docs`), and prints their
+#                      URLs, the WebSocket URL and a token to try it by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${CENTRPC_CACHE:-$HOME/.cache/centrpc}"
@@ -53,13 +54,18 @@ curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | grep '^centrpc_calls_total' |
 if [ "${KEEP:-0}" = 1 ]; then
   echo "== building the browser page (generated TypeScript client + esbuild)"
   APP="$APP" bash scripts/web.sh "$WORK/web"
-  printf '{"url":"%s","token":"%s","user":"web"}' "$WS" "$("$APP" token --user web --ttl 24h)" > "$WORK/web/site/config.json"
+  WEB_TOKEN=$("$APP" token --user web --ttl 24h)
+  printf '{"url":"%s","token":"%s","user":"web"}' "$WS" "$WEB_TOKEN" > "$WORK/web/site/config.json"
+  echo "== writing the API reference page (tasks docs, live console bundled with esbuild)"
+  APP="$APP" bash scripts/docs.sh "$WORK/web/site/docs" 2>/dev/null
   python3 -m http.server "$WEB_PORT" --bind 127.0.0.1 --directory "$WORK/web/site" >/dev/null 2>&1 &
   WEB_PID=$!
   trap 'kill $WEB_PID 2>/dev/null || true; cleanup' EXIT
   cat <<TXT
 == still running (Ctrl-C to stop):
   browser page  : http://127.0.0.1:$WEB_PORT/   (the generated TypeScript client in your browser)
+  API reference : http://127.0.0.1:$WEB_PORT/docs/#url=$WS&token=$WEB_TOKEN
+  call a method : $APP call tasks.get_stats '{"user_id":"42"}'   (add --via-centrifugo to go through Centrifugo)
   WebSocket URL : $WS
   token (user 42): $TOKEN
   try it        : $CACHE/venv/bin/python examples/demo_client.py $WS <token>

@@ -65,11 +65,12 @@ python_env() {
 
 # node_env: npm packages from the lockfiles: the JS driver (centrifuge + ws), the generated
 # TypeScript client's type-check and e2e harness (typescript, centrifuge, ws), and the browser
-# example (centrifuge, esbuild, playwright-core driving Debian's chromium).
+# example (centrifuge, esbuild, playwright-core driving Debian's chromium), and the official
+# OpenRPC tooling that validates the API document (@open-rpc/schema-utils-js).
 node_env() {
   command -v npm >/dev/null || { echo "setup: Node.js >= 20 with npm is required" >&2; exit 1; }
   local dir
-  for dir in "$ROOT/e2e/js" "$ROOT/e2e/generated/typescript" "$ROOT/examples/web"; do
+  for dir in "$ROOT/e2e/js" "$ROOT/e2e/generated/typescript" "$ROOT/examples/web" "$ROOT/e2e/openrpc"; do
     local stamp="$dir/node_modules/.lock-$(sha256sum "$dir/package-lock.json" | cut -c1-16)"
     if [ ! -f "$stamp" ]; then
       echo "setup: npm ci in ${dir#"$ROOT"/}..." >&2

@@ -1,6 +1,6 @@
 //! The command line of an application binary: `serve`, `centrifugo-config`, `token`, `schema`,
-//! and with the `codegen` feature `generate`. Every flag is also an environment variable
-//! `CENTRPC_*`, so the same binary configures cleanly in a container.
+//! with the `codegen` feature `generate`, and with `devtools` `call` and `docs`. Every flag is
+//! also an environment variable `CENTRPC_*`, so the same binary configures cleanly in a container.
 
 use std::{ffi::OsString, net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
@@ -41,6 +41,26 @@ enum Command {
     /// Generate typed clients (Python, TypeScript, Go) from this app or a schema file.
     #[cfg(feature = "codegen")]
     Generate(centrpc_codegen::GenerateArgs),
+    /// Call a method with JSON params (no base64): directly over gRPC, or --via-centrifugo.
+    #[cfg(feature = "devtools")]
+    Call(Box<crate::devtools::call::CallArgs>),
+    /// Write the API reference page (one self-contained HTML file) with a live console.
+    #[cfg(feature = "devtools")]
+    Docs(crate::devtools::docs::DocsArgs),
+}
+
+/// The Centrifugo config `centrifugo-config --omit-secrets` prints with the current environment,
+/// for the docs page.
+#[cfg(feature = "devtools")]
+pub(crate) fn centrifugo_config_without_secrets<S: Send + Sync + 'static>(
+    router: &Router<S>,
+) -> Result<serde_json::Value, String> {
+    let cli = Cli::try_parse_from(["app", "centrifugo-config", "--omit-secrets"])
+        .map_err(|e| e.to_string())?;
+    let Command::CentrifugoConfig(args) = cli.command else {
+        unreachable!("parsed as centrifugo-config")
+    };
+    Ok(args.input(router)?.render())
 }
 
 /// Flags of `schema`.
@@ -225,7 +245,7 @@ struct TokenArgs {
     hmac_secret: String,
 }
 
-fn parse_json(s: &str) -> Result<serde_json::Value, String> {
+pub(crate) fn parse_json(s: &str) -> Result<serde_json::Value, String> {
     serde_json::from_str(s).map_err(|e| format!("not JSON: {e}"))
 }
 
@@ -446,6 +466,10 @@ where
         Command::Schema(args) => schema_command(args, &router),
         #[cfg(feature = "codegen")]
         Command::Generate(args) => generate_command(args, &router),
+        #[cfg(feature = "devtools")]
+        Command::Call(args) => Ok(crate::devtools::call::command(*args, &router).await),
+        #[cfg(feature = "devtools")]
+        Command::Docs(args) => crate::devtools::docs::command(&args, &router),
     };
     match outcome {
         Ok(code) => code,

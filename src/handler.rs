@@ -86,6 +86,15 @@ where
     })
 }
 
+/// Decodes a payload the way the server will, and drops the value: `Ok` exactly when the server
+/// would hand the params to the handler, otherwise the server's own `400` / `422` error.
+pub type CheckFn = fn(&[u8]) -> Result<(), RpcError>;
+
+/// The params check of a handler (its params type's [`decode`], the value dropped).
+pub(crate) fn checker<S, M, H: Handler<S, M>>() -> CheckFn {
+    |payload| decode::<H::Params>(payload).map(drop)
+}
+
 /// The params and result schema generators of a handler.
 pub(crate) fn schemas<S, M, H: Handler<S, M>>() -> (SchemaFn, SchemaFn) {
     (

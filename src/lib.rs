@@ -51,6 +51,7 @@
 //! | `server-api` | yes | `ServerApi`: Centrifugo's server HTTP API, for publishing from handlers |
 //! | `rate-limit` | yes | `middleware::RateLimitLayer`: per-user / per-method token buckets |
 //! | `codegen` | yes | the `generate` command and `codegen` (typed Python, TypeScript, Go clients); implies `cli` |
+//! | `devtools` | yes | the `call` and `docs` commands (try a method; an API reference page with a live console); implies `cli` |
 //! | `test-util` | no | `testing::TestClient`: drive the real pipeline in process, without a network |
 //!
 //! # Layout
@@ -75,6 +76,8 @@ mod centrifugo_config;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod context;
+#[cfg(feature = "devtools")]
+mod devtools;
 mod dispatch;
 pub mod error;
 pub mod handler;

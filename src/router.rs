@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap;
 use crate::{
     dispatch,
     error::DeclaredError,
-    handler::{self, ErasedHandler, Handler, SchemaFn},
+    handler::{self, CheckFn, ErasedHandler, Handler, SchemaFn},
     hooks::Hooks,
     middleware::{self, BoxCallService, CallLayer},
 };
@@ -86,6 +86,9 @@ pub struct MethodInfo {
     pub params: SchemaFn,
     /// Generates the result schema (the serialize contract).
     pub result: SchemaFn,
+    /// Checks a payload against the params type with the server's own decoding rules, without
+    /// calling the handler (what `call` checks before sending).
+    pub check: CheckFn,
 }
 
 impl fmt::Debug for MethodInfo {
@@ -118,6 +121,7 @@ pub struct MethodDef<S> {
     call: ErasedHandler<S>,
     params: SchemaFn,
     result: SchemaFn,
+    check: CheckFn,
     description: Option<String>,
     errors: Vec<DeclaredError>,
     layers: Vec<CallLayer<S>>,
@@ -145,6 +149,7 @@ where
         call: handler::erase(handler),
         params,
         result,
+        check: handler::checker::<S, M, H>(),
         description: None,
         errors: Vec::new(),
         layers: Vec::new(),
@@ -279,6 +284,7 @@ impl<S: Send + Sync + 'static> Router<S> {
                 errors: def.errors,
                 params: def.params,
                 result: def.result,
+                check: def.check,
             },
         });
         self

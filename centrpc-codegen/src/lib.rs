@@ -27,6 +27,7 @@ mod go;
 pub mod ir;
 mod naming;
 mod python;
+pub mod snippets;
 mod typescript;
 
 #[cfg(feature = "cli")]

@@ -419,7 +419,7 @@ fn identifier(s: &str) -> String {
 
 /// A field or method name: snake_case, escaped with a trailing `_` when it is a keyword, a
 /// builtin the generated code uses, or a `BaseModel` attribute.
-fn member_name(w: &[String]) -> String {
+pub(crate) fn member_name(w: &[String]) -> String {
     let mut s = identifier(&snake(w));
     if s.is_empty() {
         s = "field".into();
@@ -435,7 +435,7 @@ fn member_name(w: &[String]) -> String {
 
 /// A class or alias name: PascalCase, with `Type` appended when the name is taken (a trailing
 /// `_` would not be CapWords).
-fn type_name(w: &[String]) -> String {
+pub(crate) fn type_name(w: &[String]) -> String {
     let mut s = identifier(&pascal(w));
     if s.is_empty() {
         s = "Type".into();

@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 use crate::{error::BUILTIN_ERRORS, router::Router};
 
 pub mod diff;
+pub mod example;
 
 /// Where definitions live in the document.
 pub const DEFINITIONS: &str = "#/components/schemas/";

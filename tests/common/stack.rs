@@ -257,6 +257,12 @@ impl Stack {
         )
     }
 
+    /// The `CENTRPC_*` environment both processes were started with (listen address, proxy
+    /// credentials, TLS files, HMAC secret, Centrifugo port…).
+    pub fn env(&self) -> &[(String, String)] {
+        &self.env
+    }
+
     pub fn ws_url(&self) -> String {
         format!(
             "ws://127.0.0.1:{}/connection/websocket",

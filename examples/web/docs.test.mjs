@@ -1,0 +1,105 @@
+// Drives the API reference page (`tasks docs`, with its live console) in Debian's Chromium
+// (headless, never a downloaded browser) with playwright-core, against the real Centrifugo and
+// the example server:
+//   node examples/web/docs.test.mjs PAGE_URL_WITH_FRAGMENT SCREENSHOT_PATH METHODS_JSON
+// Checks that every method is listed with its type trees, runs a successful call and a typed
+// error from the console, saves a screenshot; exits non-zero on failure.
+
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const [url, screenshot, methodsJson] = process.argv.slice(2);
+if (!url || !screenshot || !methodsJson) {
+  console.error('usage: docs.test.mjs PAGE_URL SCREENSHOT_PATH METHODS_JSON');
+  process.exit(2);
+}
+const methods = JSON.parse(methodsJson);
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+});
+const problems = [];
+const requests = [];
+let passed = 0;
+let failed = 0;
+async function check(name, fn) {
+  try {
+    await fn();
+    passed += 1;
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    failed += 1;
+    console.log(`FAIL ${name}: ${e.message}`);
+  }
+}
+
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('request', (r) => requests.push(r.url()));
+  const text = (sel) => page.$eval(sel, (el) => el.textContent);
+
+  await check('the page loads and the console connects from the URL fragment', async () => {
+    await page.goto(url);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 15000 });
+    await page.waitForFunction(() => document.querySelector('#console-status').textContent === 'connected', null, { timeout: 15000 });
+  });
+  await check('every method is listed with its description and type trees', async () => {
+    for (const m of methods) {
+      const section = await page.$(`section[data-method="${m}"]`);
+      assert.ok(section, `no section for ${m}`);
+      const trees = await section.$$('.tree');
+      assert.equal(trees.length, 2, `${m}: params and result trees`);
+      assert.ok(await page.$(`nav a[href="#${await section.getAttribute('id')}"]`), `${m} in the navigation`);
+    }
+    const stats = await text('section[data-method="tasks.get_stats"]');
+    assert.match(stats, /Get task statistics for a user\./);
+    assert.match(stats, /user_id: string/);
+    assert.match(stats, /total: integer/);
+    const create = await text('section[data-method="tasks.create"]');
+    assert.match(create, /INVALID_TITLE/);
+    const rt = await text('section[data-method="types.roundtrip"]');
+    assert.match(rt, /items: Inner\[\]/);
+    assert.match(rt, /"red" \| "dark_blue"|color: Color/);
+  });
+  await check('snippets in four forms', async () => {
+    for (const lang of ['call', 'python', 'typescript', 'go']) {
+      const snip = await text(`section[data-method="tasks.get_stats"] div[data-lang="${lang}"] pre`);
+      assert.ok(snip.includes('get_stats') || snip.includes('GetStats') || snip.includes('getStats'), `${lang}: ${snip}`);
+    }
+    await page.click('section[data-method="tasks.get_stats"] button[data-lang="go"]');
+    assert.equal(await page.$eval('section[data-method="tasks.get_stats"] div[data-lang="go"]', (d) => d.hidden), false);
+  });
+  await check('a console call returns the typed result with its round-trip time', async () => {
+    await page.click('section[data-method="tasks.get_stats"] button.try');
+    assert.equal(await page.$eval('#console-method', (s) => s.value), 'tasks.get_stats');
+    assert.deepEqual(JSON.parse(await page.$eval('#console-params', (t) => t.value)), { user_id: 'string' });
+    await page.fill('#console-params', '{"user_id": "docs"}');
+    await page.click('#console-call');
+    await page.waitForFunction(() => document.querySelector('#console-out').dataset.calls === '1');
+    assert.deepEqual(JSON.parse(await text('#console-out')), { total: 0, completed: 0 });
+    assert.match(await text('#console-meta'), /^result in \d+(\.\d)? ms$/);
+  });
+  await check('a console call shows a typed error', async () => {
+    await page.selectOption('#console-method', 'tasks.complete');
+    await page.fill('#console-params', '{"id": 999999}');
+    await page.click('#console-call');
+    await page.waitForFunction(() => document.querySelector('#console-out').dataset.calls === '2');
+    assert.deepEqual(JSON.parse(await text('#console-out')), { error: { code: 1004, message: 'task not found', temporary: false } });
+    assert.match(await text('#console-meta'), /^RPCError 1004 in \d+(\.\d)? ms$/);
+  });
+  await page.screenshot({ path: screenshot });
+  await page.screenshot({ path: screenshot.replace(/\.png$/, '-full.png'), fullPage: true });
+  await check('no errors, and nothing fetched but the page itself', async () => {
+    assert.deepEqual(problems, []);
+    const origin = new URL(url).origin;
+    assert.deepEqual(requests.filter((r) => !r.startsWith(origin)), []);
+  });
+} finally {
+  await browser.close();
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
