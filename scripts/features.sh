@@ -15,6 +15,7 @@ combos=(
   "test-util"
   "cli"
   "codegen"
+  "devtools"
 )
 # A combination must build without a warning (dead code behind a missing cfg shows up here).
 check() {

@@ -51,7 +51,7 @@
 //! | `server-api` | yes | `ServerApi`: Centrifugo's server HTTP API, for publishing from handlers |
 //! | `rate-limit` | yes | `middleware::RateLimitLayer`: per-user / per-method token buckets |
 //! | `codegen` | yes | the `generate` command and `codegen` (typed Python, TypeScript, Go clients); implies `cli` |
-//! | `devtools` | yes | the `call` and `docs` commands (try a method; an API reference page with a live console); implies `cli` |
+//! | `devtools` | yes | the `call` and `docs` commands (try a method; an API reference page with a live console); implies `codegen` |
 //! | `test-util` | no | `testing::TestClient`: drive the real pipeline in process, without a network |
 //!
 //! # Layout
