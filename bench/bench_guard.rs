@@ -32,7 +32,7 @@ mod app;
 #[path = "bare_tonic.rs"]
 mod bare_tonic;
 #[allow(dead_code)]
-#[path = "../examples/tasks/types.rs"]
+#[path = "../tests/fixtures/everything.rs"]
 mod types;
 
 use std::{hint::black_box, net::SocketAddr, process::ExitCode};

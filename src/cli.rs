@@ -160,18 +160,9 @@ struct CentrifugoConfigArgs {
     /// Centrifugo's proxy timeout (default: --call-timeout + 1s, so centrpc answers TIMED_OUT first).
     #[arg(long, env = "CENTRPC_PROXY_TIMEOUT", value_parser = humantime::parse_duration)]
     proxy_timeout: Option<Duration>,
-    /// CA Centrifugo trusts for centrpc's TLS certificate (required with --tls-cert).
-    #[arg(long, env = "CENTRPC_PROXY_TLS_CA")]
-    proxy_tls_ca: Option<PathBuf>,
-    /// Centrifugo's client certificate, for mTLS.
-    #[arg(long, env = "CENTRPC_PROXY_TLS_CERT", requires = "proxy_tls_key")]
-    proxy_tls_cert: Option<PathBuf>,
-    /// Centrifugo's client key, for mTLS.
-    #[arg(long, env = "CENTRPC_PROXY_TLS_KEY", requires = "proxy_tls_cert")]
-    proxy_tls_key: Option<PathBuf>,
-    /// Name to verify centrpc's certificate against (SNI).
-    #[arg(long, env = "CENTRPC_PROXY_TLS_SERVER_NAME")]
-    proxy_tls_server_name: Option<String>,
+    /// How Centrifugo reaches centrpc over TLS.
+    #[command(flatten)]
+    proxy_tls: ProxyTlsArgs,
     /// Centrifugo's HMAC secret for connection tokens.
     #[arg(long, env = "CENTRPC_HMAC_SECRET", hide_env_values = true, required_unless_present_any = ["omit_secrets", "secret_env"])]
     hmac_secret: Option<String>,
@@ -222,6 +213,24 @@ struct CentrifugoConfigArgs {
     forward_headers: Vec<String>,
 }
 
+/// How a client of centrpc (Centrifugo, or `call`) reaches it over TLS: the same flags and
+/// environment for both, so they cannot drift apart.
+#[derive(Debug, Args)]
+pub(crate) struct ProxyTlsArgs {
+    /// CA to trust for centrpc's TLS certificate (required when it serves TLS, --tls-cert).
+    #[arg(long, env = "CENTRPC_PROXY_TLS_CA")]
+    pub(crate) proxy_tls_ca: Option<PathBuf>,
+    /// Client certificate presented to centrpc, for mTLS.
+    #[arg(long, env = "CENTRPC_PROXY_TLS_CERT", requires = "proxy_tls_key")]
+    pub(crate) proxy_tls_cert: Option<PathBuf>,
+    /// Client key, for mTLS.
+    #[arg(long, env = "CENTRPC_PROXY_TLS_KEY", requires = "proxy_tls_cert")]
+    pub(crate) proxy_tls_key: Option<PathBuf>,
+    /// Name to verify centrpc's certificate against (SNI; default: the host dialled).
+    #[arg(long, env = "CENTRPC_PROXY_TLS_SERVER_NAME")]
+    pub(crate) proxy_tls_server_name: Option<String>,
+}
+
 /// Flags of `token`.
 #[derive(Debug, Args)]
 struct TokenArgs {
@@ -260,7 +269,7 @@ impl CentrifugoConfigArgs {
             }
             format!("grpc://{addr}")
         });
-        let tls = match (&config.tls, &self.proxy_tls_ca) {
+        let tls = match (&config.tls, &self.proxy_tls.proxy_tls_ca) {
             (None, _) => None,
             (Some(_), None) => {
                 return Err(
@@ -268,13 +277,17 @@ impl CentrifugoConfigArgs {
                 )
             }
             (Some(server), Some(ca)) => {
-                if server.client_ca.is_some() && self.proxy_tls_cert.is_none() {
+                if server.client_ca.is_some() && self.proxy_tls.proxy_tls_cert.is_none() {
                     return Err("--tls-client-ca requires Centrifugo to present a certificate: give --proxy-tls-cert and --proxy-tls-key".into());
                 }
                 Some(ProxyTls {
                     server_ca: ca.clone(),
-                    client_identity: self.proxy_tls_cert.clone().zip(self.proxy_tls_key.clone()),
-                    server_name: self.proxy_tls_server_name.clone(),
+                    client_identity: self
+                        .proxy_tls
+                        .proxy_tls_cert
+                        .clone()
+                        .zip(self.proxy_tls.proxy_tls_key.clone()),
+                    server_name: self.proxy_tls.proxy_tls_server_name.clone(),
                 })
             }
         };

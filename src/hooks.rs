@@ -154,41 +154,28 @@ macro_rules! event_data {
 }
 event_data!(ConnectEvent, SubscribeEvent, PublishEvent);
 
-impl RefreshReply {
-    /// Keeps the connection until `expire_at` (unix seconds).
-    pub fn extend_until(expire_at: i64) -> Self {
-        Self {
-            expire_at,
-            ..Self::default()
-        }
-    }
+macro_rules! expiry_reply {
+    ($($reply:ty: $what:literal),*) => {$(
+        impl $reply {
+            #[doc = concat!("Keeps the ", $what, " until `expire_at` (unix seconds).")]
+            pub fn extend_until(expire_at: i64) -> Self {
+                Self {
+                    expire_at,
+                    ..Self::default()
+                }
+            }
 
-    /// Ends the connection as expired.
-    pub fn expired() -> Self {
-        Self {
-            expired: true,
-            ..Self::default()
+            #[doc = concat!("Ends the ", $what, " as expired.")]
+            pub fn expired() -> Self {
+                Self {
+                    expired: true,
+                    ..Self::default()
+                }
+            }
         }
-    }
+    )*};
 }
-
-impl SubRefreshReply {
-    /// Keeps the subscription until `expire_at` (unix seconds).
-    pub fn extend_until(expire_at: i64) -> Self {
-        Self {
-            expire_at,
-            ..Self::default()
-        }
-    }
-
-    /// Ends the subscription as expired.
-    pub fn expired() -> Self {
-        Self {
-            expired: true,
-            ..Self::default()
-        }
-    }
-}
+expiry_reply!(RefreshReply: "connection", SubRefreshReply: "subscription");
 
 impl PublishReply {
     /// Rewrites the publication with `value`.

@@ -319,7 +319,15 @@ impl HookRoute {
 
 impl<S: Send + Sync + 'static> ProxyService<S> {
     /// Serves `router` under `limits`.
+    ///
+    /// # Panics
+    /// If the router has registration problems (invalid or duplicate names), listing them all:
+    /// like a route conflict in axum, it is a mistake in the program, found at startup.
+    /// [`server::Parts`](crate::server::Parts) checks first and returns them as an error instead.
     pub fn new(router: Router<S>, limits: Limits) -> Self {
+        if let Err(problems) = router.check() {
+            panic!("{problems}");
+        }
         let parts = router.into_parts();
         let series = parts
             .methods
@@ -767,6 +775,15 @@ fn reply<R: ProxyReply>(outcome: Result<R::Result, RpcError>) -> R {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[should_panic(expected = "invalid method name \"bad name\"")]
+    fn an_invalid_router_is_refused_at_construction() {
+        async fn nothing(_: Context, _: ()) -> Result<(), RpcError> {
+            Ok(())
+        }
+        let _ = ProxyService::new(Router::new(()).rpc("bad name", nothing), Limits::default());
+    }
 
     #[test]
     fn parses_grpc_timeout_units() {

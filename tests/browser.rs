@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::stack::{example_bin, free_port, root, Options, Stack};
 use serde_json::json;
@@ -37,26 +37,7 @@ fn the_generated_client_works_in_headless_chromium() {
     );
     let config = json!({"url": stack.ws_url(), "token": stack.token("web", None), "user": "web"});
     std::fs::write(out.join("site/config.json"), config.to_string()).unwrap();
-    let mut server = Command::new("python3")
-        .args([
-            "-m",
-            "http.server",
-            &web_port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--directory",
-        ])
-        .arg(out.join("site"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", web_port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let mut server = common::stack::serve_dir(web_port, &out.join("site"));
     let screenshot = out.join("screenshot.png");
     let _ = std::fs::remove_file(&screenshot);
     let run = Command::new("node")

@@ -12,7 +12,6 @@ use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
     process::{Command, Output},
-    sync::Mutex,
 };
 
 use centrpc::{
@@ -25,7 +24,6 @@ use common::{
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 fn e2e_dir() -> PathBuf {
     root().join("e2e/generated/typescript")
@@ -34,28 +32,7 @@ fn e2e_dir() -> PathBuf {
 /// `e2e/generated/typescript/node_modules`, installed from the lockfile when it changed since
 /// the last install (the stamp scheme of `scripts/setup.sh node`).
 fn node_modules() -> PathBuf {
-    static INSTALL: Mutex<()> = Mutex::new(());
-    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = e2e_dir();
-    let lock = std::fs::read(dir.join("package-lock.json")).expect("the lockfile is committed");
-    let digest = format!("{:x}", Sha256::digest(&lock));
-    let modules = dir.join("node_modules");
-    let stamp = modules.join(format!(".lock-{}", &digest[..16]));
-    if !stamp.exists() {
-        let out = Command::new("npm")
-            .args(["ci", "--silent", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .output()
-            .expect("npm (Node.js >= 20) is installed");
-        assert!(
-            out.status.success(),
-            "npm ci in {} failed:\n{}",
-            dir.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::write(&stamp, "").unwrap();
-    }
-    modules
+    common::stack::npm_ci(&e2e_dir())
 }
 
 fn run(cmd: &mut Command) -> Output {

@@ -11,47 +11,18 @@ mod common;
 use std::{
     path::{Path, PathBuf},
     process::{Command, Output},
-    sync::Mutex,
 };
 
 use common::stack::{example_bin, root};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 fn openrpc_dir() -> PathBuf {
     root().join("e2e/openrpc")
 }
 
-/// `e2e/openrpc/node_modules`, installed from the lockfile when it changed since the last install
-/// (the stamp scheme of `scripts/setup.sh node`).
-fn ensure_node_modules() {
-    static INSTALL: Mutex<()> = Mutex::new(());
-    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = openrpc_dir();
-    let lock = std::fs::read(dir.join("package-lock.json")).expect("the lockfile is committed");
-    let digest = format!("{:x}", Sha256::digest(&lock));
-    let stamp = dir
-        .join("node_modules")
-        .join(format!(".lock-{}", &digest[..16]));
-    if !stamp.exists() {
-        let out = Command::new("npm")
-            .args(["ci", "--silent", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .output()
-            .expect("npm (Node.js >= 20) is installed");
-        assert!(
-            out.status.success(),
-            "npm ci in {} failed:\n{}",
-            dir.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::write(&stamp, "").unwrap();
-    }
-}
-
 /// `node validate.mjs path`: its output (one line per problem, or `valid`).
 fn validate(path: &Path) -> Output {
-    ensure_node_modules();
+    common::stack::npm_ci(&openrpc_dir());
     Command::new("node")
         .arg(openrpc_dir().join("validate.mjs"))
         .arg(path)

@@ -4,6 +4,9 @@
 //! (set `CENTRPC_CENTRIFUGO_API_URL` and `CENTRPC_CENTRIFUGO_API_KEY` so `tasks.process` can publish).
 
 mod app;
+// The every-construct fixture lives with the tests; the example serves it as `types.roundtrip`,
+// so the generated clients' end-to-end suites round-trip every construct through the real app.
+#[path = "../../tests/fixtures/everything.rs"]
 mod types;
 
 #[tokio::main]

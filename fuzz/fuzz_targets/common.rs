@@ -13,7 +13,7 @@ use centrpc::{
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-#[path = "../../examples/tasks/types.rs"]
+#[path = "../../tests/fixtures/everything.rs"]
 #[allow(dead_code)]
 pub mod types;
 

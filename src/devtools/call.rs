@@ -111,18 +111,9 @@ pub(crate) struct CallArgs {
     /// Set when the backend serves TLS (`serve --tls-cert`); then --proxy-tls-ca is required.
     #[arg(long, env = "CENTRPC_TLS_CERT")]
     tls_cert: Option<PathBuf>,
-    /// The CA to trust for the backend's certificate, as `centrifugo-config --proxy-tls-ca`.
-    #[arg(long, env = "CENTRPC_PROXY_TLS_CA")]
-    proxy_tls_ca: Option<PathBuf>,
-    /// Client certificate for mTLS, as `centrifugo-config --proxy-tls-cert`.
-    #[arg(long, env = "CENTRPC_PROXY_TLS_CERT", requires = "proxy_tls_key")]
-    proxy_tls_cert: Option<PathBuf>,
-    /// Client key for mTLS.
-    #[arg(long, env = "CENTRPC_PROXY_TLS_KEY", requires = "proxy_tls_cert")]
-    proxy_tls_key: Option<PathBuf>,
-    /// Name to verify the backend's certificate against (default: the host dialled).
-    #[arg(long, env = "CENTRPC_PROXY_TLS_SERVER_NAME")]
-    proxy_tls_server_name: Option<String>,
+    /// How this command reaches the backend over TLS, as `centrifugo-config` tells Centrifugo.
+    #[command(flatten)]
+    proxy_tls: crate::cli::ProxyTlsArgs,
 
     /// Centrifugo's WebSocket URL (default: ws://127.0.0.1:<CENTRPC_CENTRIFUGO_PORT>/connection/websocket).
     #[arg(long, env = "CENTRPC_WS_URL")]
@@ -289,11 +280,11 @@ fn grpc_target(args: &CallArgs) -> Result<grpc::Target, String> {
             addr.to_string()
         }
     };
-    let tls = match (&args.tls_cert, &args.proxy_tls_ca) {
+    let tls = match (&args.tls_cert, &args.proxy_tls.proxy_tls_ca) {
         (_, Some(ca)) => Some(grpc::Tls {
             ca: ca.clone(),
-            identity: args.proxy_tls_cert.clone().zip(args.proxy_tls_key.clone()),
-            server_name: args.proxy_tls_server_name.clone(),
+            identity: args.proxy_tls.proxy_tls_cert.clone().zip(args.proxy_tls.proxy_tls_key.clone()),
+            server_name: args.proxy_tls.proxy_tls_server_name.clone(),
         }),
         (Some(_), None) => {
             return Err(

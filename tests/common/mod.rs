@@ -7,7 +7,7 @@ pub mod app;
 pub mod certs;
 pub mod stack;
 pub mod toxiproxy;
-#[path = "../../examples/tasks/types.rs"]
+#[path = "../fixtures/everything.rs"]
 pub mod types;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};

@@ -523,3 +523,56 @@ pub fn drive(sdk: Sdk, script: &Value) -> Value {
         )
     })
 }
+
+/// `npm ci` in `dir` once per lockfile (a stamp in `node_modules` keyed on its hash), one test at a
+/// time; returns the `node_modules` directory.
+pub fn npm_ci(dir: &Path) -> PathBuf {
+    use sha2::{Digest, Sha256};
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    let lock = std::fs::read(dir.join("package-lock.json")).expect("the lockfile is committed");
+    let digest = format!("{:x}", Sha256::digest(&lock));
+    let modules = dir.join("node_modules");
+    let stamp = modules.join(format!(".lock-{}", &digest[..16]));
+    if !stamp.exists() {
+        let out = Command::new("npm")
+            .args(["ci", "--silent", "--no-audit", "--no-fund"])
+            .current_dir(dir)
+            .output()
+            .expect("npm (Node.js >= 20) is installed");
+        assert!(
+            out.status.success(),
+            "npm ci in {} failed:\n{}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::write(&stamp, "").unwrap();
+    }
+    modules
+}
+
+/// Serves `dir` over HTTP on 127.0.0.1:`port` (Python's http.server) and waits until it accepts
+/// connections; kill the child to stop it.
+pub fn serve_dir(port: u16, dir: &Path) -> Child {
+    let server = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+        ])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 runs");
+    for _ in 0..100 {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server
+}
