@@ -65,7 +65,8 @@ if [ "${KEEP:-0}" = 1 ]; then
 == still running (Ctrl-C to stop):
   browser page  : http://127.0.0.1:$WEB_PORT/   (the generated TypeScript client in your browser)
   API reference : http://127.0.0.1:$WEB_PORT/docs/#url=$WS&token=$WEB_TOKEN
-  call a method : $APP call tasks.get_stats '{"user_id":"42"}'   (add --via-centrifugo to go through Centrifugo)
+  call a method : CENTRPC_LISTEN=$CENTRPC_LISTEN CENTRPC_AUTH_KEY=$CENTRPC_AUTH_KEY CENTRPC_AUTH_VALUE=$CENTRPC_AUTH_VALUE $APP call tasks.get_stats '{"user_id":"42"}'
+    through Centrifugo: CENTRPC_HMAC_SECRET=$CENTRPC_HMAC_SECRET CENTRPC_CENTRIFUGO_PORT=$CF_PORT $APP call --via-centrifugo tasks.get_stats '{"user_id":"42"}'
   WebSocket URL : $WS
   token (user 42): $TOKEN
   try it        : $CACHE/venv/bin/python examples/demo_client.py $WS <token>
