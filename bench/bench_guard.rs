@@ -3,7 +3,7 @@
 //!
 //! `bench_guard <scenario> [--warmup N] [--calls K]` starts, in this one process, a server (the
 //! example app through centrpc's public `server::bind` + `run`, or the bare tonic service of
-//! `examples/bare_tonic.rs`) on loopback and a tonic client, all on ONE current-thread tokio
+//! `bench/bare_tonic.rs`) on loopback and a tonic client, all on ONE current-thread tokio
 //! runtime, so a call's client and server work run on this thread in a fixed order. It checks one
 //! reply, makes `N` warm-up calls, then makes `K` calls inside [`centrpc_guard_measure`].
 //! callgrind counts only that function (`--toggle-collect=*centrpc_guard_measure*`), so
@@ -52,7 +52,7 @@ type Client = CentrifugoProxyClient<Channel>;
 enum Server {
     /// The example app (`examples/tasks`) served by centrpc with default limits and logging.
     Centrpc,
-    /// `examples/bare_tonic.rs`: tonic with pre-encoded replies.
+    /// `bench/bare_tonic.rs`: tonic with pre-encoded replies.
     Bare,
 }
 

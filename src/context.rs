@@ -4,7 +4,7 @@
 
 use std::{
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{fence, AtomicBool, Ordering},
         Arc, OnceLock,
     },
     time::Instant,
@@ -64,8 +64,9 @@ impl Cancel {
     }
 
     fn cancel(&self) {
-        // SeqCst on both sides: either `token()` sees the flag, or this sees the token.
         self.cancelled.store(true, Ordering::SeqCst);
+        // The fences pair with `token()`'s: either it sees the flag, or this sees its token.
+        fence(Ordering::SeqCst);
         if let Some(token) = self.token.get() {
             token.cancel();
         }
@@ -73,6 +74,7 @@ impl Cancel {
 
     fn token(&self) -> &CancellationToken {
         let token = self.token.get_or_init(CancellationToken::new);
+        fence(Ordering::SeqCst);
         if self.cancelled.load(Ordering::SeqCst) {
             token.cancel();
         }

@@ -64,6 +64,8 @@
 //! - [`service`]: the `CentrifugoProxy` gRPC service (decode → route → middleware → handler →
 //!   encode).
 //! - [`schema`]: the API document the client generators read.
+//! - `server` (feature `server`): the standalone server, and `Parts` to embed it in your own.
+//! - `metrics`, `cli`, `testing`, `token`, `ServerApi`: the features of the same names.
 //! - [`proto`]: the generated protocol types.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -154,10 +154,14 @@ impl Payload {
     }
 }
 
-/// Reads Centrifugo's deadline from the `grpc-timeout` header (`<digits><H|M|S|m|u|n>`).
+/// Reads Centrifugo's deadline from the `grpc-timeout` header (`<digits><H|M|S|m|u|n>`, at most
+/// 8 digits as the gRPC spec says; anything else is ignored like a missing header).
 fn grpc_timeout(metadata: &MetadataMap) -> Option<Duration> {
     let raw = metadata.get("grpc-timeout")?.to_str().ok()?;
     let (digits, unit) = raw.split_at(raw.len().checked_sub(1)?);
+    if digits.len() > 8 {
+        return None;
+    }
     let n: u64 = digits.parse().ok()?;
     Some(match unit {
         "H" => Duration::from_secs(n.saturating_mul(3600)),
@@ -193,7 +197,7 @@ macro_rules! connection_request {
                     protocol: std::mem::take(&mut self.protocol),
                     encoding: std::mem::take(&mut self.encoding),
                     meta: std::mem::take(&mut self.meta),
-                    deadline: grpc_timeout(&metadata).map(|d| started + d),
+                    deadline: grpc_timeout(&metadata).and_then(|d| started.checked_add(d)),
                     metadata,
                 }
             }
@@ -223,7 +227,7 @@ impl ConnectionRequest for proto::ConnectRequest {
             transport: std::mem::take(&mut self.transport),
             protocol: std::mem::take(&mut self.protocol),
             encoding: std::mem::take(&mut self.encoding),
-            deadline: grpc_timeout(&metadata).map(|d| started + d),
+            deadline: grpc_timeout(&metadata).and_then(|d| started.checked_add(d)),
             metadata,
             ..CallInfo::default()
         }
@@ -321,13 +325,18 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
     /// Serves `router` under `limits`.
     ///
     /// # Panics
-    /// If the router has registration problems (invalid or duplicate names), listing them all:
+    /// If `limits.max_concurrency` is 0, or the router has registration problems (invalid or
+    /// duplicate names), listing them all:
     /// like a route conflict in axum, it is a mistake in the program, found at startup.
     /// [`server::Parts`](crate::server::Parts) checks first and returns them as an error instead.
     pub fn new(router: Router<S>, limits: Limits) -> Self {
         if let Err(problems) = router.check() {
             panic!("{problems}");
         }
+        assert!(
+            limits.max_concurrency > 0,
+            "max concurrency must be at least 1: with 0 every call is shed"
+        );
         let parts = router.into_parts();
         let series = parts
             .methods
@@ -440,10 +449,14 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
         // layer's `call` is isolated like one in the handler.
         let work = async { self.pipeline(Call::new(ctx, event, target)).await };
         let mut work = std::pin::pin!(AssertUnwindSafe(work).catch_unwind());
-        // Most calls finish on their first poll; only one that waits arms the deadline timer.
+        // Most calls finish on their first poll; only one that waits arms the deadline timer,
+        // counted from the call's start so the first poll's work is inside the limit too.
         let outcome = match (&mut work).now_or_never() {
             Some(outcome) => Ok(outcome),
-            None => tokio::time::timeout(limit, work).await,
+            None => match started.checked_add(limit) {
+                Some(at) => tokio::time::timeout_at(at.into(), work).await,
+                None => Ok(work.await),
+            },
         };
         match outcome {
             Ok(Ok(result)) => result,
@@ -495,14 +508,14 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
 struct Admitted<'a>(&'a AtomicUsize);
 
 impl<'a> Admitted<'a> {
-    /// Admits a call if fewer than `max` are running.
+    /// Admits a call if fewer than `max` are running (exactly: a refused call never counts).
     fn enter(running: &'a AtomicUsize, max: usize) -> Option<Self> {
-        if running.fetch_add(1, Ordering::AcqRel) < max {
-            Some(Self(running))
-        } else {
-            running.fetch_sub(1, Ordering::AcqRel);
-            None
-        }
+        running
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Self(running))
     }
 }
 
@@ -797,7 +810,7 @@ mod tests {
             m.insert("grpc-timeout", raw.parse().unwrap());
             assert_eq!(grpc_timeout(&m), Some(want), "{raw}");
         }
-        for bad in ["", "S", "10x", "-1S"] {
+        for bad in ["", "S", "10x", "-1S", "123456789S", "99999999999999999H"] {
             m.insert("grpc-timeout", bad.parse().unwrap());
             assert_eq!(grpc_timeout(&m), None, "{bad}");
         }

@@ -73,6 +73,7 @@ impl<S: Send + Sync + 'static> TestClient<S> {
 
     /// Calls RPC `method` with `params` encoded as JSON. Await the returned builder for the
     /// result decoded as `R`, after setting the caller with [`TestCall::user`] and friends.
+    /// Awaiting panics if the result does not decode as `R` (the test asked for the wrong type).
     pub fn call<R>(&self, method: &str, params: &impl Serialize) -> TestCall<'_, S, R> {
         let data = serde_json::to_vec(params).expect("test params encode as JSON");
         self.call_raw(method, data)
@@ -233,16 +234,23 @@ where
             let reply = self.client.service.rpc(request).await;
             let reply = reply.map_err(status_error)?.into_inner();
             let result = outcome(reply.result, reply.error, reply.disconnect)?;
-            serde_json::from_slice(&result.data).map_err(|e| {
-                RpcError::internal(format_args!(
-                    "the result does not decode as the expected type: {e}"
-                ))
-            })
+            // A result of another type is the test's mistake, not the server's: say so loudly
+            // rather than as an error code a test might be asserting on.
+            match serde_json::from_slice(&result.data) {
+                Ok(value) => Ok(value),
+                Err(e) => panic!(
+                    "TestClient: the result {} does not decode as {}: {e}",
+                    String::from_utf8_lossy(&result.data),
+                    std::any::type_name::<R>()
+                ),
+            }
         })
     }
 }
 
-/// The result of a reply, or its error or disconnect as an [`RpcError`].
+/// The result of a reply, or its error or disconnect as an [`RpcError`] (code, message and
+/// `temporary` as the client sees them; its [`kind`](RpcError::kind) is `App`, since the wire does
+/// not say who produced it).
 fn outcome<T>(
     result: Option<T>,
     error: Option<proto::Error>,

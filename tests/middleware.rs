@@ -212,3 +212,24 @@ async fn outcomes_come_from_the_error_kind_not_its_number() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn per_method_buckets_are_shared_by_users_and_hooks_pass_through() {
+    let quota = Quota::per_hour(NonZeroU32::new(1).unwrap());
+    let router = Router::new(())
+        .rpc("a", echo)
+        .rpc("b", echo)
+        .hooks(|h| h.subscribe("*", any_channel))
+        .layer(RateLimitLayer::per_method(quota));
+    let client = TestClient::new(router);
+    client.call::<u32>("a", &1).user("u1").await.unwrap();
+    // Another user spends the same method's bucket…
+    let err = client.call::<u32>("a", &1).user("u2").await.unwrap_err();
+    assert_eq!(err.code(), codes::RATE_LIMITED);
+    // …while another method has its own.
+    client.call::<u32>("b", &1).user("u2").await.unwrap();
+    // Hooks are not RPC calls: a router-wide limiter lets them through.
+    for user in ["", "u1", "u1"] {
+        client.subscribe(user, "news").await.unwrap();
+    }
+}

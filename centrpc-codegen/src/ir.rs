@@ -33,7 +33,7 @@ pub struct Method {
     pub name: String,
     /// Its words, e.g. `["tasks", "get", "stats"]`; languages join them in their own case.
     pub words: Vec<String>,
-    /// From `Router::describe`.
+    /// From `MethodDef::describe`.
     pub description: Option<String>,
     /// The params type; `None` when the method takes no params (`()`).
     pub params: Option<TypeRef>,

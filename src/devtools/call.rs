@@ -36,7 +36,7 @@ pub(crate) enum Exit {
     Rejected = 3,
     /// No answer: the backend or Centrifugo is unreachable, TLS failed, or the call timed out.
     Unreachable = 4,
-    /// Refused credentials: proxy credentials, client certificate, or connection token.
+    /// Refused credentials: proxy credentials or connection token (a refused client certificate shows as unreachable).
     Refused = 5,
 }
 

@@ -67,6 +67,13 @@ async fn exchange(
                 let (code, reason) = close
                     .map(|c| (u16::from(c.code), c.reason.to_string()))
                     .unwrap_or((u16::from(CloseCode::Status), String::new()));
+                if connected && (4000..=4999).contains(&code) {
+                    // The method ended the call with a disconnect (`RpcError::disconnect`).
+                    return Ok(Outcome::Disconnect {
+                        code: u32::from(code),
+                        reason,
+                    });
+                }
                 let said = format!("Centrifugo closed the connection: {code} {reason}");
                 return Err(if REFUSED_DISCONNECTS.contains(&code) {
                     Failure::Refused(format!(

@@ -79,7 +79,7 @@ pub(crate) async fn call(
     }
     let channel = match endpoint.connect().await {
         Ok(c) => c,
-        Err(e) => return Ok(Err(Failure::Unreachable(describe_transport(&e)))),
+        Err(e) => return Ok(Err(transport_failure(describe_transport(&e)))),
     };
     let mut request = tonic::Request::new(RpcRequest {
         client: caller.client.clone(),
@@ -107,13 +107,16 @@ pub(crate) async fn call(
                 Code::Unauthenticated | Code::PermissionDenied => Failure::Refused(format!(
                     "the backend refused the proxy credentials ({said}); set --auth-key/--auth-value (CENTRPC_AUTH_KEY/CENTRPC_AUTH_VALUE) as for `serve`"
                 )),
-                Code::Unavailable => Failure::Unreachable(format!(
+                Code::Unavailable => transport_failure(format!(
                     "the backend at {} is unavailable ({}; {})",
                     target.address,
                     said,
                     source_chain(&status)
                 )),
-                _ => Failure::Unreachable(format!("the backend answered gRPC {said}")),
+                _ => transport_failure(format!(
+                    "the backend answered gRPC {said} ({})",
+                    source_chain(&status)
+                )),
             }));
         }
     };
@@ -152,6 +155,19 @@ fn json_or_string(bytes: &[u8]) -> serde_json::Value {
 }
 
 /// A transport error with its causes, which carry the useful part (refused, TLS, timeout).
+/// A transport failure (exit 4). With TLS 1.3 a server that turns the client certificate away
+/// does so after the client's handshake, so the client sees either that alert or just a closed
+/// connection, depending on timing: both are the same exit code, and the message hints at the
+/// certificate when the alert came through.
+fn transport_failure(text: String) -> Failure {
+    if text.contains("received fatal alert: CertificateRequired") {
+        return Failure::Unreachable(format!(
+            "{text} (the backend requires a client certificate: set --proxy-tls-cert/--proxy-tls-key as for `centrifugo-config`)"
+        ));
+    }
+    Failure::Unreachable(text)
+}
+
 fn describe_transport(e: &tonic::transport::Error) -> String {
     let mut text = format!("cannot connect to the backend: {e}");
     let mut source = std::error::Error::source(e);

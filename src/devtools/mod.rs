@@ -37,6 +37,6 @@ pub(crate) enum Outcome {
 pub(crate) enum Failure {
     /// The target could not be reached or did not answer (connection, TLS, timeout, protocol).
     Unreachable(String),
-    /// The target refused who we are (proxy credentials, client certificate, connection token).
+    /// The target refused who we are (proxy credentials, connection token).
     Refused(String),
 }

@@ -2,12 +2,13 @@
 //!
 //! Every call, RPC or hook, passes through a tower [`Service`] that takes a routed
 //! [`Call`] and answers a [`CallResult`]. [`Router::layer`](crate::Router::layer) wraps every
-//! call; [`MethodDef::layer`](crate::MethodDef::layer) wraps one method. Any tower layer fits,
-//! including tower's own (`tower::timeout`, `tower::limit`), and errors a layer raises travel
-//! in-band like handler errors: tower's timeout becomes
+//! call; [`MethodDef::layer`](crate::MethodDef::layer) wraps one method. Any tower layer whose
+//! service is `Clone` fits, including tower's own timeout, load-shed and concurrency-limit
+//! layers, and errors a layer raises travel in-band like handler errors: tower's timeout becomes
 //! [`TIMED_OUT`](crate::codes::TIMED_OUT), load shedding [`OVERLOADED`](crate::codes::OVERLOADED),
-//! an [`RpcError`] stays itself, and anything else is a sanitised
-//! [`INTERNAL`](crate::codes::INTERNAL) error.
+//! and anything else a sanitised [`INTERNAL`](crate::codes::INTERNAL) error. A layer that answers
+//! by itself returns `Ok(Err(rpc_error))`: application errors are values in the pipeline, as on
+//! the wire, so an [`RpcError`] reaches the client unchanged.
 //!
 //! The simplest middleware is an async function, with [`from_fn`]:
 //!

@@ -15,11 +15,21 @@
 //! # let _ = router;
 //! ```
 //!
+//! It limits RPC calls only; hook calls (connect, subscribe, publish…) pass through, so a
+//! router-wide limit does not put every connecting client, who has no user yet, into one bucket.
 //! Buckets are kept per key; anonymous connections all share the user `""`. With
 //! [`KeyBy::Method`] or [`KeyBy::UserAndMethod`], only registered method names become keys
-//! (unknown methods are refused before any layer), so clients cannot grow the table at will.
+//! (unknown methods are refused before any layer), so clients cannot grow the table at will; and
+//! every 4096 checks, buckets that are full again are dropped (`retain_recent`), so a user who
+//! came once does not keep memory forever.
 
-use std::{sync::Arc, task::Poll};
+use std::{
+    sync::{
+        atomic::{AtomicU32, Ordering},
+        Arc,
+    },
+    task::Poll,
+};
 
 use futures_util::future::{ready, Either, Ready};
 use governor::{clock::Clock, DefaultKeyedRateLimiter, RateLimiter};
@@ -28,7 +38,13 @@ use tower::{Layer, Service};
 pub use governor::Quota;
 
 use super::{BoxCallService, BoxError};
-use crate::{call::Call, call::CallResult, error::RpcError};
+use crate::{
+    call::{Call, CallResult, Event},
+    error::RpcError,
+};
+
+/// How many checks pass between two prunings of buckets that are full again.
+const PRUNE_EVERY: u32 = 4096;
 
 /// What a bucket is kept for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +64,8 @@ pub enum KeyBy {
 pub struct RateLimitLayer {
     limiter: Arc<DefaultKeyedRateLimiter<String>>,
     key: KeyBy,
+    /// Checks since the last pruning of idle buckets.
+    checks: Arc<AtomicU32>,
 }
 
 impl std::fmt::Debug for RateLimitLayer {
@@ -65,6 +83,7 @@ impl RateLimitLayer {
         Self {
             limiter: Arc::new(RateLimiter::keyed(quota)),
             key,
+            checks: Arc::new(AtomicU32::new(0)),
         }
     }
 
@@ -131,6 +150,12 @@ impl<S> Service<Call<S>> for RateLimit<S> {
     }
 
     fn call(&mut self, call: Call<S>) -> Self::Future {
+        if !matches!(call.event(), Event::Rpc(_)) {
+            return Either::Right(self.inner.call(call));
+        }
+        if self.layer.checks.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
+            self.layer.limiter.retain_recent();
+        }
         let key = match self.layer.key {
             KeyBy::User => call.user().to_owned(),
             KeyBy::Method => call.method().to_owned(),

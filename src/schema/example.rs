@@ -11,18 +11,13 @@ use super::DEFINITIONS;
 const MAX_DEPTH: usize = 12;
 
 /// An example value for `schema`, resolving `$ref`s against `document`'s `components.schemas`.
-pub fn example(schema: &Value, document: &Value) -> Value {
+pub(crate) fn example(schema: &Value, document: &Value) -> Value {
     build(schema, document, 0)
 }
 
 /// The params schema of `method` in `document`, if the method exists.
-pub fn params_schema<'a>(document: &'a Value, method: &str) -> Option<&'a Value> {
+pub(crate) fn params_schema<'a>(document: &'a Value, method: &str) -> Option<&'a Value> {
     find_method(document, method).map(|m| &m["params"][0]["schema"])
-}
-
-/// The result schema of `method` in `document`, if the method exists.
-pub fn result_schema<'a>(document: &'a Value, method: &str) -> Option<&'a Value> {
-    find_method(document, method).map(|m| &m["result"]["schema"])
 }
 
 fn find_method<'a>(document: &'a Value, method: &str) -> Option<&'a Value> {
@@ -33,7 +28,7 @@ fn find_method<'a>(document: &'a Value, method: &str) -> Option<&'a Value> {
 }
 
 /// The definition a `$ref` points to.
-pub fn resolve<'a>(reference: &str, document: &'a Value) -> Option<&'a Value> {
+pub(crate) fn resolve<'a>(reference: &str, document: &'a Value) -> Option<&'a Value> {
     let name = reference.strip_prefix(DEFINITIONS)?;
     document["components"]["schemas"].get(name)
 }

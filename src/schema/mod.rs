@@ -12,7 +12,8 @@ use serde_json::{json, Map, Value};
 use crate::{error::BUILTIN_ERRORS, router::Router};
 
 pub mod diff;
-pub mod example;
+#[cfg_attr(not(feature = "devtools"), allow(dead_code))]
+pub(crate) mod example;
 
 /// Where definitions live in the document.
 pub const DEFINITIONS: &str = "#/components/schemas/";
