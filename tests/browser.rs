@@ -37,30 +37,14 @@ fn the_generated_client_works_in_headless_chromium() {
     );
     let config = json!({"url": stack.ws_url(), "token": stack.token("web", None), "user": "web"});
     std::fs::write(out.join("site/config.json"), config.to_string()).unwrap();
-    let mut server = common::stack::serve_dir(web_port, &out.join("site"));
+    let _site = common::stack::serve_dir(web_port, &out.join("site"));
     let screenshot = out.join("screenshot.png");
-    let _ = std::fs::remove_file(&screenshot);
-    let run = Command::new("node")
-        .arg(root().join("examples/web/browser.test.mjs"))
-        .arg(format!("{origin}/"))
-        .arg(&screenshot)
-        .output()
-        .unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
-    assert!(
-        run.status.success(),
-        "browser test failed:\n{said}\n{}",
-        stack.logs()
-    );
-    assert!(said.contains("5 passed, 0 failed"), "{said}");
-    assert!(
-        std::fs::metadata(&screenshot).unwrap().len() > 10_000,
-        "a screenshot was saved"
+    let page = format!("{origin}/");
+    common::stack::browser_checks(
+        &stack,
+        "browser.test.mjs",
+        &[page.as_ref(), screenshot.as_os_str()],
+        &screenshot,
+        5,
     );
 }

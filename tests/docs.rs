@@ -85,7 +85,7 @@ fn the_console_calls_methods_in_headless_chromium() {
         .map(|l| l.split(' ').next().unwrap().to_owned())
         .collect();
     assert!(methods.len() >= 9);
-    let mut server = common::stack::serve_dir(web_port, &out.join("site"));
+    let _site = common::stack::serve_dir(web_port, &out.join("site"));
     let screenshot = out.join("screenshot.png");
     let _ = std::fs::remove_file(&screenshot);
     let url = format!(
@@ -93,28 +93,12 @@ fn the_console_calls_methods_in_headless_chromium() {
         stack.ws_url(),
         stack.token("docs", None)
     );
-    let run = Command::new("node")
-        .arg(root().join("examples/web/docs.test.mjs"))
-        .arg(&url)
-        .arg(&screenshot)
-        .arg(serde_json::to_string(&methods).unwrap())
-        .output()
-        .unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
-    assert!(
-        run.status.success(),
-        "docs page test failed:\n{said}\n{}",
-        stack.logs()
-    );
-    assert!(said.contains("6 passed, 0 failed"), "{said}");
-    assert!(
-        std::fs::metadata(&screenshot).unwrap().len() > 10_000,
-        "a screenshot was saved"
+    let methods = serde_json::to_string(&methods).unwrap();
+    common::stack::browser_checks(
+        &stack,
+        "docs.test.mjs",
+        &[url.as_ref(), screenshot.as_os_str(), methods.as_ref()],
+        &screenshot,
+        6,
     );
 }

@@ -5,7 +5,7 @@
 // publications on the user's personal channel; saves a screenshot; exits non-zero on failure.
 
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { Checks, launchChromium, watchedPage } from './harness.mjs';
 
 const [url, screenshot] = process.argv.slice(2);
 if (!url || !screenshot) {
@@ -13,29 +13,13 @@ if (!url || !screenshot) {
   process.exit(2);
 }
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 const problems = [];
-let passed = 0;
-let failed = 0;
-async function check(name, fn) {
-  try {
-    await fn();
-    passed += 1;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed += 1;
-    console.log(`FAIL ${name}: ${e.message}`);
-  }
-}
+const checks = new Checks();
+const check = (name, fn) => checks.run(name, fn);
 
 try {
-  const page = await browser.newPage({ viewport: { width: 900, height: 760 } });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  const page = await watchedPage(browser, { width: 900, height: 760 }, problems);
   const text = (sel) => page.$eval(sel, (el) => el.textContent);
 
   await check('the page connects through Centrifugo', async () => {
@@ -68,5 +52,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+checks.finish();

@@ -6,7 +6,7 @@
 // error from the console, saves a screenshot; exits non-zero on failure.
 
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { Checks, launchChromium, watchedPage } from './harness.mjs';
 
 const [url, screenshot, methodsJson] = process.argv.slice(2);
 if (!url || !screenshot || !methodsJson) {
@@ -15,30 +15,14 @@ if (!url || !screenshot || !methodsJson) {
 }
 const methods = JSON.parse(methodsJson);
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 const problems = [];
 const requests = [];
-let passed = 0;
-let failed = 0;
-async function check(name, fn) {
-  try {
-    await fn();
-    passed += 1;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed += 1;
-    console.log(`FAIL ${name}: ${e.message}`);
-  }
-}
+const checks = new Checks();
+const check = (name, fn) => checks.run(name, fn);
 
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  const page = await watchedPage(browser, { width: 1280, height: 900 }, problems);
   page.on('request', (r) => requests.push(r.url()));
   const text = (sel) => page.$eval(sel, (el) => el.textContent);
 
@@ -101,5 +85,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+checks.finish();

@@ -551,9 +551,19 @@ pub fn npm_ci(dir: &Path) -> PathBuf {
     modules
 }
 
+/// A static file server that stops when dropped (also when a test panics).
+pub struct Served(Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Serves `dir` over HTTP on 127.0.0.1:`port` (Python's http.server) and waits until it accepts
-/// connections; kill the child to stop it.
-pub fn serve_dir(port: u16, dir: &Path) -> Child {
+/// connections; it stops when the returned guard is dropped.
+pub fn serve_dir(port: u16, dir: &Path) -> Served {
     let server = Command::new("python3")
         .args([
             "-m",
@@ -574,5 +584,42 @@ pub fn serve_dir(port: u16, dir: &Path) -> Child {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    server
+    Served(server)
+}
+
+/// Runs one of the headless-Chromium scripts in `examples/web` (`node SCRIPT ARGS…`), which
+/// prints `N passed, M failed`; asserts it passed exactly `checks` checks and saved a screenshot
+/// at `screenshot`, showing the stack's logs on failure.
+pub fn browser_checks(
+    stack: &Stack,
+    script: &str,
+    args: &[&std::ffi::OsStr],
+    screenshot: &Path,
+    checks: u32,
+) {
+    let _ = std::fs::remove_file(screenshot);
+    let run = Command::new("node")
+        .arg(root().join("examples/web").join(script))
+        .args(args)
+        .output()
+        .expect("node (Node.js >= 20) is installed");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        run.status.success(),
+        "{script} failed:\n{said}\n{}",
+        stack.logs()
+    );
+    assert!(
+        said.contains(&format!("{checks} passed, 0 failed")),
+        "{said}"
+    );
+    assert!(
+        std::fs::metadata(screenshot).map_or(0, |m| m.len()) > 10_000,
+        "{script} saved no screenshot at {}",
+        screenshot.display()
+    );
 }
