@@ -7,21 +7,12 @@ mod common;
 
 use std::process::Command;
 
-use common::stack::{example_bin, free_port, root, Options, Stack};
+use common::stack::{example_bin, root};
 use serde_json::json;
 
 #[test]
 fn the_generated_client_works_in_headless_chromium() {
-    assert!(
-        std::path::Path::new("/usr/bin/chromium").exists(),
-        "run `scripts/setup.sh chromium` (make test does)"
-    );
-    let web_port = free_port();
-    let origin = format!("http://127.0.0.1:{web_port}");
-    let stack = Stack::start(Options {
-        extra_env: vec![("CENTRPC_ALLOWED_ORIGINS", origin.clone())],
-        ..Options::default()
-    });
+    let (stack, web_port, origin) = common::stack::browser_stack();
     let out = root().join("target/browser");
     let build = Command::new("bash")
         .arg(root().join("scripts/web.sh"))

@@ -623,3 +623,19 @@ pub fn browser_checks(
         screenshot.display()
     );
 }
+
+/// A stack for the headless-Chromium tests: Debian's Chromium is required, and Centrifugo allows
+/// the origin of the page the test will serve on the returned port.
+pub fn browser_stack() -> (Stack, u16, String) {
+    assert!(
+        Path::new("/usr/bin/chromium").exists(),
+        "run `scripts/setup.sh chromium` (make test does)"
+    );
+    let web_port = free_port();
+    let origin = format!("http://127.0.0.1:{web_port}");
+    let stack = Stack::start(Options {
+        extra_env: vec![("CENTRPC_ALLOWED_ORIGINS", origin.clone())],
+        ..Options::default()
+    });
+    (stack, web_port, origin)
+}
