@@ -98,6 +98,23 @@ impl ServerApi {
         self.call("publish", &Publish { channel, data }).await
     }
 
+    /// Publishes `data` into a channel of a typed [`Channel`](crate::Channel): only the
+    /// channel's declared publication type compiles.
+    ///
+    /// ```compile_fail
+    /// # async fn f(api: centrpc::ServerApi) {
+    /// const TICKS: centrpc::Channel<u32> = centrpc::Channel::new("ticks:*");
+    /// api.publish_to(&TICKS.at("a"), &"not a u32").await; // error: expected `&u32`
+    /// # }
+    /// ```
+    pub async fn publish_to<T: Serialize>(
+        &self,
+        channel: &crate::ChannelName<T>,
+        data: &T,
+    ) -> Result<(), ApiError> {
+        self.publish(channel.as_str(), data).await
+    }
+
     /// Calls any API method (`publish`, `broadcast`, `disconnect`, …) with a JSON body.
     pub async fn call<B: Serialize>(&self, method: &str, body: &B) -> Result<(), ApiError> {
         let response = self

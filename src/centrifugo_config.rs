@@ -2,11 +2,15 @@
 //! credentials, TLS, timeout, the proxies the app has hooks for, namespaces, HMAC secret and API
 //! key — so the two sides never drift apart.
 
-use std::{collections::BTreeSet, path::PathBuf, time::Duration};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::PathBuf,
+    time::Duration,
+};
 
 use serde_json::{json, Map, Value};
 
-use crate::server::Credentials;
+use crate::{router::namespace, server::Credentials};
 
 /// TLS settings Centrifugo uses when it dials centrpc.
 #[derive(Debug, Clone, Default)]
@@ -50,8 +54,12 @@ pub struct ConfigInput {
     pub hooks: Vec<&'static str>,
     /// Subscribe hook channel patterns.
     pub subscribe_patterns: Vec<String>,
-    /// Publish hook channel patterns.
+    /// Publish hook channel patterns (typed channels clients publish into included).
     pub publish_patterns: Vec<String>,
+    /// Subscription stream patterns, and whether each is bidirectional.
+    pub streams: Vec<(String, bool)>,
+    /// Typed channel patterns (clients may subscribe where no subscribe hook decides).
+    pub channels: Vec<String>,
     /// Redis addresses for Centrifugo's Redis engine (several nodes sharing state); empty: memory.
     pub redis: Vec<String>,
     /// Key prefix in Redis, so several Centrifugo clusters can share one Redis.
@@ -82,10 +90,6 @@ impl Secret {
     }
 }
 
-/// The namespace of a channel pattern or method name (`chat:*` → `chat`), if any.
-fn namespace(name: &str) -> Option<&str> {
-    name.split_once(':').map(|(ns, _)| ns)
-}
 
 impl ConfigInput {
     /// The proxy object shared by every proxy (endpoint, timeout, grpc options).
@@ -146,6 +150,9 @@ impl ConfigInput {
                 if self.has(hook) {
                     proxies.push(prefix);
                 }
+            }
+            if !self.streams.is_empty() {
+                proxies.push("CHANNEL_PROXY_SUBSCRIBE_STREAM");
             }
             for p in proxies {
                 env.push((
@@ -224,27 +231,41 @@ impl ConfigInput {
 
     /// Channel proxies and the namespaces that enable them. A pattern `ns:…` enables the proxy in
     /// namespace `ns`; a pattern without `:` (including `*`) in channels without a namespace, and
-    /// `*` in every namespace. Personal channels `#<user>` are always allowed.
+    /// `*` in every namespace but the stream namespaces (Centrifugo allows no other channel
+    /// proxy next to a stream). Personal channels `#<user>` are always allowed. A typed channel
+    /// no subscribe hook decides on is open to every connected client.
     fn channel(&self, proxy: &Value) -> Value {
-        let mut namespaces: BTreeSet<&str> = BTreeSet::new();
-        for p in self.subscribe_patterns.iter().chain(&self.publish_patterns) {
-            if let Some(ns) = namespace(p) {
-                namespaces.insert(ns);
-            }
-        }
+        let stream_ns: BTreeMap<&str, bool> = self
+            .streams
+            .iter()
+            .filter_map(|(p, bidi)| namespace(p).map(|ns| (ns, *bidi)))
+            .collect();
+        let mut namespaces: BTreeSet<&str> = stream_ns.keys().copied().collect();
+        let patterns = self.subscribe_patterns.iter().chain(&self.publish_patterns);
+        namespaces.extend(patterns.chain(&self.channels).filter_map(|p| namespace(p)));
         let flags = |ns: Option<&str>| {
+            let mut o = Map::new();
+            if let Some(bidi) = ns.and_then(|ns| stream_ns.get(ns)) {
+                o.insert("subscribe_stream_proxy_enabled".into(), json!(true));
+                if *bidi {
+                    o.insert("subscribe_stream_proxy_bidirectional".into(), json!(true));
+                }
+                return o;
+            }
             let applies = |p: &String| match (ns, namespace(p)) {
                 (_, None) if p == "*" => true,
                 (None, None) => true,
                 (Some(ns), Some(pns)) => ns == pns,
                 _ => false,
             };
-            let mut o = Map::new();
-            if self.subscribe_patterns.iter().any(applies) {
+            let subscribe_hook = self.subscribe_patterns.iter().any(applies);
+            if subscribe_hook {
                 o.insert("subscribe_proxy_enabled".into(), json!(true));
                 if self.has("sub_refresh") {
                     o.insert("sub_refresh_proxy_enabled".into(), json!(true));
                 }
+            } else if self.channels.iter().any(|p| applies(p) && !p.starts_with('#')) {
+                o.insert("allow_subscribe_for_client".into(), json!(true));
             }
             if self.publish_patterns.iter().any(applies) {
                 o.insert("publish_proxy_enabled".into(), json!(true));
@@ -262,6 +283,9 @@ impl ConfigInput {
             if self.has(hook) {
                 channel_proxy.insert(key.into(), proxy.clone());
             }
+        }
+        if !self.streams.is_empty() {
+            channel_proxy.insert("subscribe_stream".into(), proxy.clone());
         }
         json!({
             "proxy": channel_proxy,
@@ -299,6 +323,8 @@ mod tests {
             hooks: vec!["connect", "subscribe", "publish"],
             subscribe_patterns: vec!["tasks:*".into(), "chat:*".into()],
             publish_patterns: vec!["chat:*".into()],
+            streams: vec![],
+            channels: vec![],
             redis: vec![],
             redis_prefix: None,
             omit_secrets: false,

@@ -291,7 +291,15 @@ impl CentrifugoConfigArgs {
                 })
             }
         };
-        let hooks = router.hook_table();
+        let hook_table = router.hook_table();
+        // A typed channel clients publish into is served by a publish hook of its own.
+        let typed_publish = router.channels().into_iter().filter(|c| c.clients_publish());
+        let mut publish_patterns = hook_table.publish_patterns();
+        publish_patterns.extend(typed_publish.map(|c| c.pattern.clone()));
+        let mut hooks = hook_table.enabled();
+        if !publish_patterns.is_empty() && !hooks.contains(&"publish") {
+            hooks.push("publish");
+        }
         Ok(ConfigInput {
             endpoint,
             proxy_timeout: self
@@ -311,9 +319,15 @@ impl CentrifugoConfigArgs {
                 .map(|h| h.to_ascii_lowercase())
                 .collect(),
             methods: router.methods().iter().map(|m| m.name.clone()).collect(),
-            hooks: hooks.enabled(),
-            subscribe_patterns: hooks.subscribe_patterns(),
-            publish_patterns: hooks.publish_patterns(),
+            hooks,
+            subscribe_patterns: hook_table.subscribe_patterns(),
+            publish_patterns,
+            streams: router
+                .streams()
+                .iter()
+                .map(|s| (s.name.clone(), s.bidirectional))
+                .collect(),
+            channels: router.channels().iter().map(|c| c.pattern.clone()).collect(),
             redis: self.redis.clone(),
             redis_prefix: self.redis_prefix.clone(),
             omit_secrets: self.omit_secrets,
@@ -362,6 +376,9 @@ struct ServeArgs {
     /// Most calls served at once; more are refused with the temporary OVERLOADED error.
     #[arg(long, env = "CENTRPC_MAX_CONCURRENCY", default_value_t = 1024)]
     max_concurrency: usize,
+    /// Most subscription streams open at once; more are refused with the temporary OVERLOADED error.
+    #[arg(long, env = "CENTRPC_MAX_STREAMS", default_value_t = 10_000)]
+    max_streams: usize,
     /// Longest a handler may run (a shorter grpc-timeout from Centrifugo wins), e.g. 10s, 500ms.
     #[arg(long, env = "CENTRPC_CALL_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     call_timeout: Duration,
@@ -417,6 +434,7 @@ impl ServeArgs {
                 max_payload: self.max_payload,
                 call_timeout: self.call_timeout,
                 max_concurrency: self.max_concurrency,
+                max_streams: self.max_streams,
             },
             shutdown_delay: self.shutdown_delay,
             shutdown_timeout: self.shutdown_timeout,

@@ -89,8 +89,11 @@ impl Cancel {
 /// The facts about one call, copied from the proxy request.
 #[derive(Debug, Default, Clone)]
 pub struct CallInfo {
-    /// The RPC method name, or the hook name (`connect`, `subscribe`…) for proxy hooks.
+    /// The RPC method name, the hook name (`connect`, `subscribe`…) for proxy hooks, or the
+    /// stream's pattern (`watch:tasks`) for subscription streams.
     pub method: String,
+    /// The channel of a subscription stream (empty for calls; hooks get theirs in the event).
+    pub channel: String,
     /// The user ID Centrifugo authenticated; empty for anonymous connections.
     pub user: String,
     /// Centrifugo's connection ID.
@@ -153,6 +156,11 @@ impl<S> Context<S> {
     /// The method (or hook) being served.
     pub fn method(&self) -> &str {
         &self.call.info.method
+    }
+
+    /// The channel a subscription stream serves (empty for calls and hooks).
+    pub fn channel(&self) -> &str {
+        &self.call.info.channel
     }
 
     /// The user ID Centrifugo authenticated; empty for anonymous connections.

@@ -25,6 +25,10 @@ pub(crate) struct Table<S> {
     pub(crate) methods: Vec<Method<S>>,
     pub(crate) by_name: FxHashMap<Box<str>, usize>,
     pub(crate) hooks: Hooks<S>,
+    /// Subscription streams, by registration index.
+    pub(crate) streams: Vec<crate::router::StreamRoute<S>>,
+    /// Typed channels (their client publications are checked before the publish hooks).
+    pub(crate) channels: Vec<crate::channel::ChannelInfo>,
 }
 
 /// What the end of the pipeline returns: an answer known at once, or the handler's work.

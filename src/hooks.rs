@@ -230,11 +230,21 @@ where
 pub(crate) struct Pattern(String);
 
 impl Pattern {
+    pub(crate) fn new(pattern: &str) -> Self {
+        Self(pattern.to_owned())
+    }
+
     pub(crate) fn matches(&self, channel: &str) -> bool {
-        match self.0.strip_suffix('*') {
-            Some(prefix) => channel.starts_with(prefix),
-            None => self.0 == channel,
-        }
+        matches(&self.0, channel)
+    }
+}
+
+/// Whether `channel` matches `pattern`: `*` matches everything, `prefix*` by prefix, anything
+/// else exactly.
+pub(crate) fn matches(pattern: &str, channel: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => channel.starts_with(prefix),
+        None => pattern == channel,
     }
 }
 
@@ -349,6 +359,12 @@ impl<S> Hooks<S> {
         }
         out
     }
+}
+
+/// The publish hook of a typed channel that has none of its own: its publications were checked
+/// against their type already, so it allows them unchanged.
+pub(crate) fn allow_publication<S>() -> Hook<S, PublishEvent> {
+    Arc::new(|_, _| Box::pin(std::future::ready(Ok(Reply::Publish(PublishReply::default())))))
 }
 
 /// The index of the first `(pattern, hook)` pair whose pattern matches `channel`.

@@ -60,6 +60,8 @@
 //! - [`context`]: what a handler knows about its call.
 //! - [`error`]: [`RpcError`] and every built-in error code ([`codes`]).
 //! - [`hooks`]: connect / refresh / subscribe / publish / sub_refresh hooks.
+//! - [`stream`]: subscription streams, uni- and bidirectional, typed.
+//! - [`channel`]: typed channels, their publications and their clients' publications.
 //! - [`call`] and [`middleware`]: what flows through tower layers, and the layers centrpc ships.
 //! - [`service`]: the `CentrifugoProxy` gRPC service (decode → route → middleware → handler →
 //!   encode).
@@ -75,6 +77,7 @@ pub mod api;
 pub mod call;
 #[cfg(feature = "cli")]
 mod centrifugo_config;
+pub mod channel;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod context;
@@ -91,6 +94,7 @@ pub mod schema;
 #[cfg(feature = "server")]
 pub mod server;
 pub mod service;
+pub mod stream;
 #[cfg(feature = "test-util")]
 pub mod testing;
 #[cfg(feature = "token")]
@@ -117,6 +121,7 @@ struct ReadmeDoctests;
 #[cfg(feature = "server-api")]
 pub use api::ServerApi;
 pub use call::{Call, CallResult, Event, Reply};
+pub use channel::{Channel, ChannelName};
 pub use context::Context;
 pub use error::{codes, DeclaredError, ErrorKind, ResultExt, RpcError};
 pub use router::{method, MethodDef, Router};

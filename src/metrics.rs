@@ -6,8 +6,8 @@ use std::time::Duration;
 
 #[cfg(feature = "metrics")]
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 #[cfg(feature = "metrics")]
 use std::sync::OnceLock;
@@ -32,13 +32,16 @@ pub(crate) enum Outcome {
     Internal,
     Overloaded,
     TimedOut,
-    /// The caller (Centrifugo) gave up and the call was dropped.
+    /// The caller (Centrifugo) gave up and the call was dropped; for a stream, the subscriber
+    /// left (unsubscribed or disconnected).
     Cancelled,
+    /// A stream ended by the server's shutdown (its subscriber resubscribes).
+    Shutdown,
 }
 
 impl Outcome {
     #[cfg(feature = "metrics")]
-    const COUNT: usize = 13;
+    const COUNT: usize = 14;
 
     /// The label value.
     pub(crate) fn label(self) -> &'static str {
@@ -56,6 +59,7 @@ impl Outcome {
             Self::Overloaded => "overloaded",
             Self::TimedOut => "timed_out",
             Self::Cancelled => "cancelled",
+            Self::Shutdown => "shutdown",
         }
     }
 
@@ -130,9 +134,24 @@ impl Series {
     #[cfg(not(feature = "metrics"))]
     pub(crate) fn record(&self, _: &Metrics, _: Outcome, _: Duration) {}
 
+    /// Counts one call (nothing without the `metrics` feature).
+    #[cfg(not(feature = "metrics"))]
+    pub(crate) fn count(&self, _: &Metrics, _: Outcome) {}
+
+    /// Observes one call's duration (nothing without the `metrics` feature).
+    #[cfg(not(feature = "metrics"))]
+    pub(crate) fn observe(&self, _: &Metrics, _: Duration) {}
+
     /// Counts one call and observes its duration.
     #[cfg(feature = "metrics")]
     pub(crate) fn record(&self, metrics: &Metrics, outcome: Outcome, elapsed: Duration) {
+        self.count(metrics, outcome);
+        self.observe(metrics, elapsed);
+    }
+
+    /// Counts one call.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn count(&self, metrics: &Metrics, outcome: Outcome) {
         self.calls[outcome as usize]
             .get_or_init(|| {
                 metrics
@@ -140,6 +159,11 @@ impl Series {
                     .with_label_values(&[self.kind, &self.method, outcome.label()])
             })
             .inc();
+    }
+
+    /// Observes one call's duration.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn observe(&self, metrics: &Metrics, elapsed: Duration) {
         self.duration
             .get_or_init(|| {
                 metrics
@@ -147,6 +171,72 @@ impl Series {
                     .with_label_values(&[self.kind, &self.method])
             })
             .observe(elapsed.as_secs_f64());
+    }
+}
+
+/// The series of one subscription stream: its calls (`kind="stream"`, counted once when the
+/// stream ends, with the time it took to open), the open-streams gauge and its message counters.
+pub(crate) struct StreamSeries {
+    pub(crate) series: Series,
+    #[cfg(feature = "metrics")]
+    active: OnceLock<IntGauge>,
+    #[cfg(feature = "metrics")]
+    sent: OnceLock<IntCounter>,
+    #[cfg(feature = "metrics")]
+    received: OnceLock<IntCounter>,
+}
+
+impl StreamSeries {
+    pub(crate) fn new(stream: &str) -> Self {
+        Self {
+            series: Series::new("stream", stream),
+            #[cfg(feature = "metrics")]
+            active: OnceLock::new(),
+            #[cfg(feature = "metrics")]
+            sent: OnceLock::new(),
+            #[cfg(feature = "metrics")]
+            received: OnceLock::new(),
+        }
+    }
+
+    /// Counts the stream open until the guard drops.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn open(&self, metrics: &Metrics) -> InFlight {
+        let gauge = self
+            .active
+            .get_or_init(|| metrics.streams_active.with_label_values(&[self.series.method()]));
+        gauge.inc();
+        InFlight(gauge.clone())
+    }
+
+    /// Open streams are not tracked without the `metrics` feature.
+    #[cfg(not(feature = "metrics"))]
+    pub(crate) fn open(&self, _: &Metrics) -> InFlight {
+        InFlight
+    }
+
+    /// Counts one item sent to the subscriber.
+    pub(crate) fn sent(&self, #[allow(unused_variables)] metrics: &Metrics) {
+        #[cfg(feature = "metrics")]
+        self.sent
+            .get_or_init(|| {
+                metrics
+                    .stream_messages
+                    .with_label_values(&[self.series.method(), "sent"])
+            })
+            .inc();
+    }
+
+    /// Counts one publication received from the subscriber.
+    pub(crate) fn received(&self, #[allow(unused_variables)] metrics: &Metrics) {
+        #[cfg(feature = "metrics")]
+        self.received
+            .get_or_init(|| {
+                metrics
+                    .stream_messages
+                    .with_label_values(&[self.series.method(), "received"])
+            })
+            .inc();
     }
 }
 
@@ -191,6 +281,10 @@ pub struct Metrics {
     pub(crate) duration: HistogramVec,
     /// `centrpc_in_flight_calls`.
     pub(crate) in_flight: IntGauge,
+    /// `centrpc_streams_active{stream}`.
+    pub(crate) streams_active: IntGaugeVec,
+    /// `centrpc_stream_messages_total{stream, direction}`.
+    pub(crate) stream_messages: IntCounterVec,
     /// `centrpc_auth_failures_total`.
     #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) auth_failures: IntCounter,
@@ -245,6 +339,22 @@ impl Metrics {
         .expect("valid metric");
         let in_flight = IntGauge::new("centrpc_in_flight_calls", "Calls being served right now.")
             .expect("valid metric");
+        let streams_active = IntGaugeVec::new(
+            Opts::new(
+                "centrpc_streams_active",
+                "Subscription streams open now, by stream.",
+            ),
+            &["stream"],
+        )
+        .expect("valid metric");
+        let stream_messages = IntCounterVec::new(
+            Opts::new(
+                "centrpc_stream_messages_total",
+                "Stream messages, by stream and direction (sent: items to the subscriber; received: its publications).",
+            ),
+            &["stream", "direction"],
+        )
+        .expect("valid metric");
         let auth_failures = IntCounter::new(
             "centrpc_auth_failures_total",
             "Proxy calls refused because the credentials were missing or wrong.",
@@ -254,6 +364,8 @@ impl Metrics {
             Box::new(calls.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(duration.clone()),
             Box::new(in_flight.clone()),
+            Box::new(streams_active.clone()),
+            Box::new(stream_messages.clone()),
             Box::new(auth_failures.clone()),
         ] {
             registry.register(c)?;
@@ -263,6 +375,8 @@ impl Metrics {
             calls,
             duration,
             in_flight,
+            streams_active,
+            stream_messages,
             auth_failures,
         })
     }

@@ -7,11 +7,13 @@ use std::{fmt, sync::Arc};
 use rustc_hash::FxHashMap;
 
 use crate::{
+    channel::{Channel, ChannelInfo},
     dispatch,
     error::DeclaredError,
-    handler::{self, CheckFn, ErasedHandler, Handler, SchemaFn},
-    hooks::Hooks,
+    handler::{self, decode, CheckFn, ErasedHandler, Handler, SchemaFn},
+    hooks::{self, Hooks, Pattern},
     middleware::{self, BoxCallService, CallLayer},
+    stream::{ErasedStream, IntoStreamDef, StreamInfo},
 };
 
 /// Maps Centrifugo RPC method names to handlers, and holds the application state `S`.
@@ -33,8 +35,17 @@ pub struct Router<S = ()> {
     methods: Vec<Method<S>>,
     by_name: FxHashMap<Box<str>, usize>,
     hooks: Hooks<S>,
+    streams: Vec<StreamRoute<S>>,
+    channels: Vec<ChannelInfo>,
     layers: Vec<CallLayer<S>>,
     problems: Vec<String>,
+}
+
+/// One registered subscription stream.
+pub(crate) struct StreamRoute<S> {
+    pub(crate) pattern: Pattern,
+    pub(crate) open: ErasedStream<S>,
+    pub(crate) info: StreamInfo,
 }
 
 impl<S> fmt::Debug for Router<S> {
@@ -50,6 +61,11 @@ impl<S> fmt::Debug for Router<S> {
                     .collect::<Vec<_>>(),
             )
             .field("hooks", &self.hooks.enabled())
+            .field(
+                "streams",
+                &self.streams.iter().map(|s| &s.info.name).collect::<Vec<_>>(),
+            )
+            .field("channels", &self.channels)
             .field("layers", &self.layers.len())
             .finish_non_exhaustive()
     }
@@ -241,6 +257,8 @@ impl<S: Send + Sync + 'static> Router<S> {
             methods: Vec::new(),
             by_name: FxHashMap::default(),
             hooks: Hooks::default(),
+            streams: Vec::new(),
+            channels: Vec::new(),
             layers: Vec::new(),
             problems: Vec::new(),
         }
@@ -290,6 +308,87 @@ impl<S: Send + Sync + 'static> Router<S> {
         self
     }
 
+    /// Serves subscription streams on the channels matching `pattern` (`ns:name`, or `ns:*`):
+    /// a bare handler, or [`stream::uni`](crate::stream::uni) / [`stream::bidi`](crate::stream::bidi)
+    /// with a description. The pattern needs a namespace, which `centrifugo-config` turns into a
+    /// stream namespace; such a namespace can have no subscribe or publish hooks (Centrifugo
+    /// refuses the combination), which [`Router::check`] reports.
+    pub fn stream<M>(mut self, pattern: &str, stream: impl IntoStreamDef<S, M>) -> Self {
+        if let Err(why) = validate_channel_pattern(pattern).and_then(|()| {
+            namespace(pattern)
+                .map(drop)
+                .ok_or_else(|| "a stream needs a namespace (`ns:name` or `ns:*`)".to_owned())
+        }) {
+            self.problems
+                .push(format!("invalid stream pattern {pattern:?}: {why}"));
+            return self;
+        }
+        if self.streams.iter().any(|s| s.info.name == pattern) {
+            self.problems
+                .push(format!("stream {pattern:?} is registered more than once"));
+            return self;
+        }
+        let def = stream.into_stream_def();
+        let mut info = def.info;
+        info.name = pattern.to_owned();
+        self.streams.push(StreamRoute {
+            pattern: Pattern::new(pattern),
+            open: def.open,
+            info,
+        });
+        self
+    }
+
+    /// Declares a typed channel: its publications have type `T` (the API document and generated
+    /// clients say so, and [`ServerApi::publish_to`](crate::ServerApi::publish_to) only takes a
+    /// `T`). Only the server publishes into it; who may subscribe is up to a subscribe hook, or,
+    /// without one, any connected client (`centrifugo-config` allows it).
+    pub fn channel<T: schemars::JsonSchema>(self, channel: Channel<T>) -> Self {
+        self.add_channel(ChannelInfo::new(&channel))
+    }
+
+    /// Declares a typed channel into which clients publish values of type `P`. Every client
+    /// publication is decoded as `P` before any publish hook runs; one that does not fit is
+    /// refused in-band (422 with the field path, or 400). Without a publish hook of its own the
+    /// channel then accepts the publication unchanged.
+    pub fn channel_with_publish<P>(self, channel: Channel<impl schemars::JsonSchema>) -> Self
+    where
+        P: serde::de::DeserializeOwned + schemars::JsonSchema,
+    {
+        let mut info = ChannelInfo::new(&channel);
+        info.client_publication = Some(|g| g.subschema_for::<P>());
+        info.check = Some(|data| decode::<P>(data).map(drop));
+        self.add_channel(info)
+    }
+
+    fn add_channel(mut self, info: ChannelInfo) -> Self {
+        let name_ok = info.name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && info.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if let Err(why) = validate_channel_pattern(&info.pattern) {
+            self.problems
+                .push(format!("invalid channel pattern {:?}: {why}", info.pattern));
+        } else if !name_ok {
+            self.problems.push(format!(
+                "channel {:?} needs a name for its clients, an identifier: Channel::named (it has {:?})",
+                info.pattern, info.name
+            ));
+        } else if self.channels.iter().any(|c| c.name == info.name) {
+            self.problems.push(format!(
+                "channel {:?} has the name {:?} of another channel: Channel::named",
+                info.pattern, info.name
+            ));
+        } else if let Err(why) = validate_channel_pattern(&info.pattern) {
+            self.problems
+                .push(format!("invalid channel pattern {:?}: {why}", info.pattern));
+        } else if self.channels.iter().any(|c| c.pattern == info.pattern) {
+            self.problems
+                .push(format!("channel {:?} is declared more than once", info.pattern));
+        } else {
+            self.channels.push(info);
+        }
+        self
+    }
+
     /// Runs every call (RPC and hooks) through `layer`. The layer added last runs first.
     /// Calls to unknown methods or refused channels are answered before any layer, so a layer
     /// never sees a name the router does not know.
@@ -309,12 +408,34 @@ impl<S: Send + Sync + 'static> Router<S> {
 
     /// Refuses the router if any registration was invalid, listing every problem.
     pub fn check(&self) -> Result<(), RouterError> {
-        if self.problems.is_empty() {
+        let mut problems = self.problems.clone();
+        // Centrifugo refuses a namespace that proxies streams and also subscribe or publish.
+        let proxied = self
+            .hooks
+            .subscribe_patterns()
+            .into_iter()
+            .chain(self.hooks.publish_patterns())
+            .chain(
+                self.channels
+                    .iter()
+                    .filter(|c| c.clients_publish())
+                    .map(|c| c.pattern.clone()),
+            );
+        for pattern in proxied {
+            let clash = namespace(&pattern)
+                .and_then(|ns| self.streams.iter().find(|s| namespace(&s.info.name) == Some(ns)));
+            if let Some(stream) = clash {
+                problems.push(format!(
+                    "channel pattern {pattern:?} has a subscribe or publish hook in the namespace of stream {:?}: \
+                     Centrifugo cannot proxy both in one namespace",
+                    stream.info.name
+                ));
+            }
+        }
+        if problems.is_empty() {
             Ok(())
         } else {
-            Err(RouterError {
-                problems: self.problems.clone(),
-            })
+            Err(RouterError { problems })
         }
     }
 
@@ -322,6 +443,20 @@ impl<S: Send + Sync + 'static> Router<S> {
     pub fn methods(&self) -> Vec<&MethodInfo> {
         let mut all: Vec<_> = self.methods.iter().map(|m| &m.info).collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+
+    /// The registered subscription streams, sorted by pattern.
+    pub fn streams(&self) -> Vec<&StreamInfo> {
+        let mut all: Vec<_> = self.streams.iter().map(|s| &s.info).collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+
+    /// The typed channels, sorted by pattern.
+    pub fn channels(&self) -> Vec<&ChannelInfo> {
+        let mut all: Vec<_> = self.channels.iter().collect();
+        all.sort_by(|a, b| a.pattern.cmp(&b.pattern));
         all
     }
 
@@ -343,11 +478,21 @@ impl<S: Send + Sync + 'static> Router<S> {
 
     /// Splits the router into what serves calls: state, methods, name index, hooks and layers.
     pub(crate) fn into_parts(self) -> RouterParts<S> {
+        let mut hooks = self.hooks;
+        // A typed channel clients publish into, with no publish hook of its own, accepts what
+        // passed its type check: its allowing hook goes after every hook the app registered.
+        for channel in self.channels.iter().filter(|c| c.clients_publish()) {
+            hooks
+                .publish
+                .push((Pattern::new(&channel.pattern), hooks::allow_publication()));
+        }
         RouterParts {
             state: self.state,
             methods: self.methods,
             by_name: self.by_name,
-            hooks: self.hooks,
+            hooks,
+            streams: self.streams,
+            channels: self.channels,
             layers: self.layers,
         }
     }
@@ -359,7 +504,40 @@ pub(crate) struct RouterParts<S> {
     pub(crate) methods: Vec<Method<S>>,
     pub(crate) by_name: FxHashMap<Box<str>, usize>,
     pub(crate) hooks: Hooks<S>,
+    pub(crate) streams: Vec<StreamRoute<S>>,
+    pub(crate) channels: Vec<ChannelInfo>,
     pub(crate) layers: Vec<CallLayer<S>>,
+}
+
+/// The namespace of a channel pattern or method name (`chat:*` → `chat`), if any.
+pub(crate) fn namespace(name: &str) -> Option<&str> {
+    name.split_once(':').map(|(ns, _)| ns)
+}
+
+/// Checks a channel pattern: at most 255 bytes, `*` only at the end, and a namespace (when it has
+/// one) matching Centrifugo's `^[-a-zA-Z0-9_.]{2,}$`.
+pub fn validate_channel_pattern(pattern: &str) -> Result<(), String> {
+    if pattern.is_empty() {
+        return Err("it is empty".into());
+    }
+    if pattern.len() > 255 {
+        return Err("it is longer than 255 bytes".into());
+    }
+    if pattern.trim_end_matches('*').contains('*') || pattern.ends_with("**") {
+        return Err("`*` may only end a pattern".into());
+    }
+    if let Some(ns) = namespace(pattern) {
+        let ok = ns.len() >= 2
+            && ns
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !ok {
+            return Err(format!(
+                "namespace {ns:?} must match Centrifugo's ^[-a-zA-Z0-9_.]{{2,}}$"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Checks a method name: `[namespace:]ident(.ident)*`, where an ident is `[A-Za-z_][A-Za-z0-9_]*`

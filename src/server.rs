@@ -293,6 +293,7 @@ impl Parts {
             metrics.auth_failures.clone(),
         )?;
         let service = ProxyService::new(router, config.limits.clone());
+        let streams = service.closing();
         #[cfg(feature = "metrics")]
         let service = service.with_metrics(metrics.clone());
         let (health, health_service) = tonic_health::server::health_reporter();
@@ -317,6 +318,7 @@ impl Parts {
             routes,
             drain: Drain {
                 health,
+                streams,
                 delay: config.shutdown_delay,
                 #[cfg(feature = "metrics")]
                 metrics,
@@ -346,6 +348,8 @@ fn reflection_error(e: tonic_reflection::server::Error) -> ServeError {
 #[derive(Clone)]
 pub struct Drain {
     health: HealthReporter,
+    /// Ends open subscription streams (their SDKs resubscribe elsewhere or after the restart).
+    streams: tokio_util::sync::CancellationToken,
     delay: Duration,
     #[cfg(feature = "metrics")]
     metrics: Metrics,
@@ -374,13 +378,20 @@ impl Drain {
         tracing::info!(target: "centrpc::server", delay = ?self.delay, "shutdown: readiness NOT_SERVING");
     }
 
+    /// Ends open subscription streams with an error that makes their SDKs resubscribe, and
+    /// refuses new ones: a graceful shutdown would otherwise wait for streams that never end.
+    pub fn close_streams(&self) {
+        self.streams.cancel();
+    }
+
     /// A shutdown future for tonic's `serve_with_shutdown`: resolves after `signal`, the
-    /// readiness switch and the drain delay. tonic then stops accepting and lets in-flight
-    /// calls finish.
+    /// readiness switch and the drain delay, and closes the open streams. tonic then stops
+    /// accepting and lets in-flight calls finish.
     pub async fn after(self, signal: impl Future<Output = ()>) {
         signal.await;
         self.start().await;
         tokio::time::sleep(self.delay).await;
+        self.close_streams();
     }
 }
 
@@ -597,6 +608,7 @@ async fn drain_then_stop(
         () = tokio::time::sleep(config.shutdown_delay) => {}
     }
     let _ = stop.send(());
+    drain.close_streams();
     match tokio::time::timeout(config.shutdown_timeout, server).await {
         Ok(r) => {
             tracing::info!(target: "centrpc::server", "shutdown complete");

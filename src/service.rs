@@ -9,6 +9,7 @@
 use std::{
     future::Future,
     panic::AssertUnwindSafe,
+    pin::Pin,
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc,
@@ -17,8 +18,13 @@ use std::{
 };
 
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
-use futures_util::{future::Either, FutureExt};
-use tonic::{metadata::MetadataMap, Request, Response, Status};
+use futures_util::{
+    future::Either,
+    stream::{self, BoxStream},
+    FutureExt, StreamExt,
+};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tonic::{metadata::MetadataMap, Request, Response, Status, Streaming};
 use tower::ServiceExt;
 
 use crate::{
@@ -27,10 +33,11 @@ use crate::{
     dispatch::{self, Dispatch, Table},
     error::{RpcError, Wire},
     hooks::{self, ConnectEvent, PublishEvent, RefreshEvent, SubRefreshEvent, SubscribeEvent},
-    metrics::{Metrics, Outcome, Series, UNKNOWN_METHOD},
+    metrics::{InFlight, Metrics, Outcome, Series, StreamSeries, UNKNOWN_METHOD},
     middleware::{flatten, BoxCallService},
     proto::{self, centrifugo_proxy_server::CentrifugoProxy},
     router::Router,
+    stream::{Items, Publications},
 };
 
 /// Limits applied to every call.
@@ -43,6 +50,8 @@ pub struct Limits {
     pub call_timeout: Duration,
     /// Most calls served at once across all connections; more are shed as overloaded.
     pub max_concurrency: usize,
+    /// Most subscription streams open at once; more are refused as overloaded (temporary).
+    pub max_streams: usize,
 }
 
 impl Default for Limits {
@@ -51,6 +60,7 @@ impl Default for Limits {
             max_payload: 1024 * 1024,
             call_timeout: Duration::from_secs(10),
             max_concurrency: 1024,
+            max_streams: 10_000,
         }
     }
 }
@@ -73,6 +83,12 @@ impl Limits {
         self.max_concurrency = calls;
         self
     }
+
+    /// Sets the most subscription streams open at once.
+    pub fn max_streams(mut self, streams: usize) -> Self {
+        self.max_streams = streams;
+        self
+    }
 }
 
 /// The tonic service implementing Centrifugo's proxy protocol over a [`Router`].
@@ -90,6 +106,12 @@ pub struct ProxyService<S> {
     metrics: Metrics,
     /// Metric series: one per method (by registration index), then unknown methods, then hooks.
     series: Arc<[Series]>,
+    /// Subscription streams open, against `limits.max_streams`.
+    streams_open: Arc<AtomicUsize>,
+    /// Metric series of the streams (by registration index), then of refused channels.
+    stream_series: Arc<[StreamSeries]>,
+    /// Cancelled when the server starts shutting down: open streams end, new ones are refused.
+    closing: CancellationToken,
 }
 
 impl<S> Clone for ProxyService<S> {
@@ -102,6 +124,9 @@ impl<S> Clone for ProxyService<S> {
             running: self.running.clone(),
             metrics: self.metrics.clone(),
             series: self.series.clone(),
+            streams_open: self.streams_open.clone(),
+            stream_series: self.stream_series.clone(),
+            closing: self.closing.clone(),
         }
     }
 }
@@ -199,6 +224,7 @@ macro_rules! connection_request {
                     meta: std::mem::take(&mut self.meta),
                     deadline: grpc_timeout(&metadata).and_then(|d| started.checked_add(d)),
                     metadata,
+                    channel: String::new(),
                 }
             }
         }
@@ -255,27 +281,39 @@ impl CallLog<'_> {
             Err(e) => Outcome::of(e),
         };
         self.series.record(self.metrics, label, elapsed);
-        let (kind, method) = (self.series.kind(), self.series.method());
-        let (user, client) = (self.call.info.user.as_str(), self.call.info.client.as_str());
-        let duration_us = elapsed.as_micros() as u64;
-        let outcome_label = label.label();
-        match outcome {
-            Ok(_) => tracing::debug!(
-                target: "centrpc::call", kind, method, user, client, outcome = "ok", duration_us
-            ),
-            Err(e) if label == Outcome::Internal => tracing::error!(
-                target: "centrpc::call", kind, method, user, client, outcome = outcome_label,
-                code = e.code(), duration_us, detail = e.detail().unwrap_or(""), "call failed"
-            ),
-            Err(e) if label.is_the_callers() => tracing::debug!(
-                target: "centrpc::call", kind, method, user, client, outcome = outcome_label,
-                code = e.code(), reason = e.message(), duration_us
-            ),
-            Err(e) => tracing::info!(
-                target: "centrpc::call", kind, method, user, client, outcome = outcome_label,
-                code = e.code(), reason = e.message(), detail = e.detail().unwrap_or(""), duration_us
-            ),
-        }
+        log_outcome(self.series, &self.call.info, label, outcome.as_ref().err(), elapsed);
+    }
+}
+
+/// Logs how a call or stream ended: successes at DEBUG, failures the caller caused at DEBUG,
+/// other failures at INFO and internal errors at ERROR.
+fn log_outcome(
+    series: &Series,
+    info: &CallInfo,
+    label: Outcome,
+    error: Option<&RpcError>,
+    elapsed: Duration,
+) {
+    let (kind, method) = (series.kind(), series.method());
+    let (user, client) = (info.user.as_str(), info.client.as_str());
+    let duration_us = elapsed.as_micros() as u64;
+    let outcome = label.label();
+    match error {
+        None => tracing::debug!(
+            target: "centrpc::call", kind, method, user, client, outcome, duration_us
+        ),
+        Some(e) if label == Outcome::Internal => tracing::error!(
+            target: "centrpc::call", kind, method, user, client, outcome,
+            code = e.code(), duration_us, detail = e.detail().unwrap_or(""), "call failed"
+        ),
+        Some(e) if label.is_the_callers() => tracing::debug!(
+            target: "centrpc::call", kind, method, user, client, outcome,
+            code = e.code(), reason = e.message(), duration_us
+        ),
+        Some(e) => tracing::info!(
+            target: "centrpc::call", kind, method, user, client, outcome,
+            code = e.code(), reason = e.message(), detail = e.detail().unwrap_or(""), duration_us
+        ),
     }
 }
 
@@ -345,10 +383,18 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
             .chain([Series::new("rpc", UNKNOWN_METHOD)])
             .chain(HOOK_KINDS.iter().map(|k| Series::new(k, k)))
             .collect();
+        let stream_series = parts
+            .streams
+            .iter()
+            .map(|s| StreamSeries::new(&s.info.name))
+            .chain([StreamSeries::new(UNKNOWN_METHOD)])
+            .collect();
         let table = Arc::new(Table {
             methods: parts.methods,
             by_name: parts.by_name,
             hooks: parts.hooks,
+            streams: parts.streams,
+            channels: parts.channels,
         });
         let stack = (!parts.layers.is_empty())
             .then(|| dispatch::stack(Dispatch(table.clone()), parts.layers));
@@ -360,7 +406,24 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
             limits,
             metrics: Metrics::default(),
             series,
+            streams_open: Arc::new(AtomicUsize::new(0)),
+            stream_series,
+            closing: CancellationToken::new(),
         }
+    }
+
+    /// Ends every open subscription stream with a temporary error (so its SDK resubscribes,
+    /// to this server's successor) and refuses new ones. The server's drain calls it when
+    /// shutdown starts; an application serving [`into_server`](Self::into_server) itself calls
+    /// it before stopping, since a graceful shutdown waits for open streams to end.
+    pub fn close_streams(&self) {
+        self.closing.cancel();
+    }
+
+    /// The token [`close_streams`](Self::close_streams) cancels, for the server's drain.
+    #[cfg(feature = "server")]
+    pub(crate) fn closing(&self) -> CancellationToken {
+        self.closing.clone()
     }
 
     /// Records into `metrics` (e.g. ones registered in the application's own registry).
@@ -429,7 +492,7 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
         target: Target,
     ) -> CallResult {
         let _in_flight = self.metrics.enter();
-        let Some(_admitted) = Admitted::enter(&self.running, self.limits.max_concurrency) else {
+        let Some(_admitted) = Admitted::enter(&*self.running, self.limits.max_concurrency) else {
             return Err(RpcError::overloaded());
         };
         let limit = match call.info.deadline {
@@ -504,12 +567,122 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
     }
 }
 
-/// A call admitted under the concurrency limit, until dropped.
-struct Admitted<'a>(&'a AtomicUsize);
+impl<S: Send + Sync + 'static> ProxyService<S> {
+    /// A bidirectional stream's publications, each checked against the payload limit.
+    pub(crate) fn publications(
+        &self,
+        raw: impl futures_util::Stream<Item = Vec<u8>> + Send + 'static,
+    ) -> Publications {
+        let limit = self.limits.max_payload;
+        raw.map(move |data| match data.len() > limit {
+            true => Err(RpcError::payload_too_large(data.len(), limit)),
+            false => Ok(data),
+        })
+        .boxed()
+    }
 
-impl<'a> Admitted<'a> {
-    /// Admits a call if fewer than `max` are running (exactly: a refused call never counts).
-    fn enter(running: &'a AtomicUsize, max: usize) -> Option<Self> {
+    /// Opens a subscription stream: routes the channel, admits the stream under
+    /// `limits.max_streams`, decodes the subscribe data and runs the handler's opening under the
+    /// call timeout with panic isolation. A refusal is the stream's only message (Centrifugo
+    /// hands its error or disconnect to the client); otherwise the stream is [`Live`].
+    pub(crate) async fn open_stream(
+        &self,
+        mut req: proto::SubscribeRequest,
+        metadata: MetadataMap,
+        publications: Publications,
+    ) -> Result<ReplyStream, Status> {
+        let started = Instant::now();
+        let streams = &self.table.streams;
+        if streams.is_empty() {
+            return Err(Status::unimplemented(
+                "centrpc: no subscription stream is registered; disable Centrifugo's \
+                 subscribe_stream proxy or add one with Router::stream",
+            ));
+        }
+        let route = streams.iter().position(|s| s.pattern.matches(&req.channel));
+        let index = route.unwrap_or(streams.len());
+        let name = route.map_or_else(|| req.channel.clone(), |i| streams[i].info.name.clone());
+        let mut info = req.take_call_info(name, metadata, started);
+        info.channel = std::mem::take(&mut req.channel);
+        let call = Arc::new(CallState::new(info));
+        let opened = async {
+            let i = route.ok_or_else(|| {
+                RpcError::channel_not_allowed("subscribe", &call.info.channel)
+            })?;
+            if self.closing.is_cancelled() {
+                return Err(RpcError::overloaded().with_detail("the server is shutting down"));
+            }
+            let admitted = Admitted::enter(self.streams_open.clone(), self.limits.max_streams)
+                .ok_or_else(RpcError::overloaded)?;
+            let payload = Payload::decode(
+                std::mem::take(&mut req.data),
+                &req.b64data,
+                &call.info.encoding,
+                self.limits.max_payload,
+            )?;
+            let (series, metrics) = (self.stream_series.clone(), self.metrics.clone());
+            let publications = publications
+                .inspect(move |_| series[i].received(&metrics))
+                .boxed();
+            let ctx = Context::from_shared(self.state.clone(), call.clone());
+            let open = AssertUnwindSafe(async {
+                (streams[i].open)(ctx, &payload.bytes, publications)?.await
+            })
+            .catch_unwind();
+            let limit = self.limits.call_timeout;
+            match tokio::time::timeout(limit, open).await {
+                Ok(Ok(items)) => Ok((items?, admitted)),
+                Ok(Err(panic)) => Err(RpcError::internal(format_args!(
+                    "stream handler panicked: {}",
+                    panic_message(&*panic)
+                ))),
+                Err(_) => Err(RpcError::timed_out().with_detail(format_args!("deadline {limit:?}"))),
+            }
+        };
+        let opened = opened.await;
+        let series = &self.stream_series[index];
+        series.series.observe(&self.metrics, started.elapsed());
+        let (items, admitted) = match opened {
+            Ok(open) => open,
+            Err(e) => {
+                let label = Outcome::of(&e);
+                series.series.count(&self.metrics, label);
+                log_outcome(&series.series, &call.info, label, Some(&e), started.elapsed());
+                call.cancel();
+                let refusal = proto::StreamSubscribeResponse {
+                    subscribe_response: Some(reply(Err(e))),
+                    publication: None,
+                };
+                return Ok(stream::once(std::future::ready(Ok(refusal))).boxed());
+            }
+        };
+        let accepted = proto::StreamSubscribeResponse {
+            subscribe_response: Some(reply(Ok(proto::SubscribeResult::default()))),
+            publication: None,
+        };
+        Ok(Live {
+            first: Some(accepted),
+            items: Some(items),
+            closing: Box::pin(self.closing.clone().cancelled_owned()),
+            _active: series.open(&self.metrics),
+            series: self.stream_series.clone(),
+            index,
+            metrics: self.metrics.clone(),
+            call,
+            started,
+            _admitted: admitted,
+        }
+        .boxed())
+    }
+}
+
+/// A call (or stream) admitted under its limit, until dropped; `R` is how the counter is held
+/// (borrowed by a call, shared by a stream that outlives the request).
+struct Admitted<R: std::ops::Deref<Target = AtomicUsize>>(R);
+
+impl<R: std::ops::Deref<Target = AtomicUsize>> Admitted<R> {
+    /// Admits one if fewer than `max` are running (exactly: a refused one never counts).
+    fn enter(running: R, max: usize) -> Option<Self> {
         running
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < max).then_some(n + 1)
@@ -519,9 +692,111 @@ impl<'a> Admitted<'a> {
     }
 }
 
-impl Drop for Admitted<'_> {
+impl<R: std::ops::Deref<Target = AtomicUsize>> Drop for Admitted<R> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The replies of an open subscription stream.
+type ReplyStream = BoxStream<'static, Result<proto::StreamSubscribeResponse, Status>>;
+
+/// An open stream: the subscribe result first, then each item as a publication, until the
+/// handler's stream ends (a clean end: Centrifugo unsubscribes the client with 2000), fails or
+/// the server closes streams (an error status: the SDK resubscribes after 2500), or Centrifugo
+/// cancels it and tonic drops this (the subscriber left).
+struct Live {
+    first: Option<proto::StreamSubscribeResponse>,
+    items: Option<Items>,
+    closing: Pin<Box<WaitForCancellationFutureOwned>>,
+    series: Arc<[StreamSeries]>,
+    index: usize,
+    metrics: Metrics,
+    call: Arc<CallState>,
+    started: Instant,
+    _admitted: Admitted<Arc<AtomicUsize>>,
+    _active: InFlight,
+}
+
+impl Live {
+    /// Records the ending (once) and stops pulling items.
+    fn end(&mut self, label: Outcome, error: Option<&RpcError>) {
+        let Some(items) = self.items.take() else {
+            return;
+        };
+        // A stream cut short sees its context cancelled before it is dropped, so its cleanup
+        // can tell a subscriber that left (or a shutdown) from a natural end.
+        if label != Outcome::Ok {
+            self.call.cancel();
+        }
+        drop(items);
+        let series = &self.series[self.index].series;
+        series.count(&self.metrics, label);
+        log_outcome(series, &self.call.info, label, error, self.started.elapsed());
+        self.call.cancel();
+    }
+}
+
+impl futures_util::Stream for Live {
+    type Item = Result<proto::StreamSubscribeResponse, Status>;
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        let this = self.get_mut();
+        if let Some(first) = this.first.take() {
+            return Poll::Ready(Some(Ok(first)));
+        }
+        let Some(items) = this.items.as_mut() else {
+            return Poll::Ready(None);
+        };
+        if this.closing.as_mut().poll(cx).is_ready() {
+            this.end(Outcome::Shutdown, None);
+            return Poll::Ready(Some(Err(Status::unavailable(
+                "centrpc is shutting down; subscribe again",
+            ))));
+        }
+        let next = std::panic::catch_unwind(AssertUnwindSafe(|| items.poll_next_unpin(cx)))
+            .unwrap_or_else(|panic| {
+                Poll::Ready(Some(Err(RpcError::internal(format_args!(
+                    "stream handler panicked: {}",
+                    panic_message(&*panic)
+                )))))
+            });
+        match next {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(None) => {
+                this.end(Outcome::Ok, None);
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Ok(data))) => {
+                this.series[this.index].sent(&this.metrics);
+                Poll::Ready(Some(Ok(proto::StreamSubscribeResponse {
+                    subscribe_response: None,
+                    publication: Some(proto::Publication {
+                        data,
+                        tags: Default::default(),
+                    }),
+                })))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                let status = Status::unavailable(format!(
+                    "stream ended with error {}: {}",
+                    e.code(),
+                    e.message()
+                ));
+                this.end(Outcome::of(&e), Some(&e));
+                Poll::Ready(Some(Err(status)))
+            }
+        }
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.end(Outcome::Cancelled, None);
     }
 }
 
@@ -700,7 +975,14 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
         let limit = self.limits.max_payload;
         let route = HookRoute::by_channel(&self.table.hooks.publish, "publish", &req.channel);
         let data = std::mem::take(&mut req.data);
-        let event = Payload::decode(data, &req.b64data, &info.encoding, limit).map(|p| {
+        let typed = self.table.channels.iter();
+        let check = typed
+            .filter(|c| hooks::matches(&c.pattern, &req.channel))
+            .find_map(|c| c.check);
+        let payload = Payload::decode(data, &req.b64data, &info.encoding, limit);
+        // A typed channel's publications are checked against their type before any hook.
+        let payload = payload.and_then(|p| check.map_or(Ok(()), |check| check(&p.bytes)).map(|()| p));
+        let event = payload.map(|p| {
             Event::Publish(PublishEvent {
                 channel: std::mem::take(&mut req.channel),
                 data: p.bytes,
@@ -738,6 +1020,35 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
             )
         })
         .await
+    }
+
+    async fn subscribe_unidirectional(
+        &self,
+        request: Request<proto::SubscribeRequest>,
+    ) -> Result<Response<ReplyStream>, Status> {
+        let (metadata, _, req) = request.into_parts();
+        let replies = self.open_stream(req, metadata, stream::empty().boxed());
+        replies.await.map(Response::new)
+    }
+
+    async fn subscribe_bidirectional(
+        &self,
+        request: Request<Streaming<proto::StreamSubscribeRequest>>,
+    ) -> Result<Response<ReplyStream>, Status> {
+        let (metadata, _, mut incoming) = request.into_parts();
+        let Some(req) = incoming.message().await?.and_then(|m| m.subscribe_request) else {
+            return Err(Status::invalid_argument(
+                "centrpc: a bidirectional stream must start with a subscribe_request",
+            ));
+        };
+        // The subscriber's publications until its side ends (or breaks); other messages carry
+        // nothing for the handler.
+        let raw = incoming
+            .take_while(|m| std::future::ready(m.is_ok()))
+            .filter_map(|m| std::future::ready(m.ok().and_then(|m| m.publication).map(|p| p.data)));
+        let publications = self.publications(raw);
+        let replies = self.open_stream(req, metadata, publications);
+        replies.await.map(Response::new)
     }
 }
 

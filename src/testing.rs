@@ -29,6 +29,7 @@ use std::{
     time::Duration,
 };
 
+use futures_util::StreamExt;
 use serde::{de::DeserializeOwned, Serialize};
 use tonic::{metadata::MetadataMap, Request};
 
@@ -152,6 +153,124 @@ impl<S: Send + Sync + 'static> TestClient<S> {
             data: json(&r.data),
             skip_history: r.skip_history,
         })
+    }
+}
+
+impl<S: Send + Sync + 'static> TestClient<S> {
+    /// Subscribes `user` to the subscription stream on `channel` with `params` as subscribe data,
+    /// as Centrifugo would for a client in a stream namespace. A refusal is the `Err`; an open
+    /// stream yields its items decoded as `T`. A bidirectional stream's handler sees no
+    /// publications (see [`stream_bidi`](Self::stream_bidi)).
+    pub async fn stream<T: DeserializeOwned>(
+        &self,
+        user: &str,
+        channel: &str,
+        params: &impl Serialize,
+    ) -> Result<TestStream<T>, RpcError> {
+        let publications = self.service.publications(futures_util::stream::empty());
+        self.open(user, channel, params, publications).await
+    }
+
+    /// Like [`stream`](Self::stream), with a [`TestPublisher`] whose publications reach a
+    /// bidirectional handler as the subscriber's own (dropping it ends them).
+    pub async fn stream_bidi<T: DeserializeOwned>(
+        &self,
+        user: &str,
+        channel: &str,
+        params: &impl Serialize,
+    ) -> Result<(TestStream<T>, TestPublisher), RpcError> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let raw = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|data| (data, rx))
+        });
+        let stream = self
+            .open(user, channel, params, self.service.publications(raw))
+            .await?;
+        Ok((stream, TestPublisher(tx)))
+    }
+
+    async fn open<T>(
+        &self,
+        user: &str,
+        channel: &str,
+        params: &impl Serialize,
+        publications: crate::stream::Publications,
+    ) -> Result<TestStream<T>, RpcError> {
+        let request = proto::SubscribeRequest {
+            user: user.to_owned(),
+            channel: channel.to_owned(),
+            data: serde_json::to_vec(params).expect("test params encode as JSON"),
+            encoding: "json".into(),
+            transport: "websocket".into(),
+            protocol: "json".into(),
+            ..Default::default()
+        };
+        let mut replies = self
+            .service
+            .open_stream(request, MetadataMap::new(), publications)
+            .await
+            .map_err(status_error)?;
+        let first = replies.next().await;
+        let first = first
+            .ok_or_else(|| RpcError::internal("the stream ended before its first message"))?
+            .map_err(status_error)?
+            .subscribe_response
+            .ok_or_else(|| RpcError::internal("the first message was not a subscribe response"))?;
+        outcome(first.result, first.error, first.disconnect)?;
+        Ok(TestStream {
+            replies,
+            item: PhantomData,
+        })
+    }
+}
+
+/// An open subscription stream, as its subscriber sees it. See [`TestClient::stream`].
+pub struct TestStream<T> {
+    replies: futures_util::stream::BoxStream<'static, Result<proto::StreamSubscribeResponse, tonic::Status>>,
+    item: PhantomData<fn() -> T>,
+}
+
+impl<T> std::fmt::Debug for TestStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestStream").finish_non_exhaustive()
+    }
+}
+
+impl<T: DeserializeOwned> TestStream<T> {
+    /// The next item; `None` when the stream ended cleanly (Centrifugo unsubscribes the client
+    /// with 2000), `Some(Err(status))` when it ended with an error (the SDK resubscribes, 2500).
+    ///
+    /// # Panics
+    /// If an item does not decode as `T` (the test asked for the wrong type).
+    pub async fn next(&mut self) -> Option<Result<T, tonic::Status>> {
+        let reply = match self.replies.next().await? {
+            Ok(reply) => reply,
+            Err(status) => return Some(Err(status)),
+        };
+        let data = reply.publication.map(|p| p.data).unwrap_or_default();
+        Some(Ok(serde_json::from_slice(&data).unwrap_or_else(|e| {
+            panic!(
+                "TestStream: the item {} does not decode as {}: {e}",
+                String::from_utf8_lossy(&data),
+                std::any::type_name::<T>()
+            )
+        })))
+    }
+}
+
+/// Publishes into a bidirectional stream as its subscriber. See [`TestClient::stream_bidi`].
+#[derive(Debug, Clone)]
+pub struct TestPublisher(tokio::sync::mpsc::UnboundedSender<Vec<u8>>);
+
+impl TestPublisher {
+    /// Publishes `data` encoded as JSON; `false` once the stream is gone.
+    pub fn publish(&self, data: &impl Serialize) -> bool {
+        self.publish_raw(serde_json::to_vec(data).expect("test data encodes as JSON"))
+    }
+
+    /// Publishes raw bytes, e.g. malformed JSON; `false` once the stream is gone.
+    pub fn publish_raw(&self, data: impl Into<Vec<u8>>) -> bool {
+        self.0.send(data.into()).is_ok()
     }
 }
 

@@ -19,10 +19,13 @@ use centrpc::{
     },
     method,
     middleware::{Quota, RateLimitLayer},
-    Context, DeclaredError, ResultExt, Router, RpcError, ServerApi,
+    stream::{self, Incoming},
+    Channel, Context, DeclaredError, ResultExt, Router, RpcError, ServerApi,
 };
+use futures_util::{Stream, StreamExt};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
 
 use super::types::Everything;
 
@@ -50,14 +53,34 @@ pub mod codes {
 pub const DEMO_PASSWORD: &str = "centrpc";
 
 /// Shared application state: an in-memory task store.
-#[derive(Default)]
 pub struct App {
     tasks: Mutex<BTreeMap<u64, Task>>,
     next_id: AtomicU64,
     /// How many slow calls were cancelled before they finished (Centrifugo gave up on them).
     pub cancelled: AtomicU64,
-    /// Centrifugo's server API, for publishing progress.
+    /// How many subscription streams ended because their subscriber left or the server closed them.
+    pub streams_cancelled: AtomicU64,
+    /// Centrifugo's server API, for publishing progress and task events.
     pub api: Option<ServerApi>,
+    /// Task events for the `watch:tasks` streams (a bounded buffer per subscriber).
+    events: broadcast::Sender<TaskEvent>,
+}
+
+/// How many task events a `watch:tasks` subscriber may fall behind before its stream is ended
+/// (and its SDK resubscribes): the example's back-pressure bound.
+pub const WATCH_BUFFER: usize = 256;
+
+impl Default for App {
+    fn default() -> Self {
+        Self {
+            tasks: Mutex::default(),
+            next_id: AtomicU64::default(),
+            cancelled: AtomicU64::default(),
+            streams_cancelled: AtomicU64::default(),
+            api: None,
+            events: broadcast::channel(WATCH_BUFFER).0,
+        }
+    }
 }
 
 impl App {
@@ -68,6 +91,182 @@ impl App {
             ..Self::default()
         }
     }
+
+    /// Tells `watch:tasks` streams and the owner's `tasks:<owner>` channel.
+    async fn announce(&self, event: TaskEvent) -> Result<(), RpcError> {
+        let _no_watchers = self.events.send(event.clone());
+        if let Some(api) = &self.api {
+            let owner = match &event {
+                TaskEvent::Created { task } | TaskEvent::Completed { task } => &task.owner,
+            };
+            api.publish_to(&TASK_EVENTS.at(owner), &event).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Something that happened to a task.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TaskEvent {
+    /// A task was created.
+    Created {
+        /// The new task.
+        task: Task,
+    },
+    /// A task was marked done.
+    Completed {
+        /// The task, done.
+        task: Task,
+    },
+}
+
+/// A user's task events, published to `tasks:<user>` (only that user may subscribe).
+pub const TASK_EVENTS: Channel<TaskEvent> =
+    Channel::new("tasks:*").describe("Task events of one user: `tasks:<user>`.");
+
+/// The progress of `tasks.process`, on the caller's personal channel `#<user>`.
+pub const PROGRESS: Channel<Progress> = Channel::new("#*").named("progress").describe("Progress of `tasks.process`, on the caller's personal channel `#<user>`.");
+
+/// Chat rooms `chat:<room>`: clients publish a [`ChatMessage`], subscribers receive a [`ChatPost`].
+pub const CHAT: Channel<ChatPost> =
+    Channel::new("chat:*").describe("Chat rooms: `chat:<room>`. Any logged-in user may join and post.");
+
+/// Parameters of the `watch:tasks` stream.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct WatchTasks {
+    /// Only events of this owner's tasks (all tasks when absent).
+    #[serde(default)]
+    pub owner: Option<String>,
+}
+
+/// Streams task events as they happen, until the subscriber leaves.
+async fn watch_tasks(
+    ctx: Context<App>,
+    p: WatchTasks,
+) -> Result<impl Stream<Item = Result<TaskEvent, RpcError>>, RpcError> {
+    let events = stream::broadcast(ctx.state().events.subscribe());
+    let counted = CountWhenDropped(ctx.clone());
+    Ok(events.filter(move |e| {
+        let _keep_until_the_stream_ends = &counted;
+        let wanted = match (e, &p.owner) {
+            (Ok(TaskEvent::Created { task } | TaskEvent::Completed { task }), Some(owner)) => {
+                &task.owner == owner
+            }
+            _ => true,
+        };
+        std::future::ready(wanted)
+    }))
+}
+
+/// Counts a stream into `App::streams_cancelled` when it ends other than by running out.
+struct CountWhenDropped(Context<App>);
+
+impl Drop for CountWhenDropped {
+    fn drop(&mut self) {
+        if self.0.is_cancelled() {
+            self.0.state().streams_cancelled.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Parameters of the `watch:count` stream.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CountParams {
+    /// The first number.
+    #[serde(default)]
+    pub from: u64,
+    /// How many numbers (at most 10 000 000).
+    pub count: u64,
+    /// Pause between numbers, in milliseconds (at most 10 000).
+    #[serde(default)]
+    pub interval_ms: u64,
+}
+
+/// One number of `watch:count`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Count {
+    /// The number.
+    pub n: u64,
+    /// Who subscribed (as Centrifugo authenticated them).
+    pub user: String,
+}
+
+/// Counts `count` numbers from `from`, then ends the subscription.
+async fn watch_count(
+    ctx: Context<App>,
+    p: CountParams,
+) -> Result<impl Stream<Item = Result<Count, RpcError>>, RpcError> {
+    if p.count > 10_000_000 || p.interval_ms > 10_000 {
+        return Err(RpcError::invalid_params(
+            "count must be at most 10 000 000 and interval_ms at most 10 000",
+        ));
+    }
+    let user = ctx.user().to_owned();
+    let counted = CountWhenDropped(ctx);
+    let interval = Duration::from_millis(p.interval_ms);
+    Ok(futures_util::stream::iter(p.from..p.from.saturating_add(p.count)).then(move |n| {
+        let (user, _counted) = (user.clone(), &counted);
+        async move {
+            if !interval.is_zero() {
+                tokio::time::sleep(interval).await;
+            }
+            Ok(Count { n, user })
+        }
+    }))
+}
+
+/// Parameters of a `tally:<name>` stream.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct TallyParams {
+    /// The starting total.
+    #[serde(default)]
+    pub start: i64,
+}
+
+/// What a `tally:<name>` subscriber publishes.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct TallyAdd {
+    /// Added to the total (may be negative).
+    pub add: i64,
+}
+
+/// The running total of a `tally:<name>` stream, sent after each of the subscriber's additions.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Tally {
+    /// The total so far.
+    pub total: i64,
+    /// Additions received.
+    pub adds: u64,
+    /// Publications refused because they were not a [`TallyAdd`] (their error is logged).
+    pub refused: u64,
+}
+
+/// A private running total: the subscriber publishes additions, the stream answers each with the
+/// new total. A publication that is not a `TallyAdd` is counted as refused; the stream goes on.
+async fn tally(
+    _ctx: Context<App>,
+    p: TallyParams,
+    incoming: Incoming<TallyAdd>,
+) -> Result<impl Stream<Item = Result<Tally, RpcError>>, RpcError> {
+    let start = Tally {
+        total: p.start,
+        adds: 0,
+        refused: 0,
+    };
+    Ok(incoming.scan(start, |tally, add| {
+        match add {
+            Ok(add) => {
+                tally.total = tally.total.saturating_add(add.add);
+                tally.adds += 1;
+            }
+            Err(e) => {
+                tracing::debug!(code = e.code(), reason = e.message(), "tally: refused a publication");
+                tally.refused += 1;
+            }
+        }
+        std::future::ready(Some(Ok(tally.clone())))
+    }))
 }
 
 /// Parameters of `tasks.get_stats`.
@@ -178,7 +377,7 @@ pub struct ProcessParams {
 }
 
 /// Published to the caller's personal channel `#<user>` after each step of `tasks.process`.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Progress {
     /// Steps done.
     pub step: u32,
@@ -203,15 +402,15 @@ async fn process(ctx: Context<App>, p: ProcessParams) -> Result<ProcessResult, R
         codes::PUBLISHING_DISABLED,
         "publishing is not configured (CENTRPC_CENTRIFUGO_API_URL / _KEY)",
     )?;
-    let channel = format!("#{}", ctx.user());
+    let channel = PROGRESS.at(ctx.user());
     for step in 1..=p.steps {
         tokio::time::sleep(Duration::from_millis(p.delay_ms.min(5_000))).await;
-        api.publish(&channel, &Progress { step, of: p.steps })
+        api.publish_to(&channel, &Progress { step, of: p.steps })
             .await?;
     }
     Ok(ProcessResult {
         steps: p.steps,
-        channel,
+        channel: channel.to_string(),
     })
 }
 
@@ -241,16 +440,24 @@ async fn create(ctx: Context<App>, p: CreateTaskParams) -> Result<Task, RpcError
         .lock()
         .expect("task store lock")
         .insert(task.id, task.clone());
+    app.announce(TaskEvent::Created { task: task.clone() })
+        .await?;
     Ok(task)
 }
 
 async fn complete(ctx: Context<App>, p: TaskRef) -> Result<Task, RpcError> {
-    let mut tasks = ctx.state().tasks.lock().expect("task store lock");
-    let task = tasks
-        .get_mut(&p.id)
-        .or_rpc(codes::TASK_NOT_FOUND, "task not found")?;
-    task.done = true;
-    Ok(task.clone())
+    let task = {
+        let mut tasks = ctx.state().tasks.lock().expect("task store lock");
+        let task = tasks
+            .get_mut(&p.id)
+            .or_rpc(codes::TASK_NOT_FOUND, "task not found")?;
+        task.done = true;
+        task.clone()
+    };
+    ctx.state()
+        .announce(TaskEvent::Completed { task: task.clone() })
+        .await?;
+    Ok(task)
 }
 
 async fn fail(_ctx: Context<App>, p: FailParams) -> Result<(), RpcError> {
@@ -373,9 +580,19 @@ async fn subscribe_chat(ctx: Context<App>, _: SubscribeEvent) -> Result<Subscrib
 }
 
 /// A chat message as clients publish it.
-#[derive(Debug, Deserialize)]
-struct ChatMessage {
-    text: String,
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ChatMessage {
+    /// The text (1–500 characters).
+    pub text: String,
+}
+
+/// A chat message as subscribers receive it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ChatPost {
+    /// The text, trimmed.
+    pub text: String,
+    /// The sender, as Centrifugo authenticated them.
+    pub from: String,
 }
 
 /// Chat publications must be `{"text": "1–500 chars"}`; they are stored with the sender.
@@ -388,7 +605,10 @@ async fn publish_chat(ctx: Context<App>, e: PublishEvent) -> Result<PublishReply
             "text must be 1 to 500 characters",
         ));
     }
-    PublishReply::rewrite(&serde_json::json!({"text": text, "from": ctx.user()}))
+    PublishReply::rewrite(&ChatPost {
+        text: text.to_owned(),
+        from: ctx.user().to_owned(),
+    })
 }
 
 /// The example's hooks.
@@ -470,4 +690,19 @@ pub fn router(app: App) -> Router<App> {
             method(roundtrip).describe("Return every serde construct unchanged, to prove generated clients read and write them exactly."),
         )
         .hooks(hooks)
+        .stream(
+            "watch:tasks",
+            stream::uni(watch_tasks).describe("Task events as they happen (of one owner, or all), until you unsubscribe."),
+        )
+        .stream(
+            "watch:count",
+            stream::uni(watch_count).describe("Count `count` numbers from `from`, one every `interval_ms`, then end."),
+        )
+        .stream(
+            "tally:*",
+            stream::bidi(tally).describe("A private running total: publish additions, receive the total after each."),
+        )
+        .channel(TASK_EVENTS)
+        .channel(PROGRESS)
+        .channel_with_publish::<ChatMessage>(CHAT)
 }

@@ -31,6 +31,8 @@ pub fn document<S: Send + Sync + 'static>(router: &Router<S>) -> Value {
     let mut de = SchemaGenerator::new(settings(SchemaSettings::draft2020_12().for_deserialize()));
     let mut ser = SchemaGenerator::new(settings(SchemaSettings::draft2020_12().for_serialize()));
     let methods = router.methods();
+    let streams = router.streams();
+    let channels = router.channels();
     let mut params: Vec<Value> = methods
         .iter()
         .map(|m| (m.params)(&mut de).to_value())
@@ -38,6 +40,28 @@ pub fn document<S: Send + Sync + 'static>(router: &Router<S>) -> Value {
     let results: Vec<Value> = methods
         .iter()
         .map(|m| (m.result)(&mut ser).to_value())
+        .collect();
+    // What clients send is read with the server's deserialize contract, what they receive with
+    // its serialize contract, as for methods.
+    let mut stream_params: Vec<Value> = streams
+        .iter()
+        .map(|s| (s.params)(&mut de).to_value())
+        .collect();
+    let mut stream_publications: Vec<Option<Value>> = streams
+        .iter()
+        .map(|s| s.publication.map(|p| p(&mut de).to_value()))
+        .collect();
+    let stream_items: Vec<Value> = streams
+        .iter()
+        .map(|s| (s.item)(&mut ser).to_value())
+        .collect();
+    let mut client_publications: Vec<Option<Value>> = channels
+        .iter()
+        .map(|c| c.client_publication.map(|p| p(&mut de).to_value()))
+        .collect();
+    let publications: Vec<Value> = channels
+        .iter()
+        .map(|c| (c.publication)(&mut ser).to_value())
         .collect();
     let mut de_defs: BTreeMap<String, Value> = de.take_definitions(true).into_iter().collect();
     let ser_defs: BTreeMap<String, Value> = ser.take_definitions(true).into_iter().collect();
@@ -75,7 +99,12 @@ pub fn document<S: Send + Sync + 'static>(router: &Router<S>) -> Value {
             (renames.get(&name).cloned().unwrap_or(name), schema)
         })
         .collect();
-    params.iter_mut().for_each(|p| rewrite_refs(p, &renames));
+    params
+        .iter_mut()
+        .chain(&mut stream_params)
+        .chain(stream_publications.iter_mut().flatten())
+        .chain(client_publications.iter_mut().flatten())
+        .for_each(|p| rewrite_refs(p, &renames));
     let mut schemas: Map<String, Value> = ser_defs.into_iter().collect();
     schemas.extend(de_defs);
 
@@ -89,7 +118,48 @@ pub fn document<S: Send + Sync + 'static>(router: &Router<S>) -> Value {
         })
         .collect();
     let info = router.api_info();
-    json!({
+    let streams: Vec<Value> = streams
+        .iter()
+        .zip(stream_params)
+        .zip(stream_items)
+        .zip(stream_publications)
+        .map(|(((s, p), item), publication)| {
+            let mut stream = json!({
+                "name": s.name,
+                "bidirectional": s.bidirectional,
+                "params": { "name": "params", "required": !accepts_null(&p), "schema": p },
+                "item": { "name": "item", "schema": item },
+                "errors": declared_errors(&s.errors),
+            });
+            if let Some(publication) = publication {
+                stream["publication"] = json!({ "name": "publication", "schema": publication });
+            }
+            if let Some(d) = &s.description {
+                stream["description"] = json!(d);
+            }
+            stream
+        })
+        .collect();
+    let channels: Vec<Value> = channels
+        .iter()
+        .zip(publications)
+        .zip(client_publications)
+        .map(|((c, publication), client)| {
+            let mut channel = json!({
+                "name": c.name,
+                "pattern": c.pattern,
+                "publication": { "name": "publication", "schema": publication },
+            });
+            if let Some(client) = client {
+                channel["clientPublication"] = json!({ "name": "clientPublication", "schema": client });
+            }
+            if let Some(d) = &c.description {
+                channel["description"] = json!(d);
+            }
+            channel
+        })
+        .collect();
+    let mut document = json!({
         "openrpc": "1.3.2",
         "info": {
             "title": info.title,
@@ -102,14 +172,7 @@ pub fn document<S: Send + Sync + 'static>(router: &Router<S>) -> Value {
                 "paramStructure": "by-name",
                 "params": [{ "name": "params", "required": !accepts_null(&p), "schema": p }],
                 "result": { "name": "result", "schema": r },
-                "errors": BUILTIN_ERRORS.iter()
-                    .map(|e| json!({ "$ref": format!("#/components/errors/{}", e.name) }))
-                    .chain(m.errors.iter().map(|e| json!({
-                        "code": e.code,
-                        "message": e.name,
-                        "data": { "description": e.description, "temporary": e.temporary },
-                    })))
-                    .collect::<Vec<_>>(),
+                "errors": declared_errors(&m.errors),
             });
             if let Some(d) = &m.description {
                 method["description"] = json!(d);
@@ -117,7 +180,31 @@ pub fn document<S: Send + Sync + 'static>(router: &Router<S>) -> Value {
             method
         }).collect::<Vec<_>>(),
         "components": { "schemas": schemas, "errors": errors },
-    })
+    });
+    // Subscription streams and typed channels are centrpc's extensions of OpenRPC: present only
+    // when the API has them, so a plain RPC API's document is unchanged.
+    if !streams.is_empty() {
+        document["x-streams"] = Value::Array(streams);
+    }
+    if !channels.is_empty() {
+        document["x-channels"] = Value::Array(channels);
+    }
+    document
+}
+
+/// The errors a method or stream may answer with: the built-ins by reference, then its own.
+fn declared_errors(own: &[crate::DeclaredError]) -> Vec<Value> {
+    BUILTIN_ERRORS
+        .iter()
+        .map(|e| json!({ "$ref": format!("#/components/errors/{}", e.name) }))
+        .chain(own.iter().map(|e| {
+            json!({
+                "code": e.code,
+                "message": e.name,
+                "data": { "description": e.description, "temporary": e.temporary },
+            })
+        }))
+        .collect()
 }
 
 /// Whether a params schema accepts JSON `null` (then the params may be left out).

@@ -9,6 +9,21 @@ import (
 	"time"
 )
 
+// ChatMessage A chat message as clients publish it.
+type ChatMessage struct {
+	// Text The text (1–500 characters).
+	Text string `json:"text"`
+}
+
+// ChatPost A chat message as subscribers receive it.
+type ChatPost struct {
+	// From The sender, as Centrifugo authenticated them.
+	From string `json:"from"`
+
+	// Text The text, trimmed.
+	Text string `json:"text"`
+}
+
 // Color A unit-only enum: a string in JSON.
 type Color string
 
@@ -83,6 +98,31 @@ func (v *Command) UnmarshalJSON(data []byte) error {
 type CommandStop struct {
 	// Force Without waiting.
 	Force bool `json:"force"`
+}
+
+// Count One number of `watch:count`.
+type Count struct {
+	// N The number.
+	N uint64 `json:"n"`
+
+	// User Who subscribed (as Centrifugo authenticated them).
+	User string `json:"user"`
+}
+
+// CountParams Parameters of the `watch:count` stream.
+type CountParams struct {
+	// Count How many numbers (at most 10 000 000).
+	Count uint64 `json:"count"`
+
+	// From The first number.
+	//
+	// Left out (nil), the server uses 0.
+	From *uint64 `json:"from,omitempty"`
+
+	// IntervalMs Pause between numbers, in milliseconds (at most 10 000).
+	//
+	// Left out (nil), the server uses 0.
+	IntervalMs *uint64 `json:"interval_ms,omitempty"`
 }
 
 // CreateTaskParams Parameters of `tasks.create`.
@@ -434,6 +474,15 @@ type ProcessResult struct {
 	Steps uint32 `json:"steps"`
 }
 
+// Progress Published to the caller's personal channel `#<user>` after each step of `tasks.process`.
+type Progress struct {
+	// Of Steps in all.
+	Of uint32 `json:"of"`
+
+	// Step Steps done.
+	Step uint32 `json:"step"`
+}
+
 // Scalar Untagged: whichever shape fits.
 type Scalar struct {
 	// Float64 A number.
@@ -563,6 +612,32 @@ type SlowResult struct {
 	SleptMs uint64 `json:"slept_ms"`
 }
 
+// Tally The running total of a `tally:<name>` stream, sent after each of the subscriber's additions.
+type Tally struct {
+	// Adds Additions received.
+	Adds uint64 `json:"adds"`
+
+	// Refused Publications refused because they were not a [`TallyAdd`] (their error is logged).
+	Refused uint64 `json:"refused"`
+
+	// Total The total so far.
+	Total int64 `json:"total"`
+}
+
+// TallyAdd What a `tally:<name>` subscriber publishes.
+type TallyAdd struct {
+	// Add Added to the total (may be negative).
+	Add int64 `json:"add"`
+}
+
+// TallyParams Parameters of a `tally:<name>` stream.
+type TallyParams struct {
+	// Start The starting total.
+	//
+	// Left out (nil), the server uses 0.
+	Start *int64 `json:"start,omitempty"`
+}
+
 // Task A task.
 type Task struct {
 	// Done Whether it is done.
@@ -576,6 +651,51 @@ type Task struct {
 
 	// Title What to do.
 	Title string `json:"title"`
+}
+
+// TaskEvent Something that happened to a task.
+type TaskEvent struct {
+	// Created A task was created.
+	Created *Task
+
+	// Completed A task was marked done.
+	Completed *Task
+}
+
+// MarshalJSON writes the variant that is set, as serde does; exactly one must be set.
+func (v TaskEvent) MarshalJSON() ([]byte, error) {
+	if err := oneVariant("TaskEvent", v.Created != nil, v.Completed != nil); err != nil {
+		return nil, err
+	}
+	switch {
+	case v.Created != nil:
+		return withContent("type", "created", "task", v.Created)
+	default:
+		return withContent("type", "completed", "task", v.Completed)
+	}
+}
+
+// UnmarshalJSON reads the variant named by the "type" member, as serde does.
+func (v *TaskEvent) UnmarshalJSON(data []byte) error {
+	members, err := jsonObject("TaskEvent", data)
+	if err != nil {
+		return err
+	}
+	tag, err := tagOf("TaskEvent", members, "type")
+	if err != nil {
+		return err
+	}
+	*v = TaskEvent{}
+	switch tag {
+	case "created":
+		v.Created = new(Task)
+		return decodeContent("TaskEvent", tag, members["task"], v.Created)
+	case "completed":
+		v.Completed = new(Task)
+		return decodeContent("TaskEvent", tag, members["task"], v.Completed)
+	default:
+		return fmt.Errorf("%s: unknown %s %q", "TaskEvent", "type", tag)
+	}
 }
 
 // TaskID A newtype: a task id on the wire as a plain integer.
@@ -600,6 +720,14 @@ type TaskStatsResult struct {
 
 	// Total Total tasks.
 	Total uint64 `json:"total"`
+}
+
+// WatchTasks Parameters of the `watch:tasks` stream.
+type WatchTasks struct {
+	// Owner Only events of this owner's tasks (all tasks when absent).
+	//
+	// Left out (nil), the server uses null.
+	Owner *string `json:"owner,omitempty"`
 }
 
 // WhoAmI Who is calling, as Centrifugo reports it.

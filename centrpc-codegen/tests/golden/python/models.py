@@ -23,6 +23,23 @@ class _Model(BaseModel):
         self.__pydantic_fields_set__.update(self._always_sent)
 
 
+class ChatMessage(_Model):
+    """A chat message as clients publish it."""
+
+    text: str
+    """The text (1–500 characters)."""
+
+
+class ChatPost(_Model):
+    """A chat message as subscribers receive it."""
+
+    from_: str = Field(validation_alias="from", serialization_alias="from")
+    """The sender, as Centrifugo authenticated them."""
+
+    text: str
+    """The text, trimmed."""
+
+
 class CommandRenameVariant(_Model):
     """Rename."""
 
@@ -40,6 +57,29 @@ class CommandStopVariant(_Model):
     """Stop."""
 
     stop: CommandStop = Field(validation_alias="Stop", serialization_alias="Stop")
+
+
+class Count(_Model):
+    """One number of `watch:count`."""
+
+    n: int
+    """The number."""
+
+    user: str
+    """Who subscribed (as Centrifugo authenticated them)."""
+
+
+class CountParams(_Model):
+    """Parameters of the `watch:count` stream."""
+
+    count: int
+    """How many numbers (at most 10 000 000)."""
+
+    from_: int = Field(default=0, validation_alias="from", serialization_alias="from")
+    """The first number."""
+
+    interval_ms: int = 0
+    """Pause between numbers, in milliseconds (at most 10 000)."""
 
 
 class CreateTaskParams(_Model):
@@ -360,6 +400,16 @@ class ProcessResult(_Model):
     """Steps done."""
 
 
+class Progress(_Model):
+    """Published to the caller's personal channel `#<user>` after each step of `tasks.process`."""
+
+    of: int
+    """Steps in all."""
+
+    step: int
+    """Steps done."""
+
+
 class ShapeCircle(_Model):
     """A circle."""
 
@@ -407,6 +457,33 @@ class SlowResult(_Model):
     """How long it worked."""
 
 
+class Tally(_Model):
+    """The running total of a `tally:<name>` stream, sent after each of the subscriber's additions."""
+
+    adds: int
+    """Additions received."""
+
+    refused: int
+    """Publications refused because they were not a [`TallyAdd`] (their error is logged)."""
+
+    total: int
+    """The total so far."""
+
+
+class TallyAdd(_Model):
+    """What a `tally:<name>` subscriber publishes."""
+
+    add: int
+    """Added to the total (may be negative)."""
+
+
+class TallyParams(_Model):
+    """Parameters of a `tally:<name>` stream."""
+
+    start: int = 0
+    """The starting total."""
+
+
 class Task(_Model):
     """A task."""
 
@@ -421,6 +498,34 @@ class Task(_Model):
 
     title: str
     """What to do."""
+
+
+class TaskEventCompletedVariant(_Model):
+    """A task was marked done."""
+
+    _always_sent: ClassVar[tuple[str, ...]] = ("type_",)
+
+    type_: Literal["completed"] = Field(
+        default="completed",
+        validation_alias="type",
+        serialization_alias="type",
+    )
+
+    task: Task
+
+
+class TaskEventCreatedVariant(_Model):
+    """A task was created."""
+
+    _always_sent: ClassVar[tuple[str, ...]] = ("type_",)
+
+    type_: Literal["created"] = Field(
+        default="created",
+        validation_alias="type",
+        serialization_alias="type",
+    )
+
+    task: Task
 
 
 class TaskRef(_Model):
@@ -445,6 +550,13 @@ class TaskStatsResult(_Model):
 
     total: int
     """Total tasks."""
+
+
+class WatchTasks(_Model):
+    """Parameters of the `watch:tasks` stream."""
+
+    owner: str | None = None
+    """Only events of this owner's tasks (all tasks when absent)."""
 
 
 class WhoAmI(_Model):
@@ -539,14 +651,28 @@ One of :class:`ShapeCircle`, :class:`ShapeRect`, :class:`ShapeEmpty`, told apart
 """
 
 
+TaskEvent: TypeAlias = Annotated[
+    TaskEventCreatedVariant | TaskEventCompletedVariant,
+    Field(discriminator="type_"),
+]
+"""Something that happened to a task.
+
+One of :class:`TaskEventCreatedVariant`, :class:`TaskEventCompletedVariant`, told apart by ``type``.
+"""
+
+
 TaskId: TypeAlias = int
 """A newtype: a task id on the wire as a plain integer."""
 
 
 for _model in (
+    ChatMessage,
+    ChatPost,
     CommandRenameVariant,
     CommandStop,
     CommandStopVariant,
+    Count,
+    CountParams,
     CreateTaskParams,
     EventCreatedVariant,
     EventDeleted,
@@ -563,15 +689,22 @@ for _model in (
     InnerInput,
     ProcessParams,
     ProcessResult,
+    Progress,
     ShapeCircle,
     ShapeEmpty,
     ShapeRect,
     SlowParams,
     SlowResult,
+    Tally,
+    TallyAdd,
+    TallyParams,
     Task,
+    TaskEventCompletedVariant,
+    TaskEventCreatedVariant,
     TaskRef,
     TaskStatsParams,
     TaskStatsResult,
+    WatchTasks,
     WhoAmI,
 ):
     _model.model_rebuild()

@@ -4,6 +4,20 @@
 // Integers are `number`: 64-bit values are exact only up to 2^53 − 1 (Number.MAX_SAFE_INTEGER).
 // Timestamps are RFC 3339 strings and UUIDs are strings.
 
+/** A chat message as clients publish it. */
+export interface ChatMessage {
+  /** The text (1–500 characters). */
+  text: string;
+}
+
+/** A chat message as subscribers receive it. */
+export interface ChatPost {
+  /** The sender, as Centrifugo authenticated them. */
+  from: string;
+  /** The text, trimmed. */
+  text: string;
+}
+
 /** A unit-only enum: a string in JSON. */
 export type Color =
   /** Warm. */
@@ -27,6 +41,44 @@ export type Command =
 export interface CommandStop {
   /** Without waiting. */
   force: boolean;
+}
+
+/** One number of `watch:count`. */
+export interface Count {
+  /**
+   * The number.
+   *
+   * uint64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
+   */
+  n: number;
+  /** Who subscribed (as Centrifugo authenticated them). */
+  user: string;
+}
+
+/** Parameters of the `watch:count` stream. */
+export interface CountParams {
+  /**
+   * How many numbers (at most 10 000 000).
+   *
+   * uint64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
+   */
+  count: number;
+  /**
+   * The first number.
+   *
+   * uint64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
+   *
+   * @defaultValue `0`
+   */
+  from?: number;
+  /**
+   * Pause between numbers, in milliseconds (at most 10 000).
+   *
+   * uint64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
+   *
+   * @defaultValue `0`
+   */
+  interval_ms?: number;
 }
 
 /** Parameters of `tasks.create`. */
@@ -300,6 +352,22 @@ export interface ProcessResult {
   steps: number;
 }
 
+/** Published to the caller's personal channel `#<user>` after each step of `tasks.process`. */
+export interface Progress {
+  /**
+   * Steps in all.
+   *
+   * Integer (uint32).
+   */
+  of: number;
+  /**
+   * Steps done.
+   *
+   * Integer (uint32).
+   */
+  step: number;
+}
+
 /**
  * Untagged: whichever shape fits.
  *
@@ -362,6 +430,50 @@ export interface SlowResult {
   slept_ms: number;
 }
 
+/** The running total of a `tally:<name>` stream, sent after each of the subscriber's additions. */
+export interface Tally {
+  /**
+   * Additions received.
+   *
+   * uint64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
+   */
+  adds: number;
+  /**
+   * Publications refused because they were not a [`TallyAdd`] (their error is logged).
+   *
+   * uint64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
+   */
+  refused: number;
+  /**
+   * The total so far.
+   *
+   * int64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
+   */
+  total: number;
+}
+
+/** What a `tally:<name>` subscriber publishes. */
+export interface TallyAdd {
+  /**
+   * Added to the total (may be negative).
+   *
+   * int64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
+   */
+  add: number;
+}
+
+/** Parameters of a `tally:<name>` stream. */
+export interface TallyParams {
+  /**
+   * The starting total.
+   *
+   * int64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
+   *
+   * @defaultValue `0`
+   */
+  start?: number;
+}
+
 /** A task. */
 export interface Task {
   /** Whether it is done. */
@@ -377,6 +489,17 @@ export interface Task {
   /** What to do. */
   title: string;
 }
+
+/**
+ * Something that happened to a task.
+ *
+ * Discriminated by `type`; the variant's data is in `task`.
+ */
+export type TaskEvent =
+  /** A task was created. */
+  | { type: "created"; task: Task }
+  /** A task was marked done. */
+  | { type: "completed"; task: Task };
 
 /**
  * A newtype: a task id on the wire as a plain integer.
@@ -415,6 +538,16 @@ export interface TaskStatsResult {
    * uint64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
    */
   total: number;
+}
+
+/** Parameters of the `watch:tasks` stream. */
+export interface WatchTasks {
+  /**
+   * Only events of this owner's tasks (all tasks when absent).
+   *
+   * @defaultValue `null`
+   */
+  owner?: string | null;
 }
 
 /** Who is calling, as Centrifugo reports it. */
