@@ -377,9 +377,6 @@ impl<S: Send + Sync + 'static> Router<S> {
                 "channel {:?} has the name {:?} of another channel: Channel::named",
                 info.pattern, info.name
             ));
-        } else if let Err(why) = validate_channel_pattern(&info.pattern) {
-            self.problems
-                .push(format!("invalid channel pattern {:?}: {why}", info.pattern));
         } else if self.channels.iter().any(|c| c.pattern == info.pattern) {
             self.problems
                 .push(format!("channel {:?} is declared more than once", info.pattern));
