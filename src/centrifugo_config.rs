@@ -90,7 +90,6 @@ impl Secret {
     }
 }
 
-
 impl ConfigInput {
     /// The proxy object shared by every proxy (endpoint, timeout, grpc options).
     fn proxy(&self) -> Value {
@@ -264,7 +263,11 @@ impl ConfigInput {
                 if self.has("sub_refresh") {
                     o.insert("sub_refresh_proxy_enabled".into(), json!(true));
                 }
-            } else if self.channels.iter().any(|p| applies(p) && !p.starts_with('#')) {
+            } else if self
+                .channels
+                .iter()
+                .any(|p| applies(p) && !p.starts_with('#'))
+            {
                 o.insert("allow_subscribe_for_client".into(), json!(true));
             }
             if self.publish_patterns.iter().any(applies) {

@@ -208,9 +208,15 @@ mod tests {
         assert_eq!(EXACT.at("").as_str(), "news");
         assert_eq!(T.description(), "d");
         assert_eq!(ChannelInfo::new(&T).name, "tasks");
-        assert_eq!(ChannelInfo::new(&Channel::<u32>::new("chat:room:*")).name, "chat_room");
+        assert_eq!(
+            ChannelInfo::new(&Channel::<u32>::new("chat:room:*")).name,
+            "chat_room"
+        );
         assert_eq!(ChannelInfo::new(&PERSONAL).name, "");
-        assert_eq!(ChannelInfo::new(&PERSONAL.named("progress")).name, "progress");
+        assert_eq!(
+            ChannelInfo::new(&PERSONAL.named("progress")).name,
+            "progress"
+        );
     }
 
     #[test]

@@ -293,7 +293,10 @@ impl CentrifugoConfigArgs {
         };
         let hook_table = router.hook_table();
         // A typed channel clients publish into is served by a publish hook of its own.
-        let typed_publish = router.channels().into_iter().filter(|c| c.clients_publish());
+        let typed_publish = router
+            .channels()
+            .into_iter()
+            .filter(|c| c.clients_publish());
         let mut publish_patterns = hook_table.publish_patterns();
         publish_patterns.extend(typed_publish.map(|c| c.pattern.clone()));
         let mut hooks = hook_table.enabled();
@@ -327,7 +330,11 @@ impl CentrifugoConfigArgs {
                 .iter()
                 .map(|s| (s.name.clone(), s.bidirectional))
                 .collect(),
-            channels: router.channels().iter().map(|c| c.pattern.clone()).collect(),
+            channels: router
+                .channels()
+                .iter()
+                .map(|c| c.pattern.clone())
+                .collect(),
             redis: self.redis.clone(),
             redis_prefix: self.redis_prefix.clone(),
             omit_secrets: self.omit_secrets,

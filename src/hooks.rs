@@ -364,7 +364,11 @@ impl<S> Hooks<S> {
 /// The publish hook of a typed channel that has none of its own: its publications were checked
 /// against their type already, so it allows them unchanged.
 pub(crate) fn allow_publication<S>() -> Hook<S, PublishEvent> {
-    Arc::new(|_, _| Box::pin(std::future::ready(Ok(Reply::Publish(PublishReply::default())))))
+    Arc::new(|_, _| {
+        Box::pin(std::future::ready(Ok(Reply::Publish(
+            PublishReply::default(),
+        ))))
+    })
 }
 
 /// The index of the first `(pattern, hook)` pair whose pattern matches `channel`.

@@ -202,9 +202,11 @@ impl StreamSeries {
     /// Counts the stream open until the guard drops.
     #[cfg(feature = "metrics")]
     pub(crate) fn open(&self, metrics: &Metrics) -> InFlight {
-        let gauge = self
-            .active
-            .get_or_init(|| metrics.streams_active.with_label_values(&[self.series.method()]));
+        let gauge = self.active.get_or_init(|| {
+            metrics
+                .streams_active
+                .with_label_values(&[self.series.method()])
+        });
         gauge.inc();
         InFlight(gauge.clone())
     }

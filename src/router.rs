@@ -63,7 +63,11 @@ impl<S> fmt::Debug for Router<S> {
             .field("hooks", &self.hooks.enabled())
             .field(
                 "streams",
-                &self.streams.iter().map(|s| &s.info.name).collect::<Vec<_>>(),
+                &self
+                    .streams
+                    .iter()
+                    .map(|s| &s.info.name)
+                    .collect::<Vec<_>>(),
             )
             .field("channels", &self.channels)
             .field("layers", &self.layers.len())
@@ -362,8 +366,13 @@ impl<S: Send + Sync + 'static> Router<S> {
     }
 
     fn add_channel(mut self, info: ChannelInfo) -> Self {
-        let name_ok = info.name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-            && info.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let name_ok = info
+            .name
+            .starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && info
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
         if let Err(why) = validate_channel_pattern(&info.pattern) {
             self.problems
                 .push(format!("invalid channel pattern {:?}: {why}", info.pattern));
@@ -378,8 +387,10 @@ impl<S: Send + Sync + 'static> Router<S> {
                 info.pattern, info.name
             ));
         } else if self.channels.iter().any(|c| c.pattern == info.pattern) {
-            self.problems
-                .push(format!("channel {:?} is declared more than once", info.pattern));
+            self.problems.push(format!(
+                "channel {:?} is declared more than once",
+                info.pattern
+            ));
         } else {
             self.channels.push(info);
         }
@@ -419,8 +430,11 @@ impl<S: Send + Sync + 'static> Router<S> {
                     .map(|c| c.pattern.clone()),
             );
         for pattern in proxied {
-            let clash = namespace(&pattern)
-                .and_then(|ns| self.streams.iter().find(|s| namespace(&s.info.name) == Some(ns)));
+            let clash = namespace(&pattern).and_then(|ns| {
+                self.streams
+                    .iter()
+                    .find(|s| namespace(&s.info.name) == Some(ns))
+            });
             if let Some(stream) = clash {
                 problems.push(format!(
                     "channel pattern {pattern:?} has a subscribe or publish hook in the namespace of stream {:?}: \

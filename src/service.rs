@@ -281,7 +281,13 @@ impl CallLog<'_> {
             Err(e) => Outcome::of(e),
         };
         self.series.record(self.metrics, label, elapsed);
-        log_outcome(self.series, &self.call.info, label, outcome.as_ref().err(), elapsed);
+        log_outcome(
+            self.series,
+            &self.call.info,
+            label,
+            outcome.as_ref().err(),
+            elapsed,
+        );
     }
 }
 
@@ -606,9 +612,8 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
         info.channel = std::mem::take(&mut req.channel);
         let call = Arc::new(CallState::new(info));
         let opened = async {
-            let i = route.ok_or_else(|| {
-                RpcError::channel_not_allowed("subscribe", &call.info.channel)
-            })?;
+            let i = route
+                .ok_or_else(|| RpcError::channel_not_allowed("subscribe", &call.info.channel))?;
             if self.closing.is_cancelled() {
                 return Err(RpcError::overloaded().with_detail("the server is shutting down"));
             }
@@ -636,7 +641,9 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
                     "stream handler panicked: {}",
                     panic_message(&*panic)
                 ))),
-                Err(_) => Err(RpcError::timed_out().with_detail(format_args!("deadline {limit:?}"))),
+                Err(_) => {
+                    Err(RpcError::timed_out().with_detail(format_args!("deadline {limit:?}")))
+                }
             }
         };
         let opened = opened.await;
@@ -647,7 +654,13 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
             Err(e) => {
                 let label = Outcome::of(&e);
                 series.series.count(&self.metrics, label);
-                log_outcome(&series.series, &call.info, label, Some(&e), started.elapsed());
+                log_outcome(
+                    &series.series,
+                    &call.info,
+                    label,
+                    Some(&e),
+                    started.elapsed(),
+                );
                 call.cancel();
                 let refusal = proto::StreamSubscribeResponse {
                     subscribe_response: Some(reply(Err(e))),
@@ -732,7 +745,13 @@ impl Live {
         drop(items);
         let series = &self.series[self.index].series;
         series.count(&self.metrics, label);
-        log_outcome(series, &self.call.info, label, error, self.started.elapsed());
+        log_outcome(
+            series,
+            &self.call.info,
+            label,
+            error,
+            self.started.elapsed(),
+        );
         self.call.cancel();
     }
 }
@@ -981,7 +1000,8 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
             .find_map(|c| c.check);
         let payload = Payload::decode(data, &req.b64data, &info.encoding, limit);
         // A typed channel's publications are checked against their type before any hook.
-        let payload = payload.and_then(|p| check.map_or(Ok(()), |check| check(&p.bytes)).map(|()| p));
+        let payload =
+            payload.and_then(|p| check.map_or(Ok(()), |check| check(&p.bytes)).map(|()| p));
         let event = payload.map(|p| {
             Event::Publish(PublishEvent {
                 channel: std::mem::take(&mut req.channel),

@@ -69,7 +69,11 @@ pub(crate) type Publications = BoxStream<'static, Result<Vec<u8>, RpcError>>;
 
 /// A stream handler with its types erased: subscribe data in; the opening future out.
 pub(crate) type ErasedStream<S> = Arc<
-    dyn Fn(Context<S>, &[u8], Publications) -> Result<BoxFuture<'static, Result<Items, RpcError>>, RpcError>
+    dyn Fn(
+            Context<S>,
+            &[u8],
+            Publications,
+        ) -> Result<BoxFuture<'static, Result<Items, RpcError>>, RpcError>
         + Send
         + Sync,
 >;
@@ -115,7 +119,11 @@ where
     type Params = P;
     type Item = T;
 
-    fn open(&self, ctx: Context<S>, params: P) -> BoxFuture<'static, Result<ItemStream<T>, RpcError>> {
+    fn open(
+        &self,
+        ctx: Context<S>,
+        params: P,
+    ) -> BoxFuture<'static, Result<ItemStream<T>, RpcError>> {
         let fut = self(ctx, params);
         Box::pin(async move {
             let items = fut.await.map_err(Into::into)?;
@@ -333,7 +341,10 @@ where
     let open: ErasedStream<S> = Arc::new(move |ctx, payload, publications| {
         let params: H::Params = decode(payload)?;
         let incoming = Incoming::new(publications);
-        Ok(handler.open(ctx, params, incoming).map(|r| r.map(encode)).boxed())
+        Ok(handler
+            .open(ctx, params, incoming)
+            .map(|r| r.map(encode))
+            .boxed())
     });
     StreamDef {
         open,
@@ -415,7 +426,10 @@ mod tests {
         assert_eq!(got[1].as_ref().unwrap_err().code(), codes::INVALID_PARAMS);
         assert!(got[1].as_ref().unwrap_err().message().contains("n:"));
         assert_eq!(got[2].as_ref().unwrap_err().code(), codes::MALFORMED_JSON);
-        assert_eq!(got[3].as_ref().unwrap_err().code(), codes::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            got[3].as_ref().unwrap_err().code(),
+            codes::PAYLOAD_TOO_LARGE
+        );
         assert_eq!(got[4].as_ref().unwrap(), &N { n: 2 });
     }
 
@@ -437,6 +451,10 @@ mod tests {
         tx.send(2).unwrap();
         drop(tx);
         let got: Vec<u32> = broadcast(rx).map(Result::unwrap).collect().await;
-        assert_eq!(got, [1, 2], "items in order, then the end when the senders are gone");
+        assert_eq!(
+            got,
+            [1, 2],
+            "items in order, then the end when the senders are gone"
+        );
     }
 }

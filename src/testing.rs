@@ -226,7 +226,10 @@ impl<S: Send + Sync + 'static> TestClient<S> {
 
 /// An open subscription stream, as its subscriber sees it. See [`TestClient::stream`].
 pub struct TestStream<T> {
-    replies: futures_util::stream::BoxStream<'static, Result<proto::StreamSubscribeResponse, tonic::Status>>,
+    replies: futures_util::stream::BoxStream<
+        'static,
+        Result<proto::StreamSubscribeResponse, tonic::Status>,
+    >,
     item: PhantomData<fn() -> T>,
 }
 

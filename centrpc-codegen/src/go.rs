@@ -877,6 +877,8 @@ mod tests {
                 .collect(),
             types,
             errors: Vec::new(),
+            streams: Vec::new(),
+            channels: Vec::new(),
         }
     }
 

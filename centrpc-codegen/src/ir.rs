@@ -24,6 +24,54 @@ pub struct Api {
     pub types: Vec<TypeDef>,
     /// The built-in error codes.
     pub errors: Vec<ErrorCode>,
+    /// Subscription streams, sorted by pattern (document key `x-streams`).
+    pub streams: Vec<Stream>,
+    /// Typed channels, sorted by name (document key `x-channels`).
+    pub channels: Vec<Channel>,
+}
+
+/// A subscription stream: the client subscribes to a channel of `pattern` with `params` as its
+/// subscribe data, and receives `item`s; when bidirectional, it may also publish `publication`s.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stream {
+    /// The channel pattern, e.g. `watch:tasks` or `tally:*`.
+    pub pattern: String,
+    /// The channel, or its prefix when `keyed`: `watch:tasks`, `tally:`.
+    pub prefix: String,
+    /// Whether the pattern ends with `*`: the client names the rest (its `key` argument).
+    pub keyed: bool,
+    /// Its words, e.g. `["watch", "tasks"]`, `["tally"]`; languages join them in their case.
+    pub words: Vec<String>,
+    /// From `StreamDef::describe`.
+    pub description: Option<String>,
+    /// The params type (the subscribe data); `None` for `()`.
+    pub params: Option<TypeRef>,
+    /// The type of each item.
+    pub item: TypeRef,
+    /// What the subscriber publishes; `Some` exactly for bidirectional streams.
+    pub publication: Option<TypeRef>,
+}
+
+/// A typed channel: what is published into the channels of `pattern`, and what clients may
+/// publish into them (`client_publication`, when they may).
+#[derive(Debug, Clone, Serialize)]
+pub struct Channel {
+    /// The name clients know it by, e.g. `tasks`.
+    pub name: String,
+    /// Its words, e.g. `["tasks"]`.
+    pub words: Vec<String>,
+    /// The pattern, e.g. `tasks:*`, `#*`.
+    pub pattern: String,
+    /// The channel, or its prefix when `keyed`: `tasks:`, `#`.
+    pub prefix: String,
+    /// Whether the pattern ends with `*`: the client names the rest (its `key` argument).
+    pub keyed: bool,
+    /// From `Channel::describe`.
+    pub description: Option<String>,
+    /// The type of its publications.
+    pub publication: TypeRef,
+    /// The type of client publications, when clients may publish.
+    pub client_publication: Option<TypeRef>,
 }
 
 /// One RPC method.
@@ -291,6 +339,55 @@ pub fn read(document: &Value) -> Result<Api, CodegenError> {
         });
     }
     methods.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut streams = Vec::new();
+    for s in document["x-streams"].as_array().into_iter().flatten() {
+        let pattern = s["name"].as_str().unwrap_or_default().to_owned();
+        let at = |what: &str| format!("stream `{pattern}`, {what}");
+        let params = match reader.type_ref(&s["params"]["schema"], &at("params"))? {
+            TypeRef::Null => None,
+            other => Some(other),
+        };
+        let item = reader.type_ref(&s["item"]["schema"], &at("item"))?;
+        let publication = match s.get("publication") {
+            Some(p) => Some(reader.type_ref(&p["schema"], &at("publication"))?),
+            None => None,
+        };
+        let (prefix, keyed) = split_pattern(&pattern);
+        streams.push(Stream {
+            words: words(&prefix),
+            prefix,
+            keyed,
+            description: s["description"].as_str().map(str::to_owned),
+            params,
+            item,
+            publication,
+            pattern,
+        });
+    }
+    streams.sort_by(|a, b| a.pattern.cmp(&b.pattern));
+    let mut channels = Vec::new();
+    for c in document["x-channels"].as_array().into_iter().flatten() {
+        let name = c["name"].as_str().unwrap_or_default().to_owned();
+        let pattern = c["pattern"].as_str().unwrap_or_default().to_owned();
+        let at = |what: &str| format!("channel `{name}`, {what}");
+        let publication = reader.type_ref(&c["publication"]["schema"], &at("publication"))?;
+        let client_publication = match c.get("clientPublication") {
+            Some(p) => Some(reader.type_ref(&p["schema"], &at("client publication"))?),
+            None => None,
+        };
+        let (prefix, keyed) = split_pattern(&pattern);
+        channels.push(Channel {
+            words: words(&name),
+            name,
+            pattern,
+            prefix,
+            keyed,
+            description: c["description"].as_str().map(str::to_owned),
+            publication,
+            client_publication,
+        });
+    }
+    channels.sort_by(|a, b| a.name.cmp(&b.name));
     let errors = document["components"]["errors"]
         .as_object()
         .into_iter()
@@ -314,9 +411,19 @@ pub fn read(document: &Value) -> Result<Api, CodegenError> {
         methods,
         types: reader.types.into_values().collect(),
         errors,
+        streams,
+        channels,
     };
     check_collisions(&api)?;
     Ok(api)
+}
+
+/// A channel pattern's fixed part, and whether a `*` follows it (`tally:*` → `tally:`, keyed).
+fn split_pattern(pattern: &str) -> (String, bool) {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => (prefix.to_owned(), true),
+        None => (pattern.to_owned(), false),
+    }
 }
 
 struct Reader {
@@ -832,11 +939,33 @@ fn check_collisions(api: &Api) -> Result<(), CodegenError> {
         }
         Ok(())
     }
+    // Methods, streams and channel subscriptions share the client's namespace: a stream is
+    // called like a method (`watch_tasks`), a channel is `subscribe_<name>` / `publish_<name>`.
+    let prefixed = |verb: &str, c: &Channel| {
+        let mut w = vec![verb.to_owned()];
+        w.extend(c.words.iter().cloned());
+        (w, format!("{verb} channel {}", c.name))
+    };
+    let channel_names: Vec<(Vec<String>, String)> = api
+        .channels
+        .iter()
+        .flat_map(|c| [prefixed("subscribe", c), prefixed("publish", c)])
+        .collect();
     unique(
-        "methods",
+        "methods, streams and channels",
         api.methods
             .iter()
-            .map(|m| (m.words.as_slice(), m.name.as_str())),
+            .map(|m| (m.words.as_slice(), m.name.as_str()))
+            .chain(
+                api.streams
+                    .iter()
+                    .map(|s| (s.words.as_slice(), s.pattern.as_str())),
+            )
+            .chain(
+                channel_names
+                    .iter()
+                    .map(|(w, n)| (w.as_slice(), n.as_str())),
+            ),
     )?;
     unique(
         "types",

@@ -126,11 +126,13 @@ pub const TASK_EVENTS: Channel<TaskEvent> =
     Channel::new("tasks:*").describe("Task events of one user: `tasks:<user>`.");
 
 /// The progress of `tasks.process`, on the caller's personal channel `#<user>`.
-pub const PROGRESS: Channel<Progress> = Channel::new("#*").named("progress").describe("Progress of `tasks.process`, on the caller's personal channel `#<user>`.");
+pub const PROGRESS: Channel<Progress> = Channel::new("#*")
+    .named("progress")
+    .describe("Progress of `tasks.process`, on the caller's personal channel `#<user>`.");
 
 /// Chat rooms `chat:<room>`: clients publish a [`ChatMessage`], subscribers receive a [`ChatPost`].
-pub const CHAT: Channel<ChatPost> =
-    Channel::new("chat:*").describe("Chat rooms: `chat:<room>`. Any logged-in user may join and post.");
+pub const CHAT: Channel<ChatPost> = Channel::new("chat:*")
+    .describe("Chat rooms: `chat:<room>`. Any logged-in user may join and post.");
 
 /// Parameters of the `watch:tasks` stream.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -165,7 +167,10 @@ struct CountWhenDropped(Context<App>);
 impl Drop for CountWhenDropped {
     fn drop(&mut self) {
         if self.0.is_cancelled() {
-            self.0.state().streams_cancelled.fetch_add(1, Ordering::Relaxed);
+            self.0
+                .state()
+                .streams_cancelled
+                .fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -205,15 +210,17 @@ async fn watch_count(
     let user = ctx.user().to_owned();
     let counted = CountWhenDropped(ctx);
     let interval = Duration::from_millis(p.interval_ms);
-    Ok(futures_util::stream::iter(p.from..p.from.saturating_add(p.count)).then(move |n| {
-        let (user, _counted) = (user.clone(), &counted);
-        async move {
-            if !interval.is_zero() {
-                tokio::time::sleep(interval).await;
+    Ok(
+        futures_util::stream::iter(p.from..p.from.saturating_add(p.count)).then(move |n| {
+            let (user, _counted) = (user.clone(), &counted);
+            async move {
+                if !interval.is_zero() {
+                    tokio::time::sleep(interval).await;
+                }
+                Ok(Count { n, user })
             }
-            Ok(Count { n, user })
-        }
-    }))
+        }),
+    )
 }
 
 /// Parameters of a `tally:<name>` stream.
@@ -261,7 +268,11 @@ async fn tally(
                 tally.adds += 1;
             }
             Err(e) => {
-                tracing::debug!(code = e.code(), reason = e.message(), "tally: refused a publication");
+                tracing::debug!(
+                    code = e.code(),
+                    reason = e.message(),
+                    "tally: refused a publication"
+                );
                 tally.refused += 1;
             }
         }

@@ -151,7 +151,8 @@ pub fn document<S: Send + Sync + 'static>(router: &Router<S>) -> Value {
                 "publication": { "name": "publication", "schema": publication },
             });
             if let Some(client) = client {
-                channel["clientPublication"] = json!({ "name": "clientPublication", "schema": client });
+                channel["clientPublication"] =
+                    json!({ "name": "clientPublication", "schema": client });
             }
             if let Some(d) = &c.description {
                 channel["description"] = json!(d);
