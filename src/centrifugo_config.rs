@@ -414,4 +414,48 @@ mod tests {
             true
         );
     }
+
+    #[test]
+    fn stream_namespaces_stand_alone_and_typed_channels_are_open_to_clients() {
+        let mut i = input();
+        i.streams = vec![("watch:*".into(), false), ("tally:*".into(), true)];
+        i.channels = vec!["tasks:*".into(), "news:*".into(), "#*".into()];
+        i.subscribe_patterns = vec!["tasks:*".into(), "*".into()];
+        let c = i.render();
+        assert_eq!(
+            c["channel"]["namespaces"],
+            json!([
+                {"name":"chat","subscribe_proxy_enabled":true,"publish_proxy_enabled":true},
+                {"name":"news","subscribe_proxy_enabled":true},
+                {"name":"tally","subscribe_stream_proxy_enabled":true,"subscribe_stream_proxy_bidirectional":true},
+                {"name":"tasks","subscribe_proxy_enabled":true},
+                {"name":"watch","subscribe_stream_proxy_enabled":true},
+            ]),
+            "a `*` hook reaches every namespace but the stream namespaces"
+        );
+        assert_eq!(
+            c["channel"]["proxy"]["subscribe_stream"]["endpoint"],
+            "grpc://127.0.0.1:10001"
+        );
+        assert!(i
+            .secret_env()
+            .iter()
+            .any(|(k, _)| k == "CENTRIFUGO_CHANNEL_PROXY_SUBSCRIBE_STREAM_GRPC_CREDENTIALS_VALUE"));
+        // Without a subscribe hook that decides, a typed channel is open to connected clients;
+        // personal channels stay limited to their user.
+        i.subscribe_patterns = vec!["tasks:*".into()];
+        let c = i.render();
+        let news = &c["channel"]["namespaces"][1];
+        assert_eq!(
+            news,
+            &json!({"name":"news","allow_subscribe_for_client":true})
+        );
+        assert!(c["channel"]["without_namespace"]
+            .get("allow_subscribe_for_client")
+            .is_none());
+        assert_eq!(
+            c["channel"]["without_namespace"]["allow_user_limited_channels"],
+            true
+        );
+    }
 }

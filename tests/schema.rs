@@ -274,7 +274,34 @@ fn unsupported_constructs_and_collisions_are_named() {
     let err = ir::read(&doc).unwrap_err();
     assert!(
         err.to_string()
-            .contains("methods `a.b_c` and `a_b.c` would get the same generated name"),
+            .contains("`a.b_c` and `a_b.c` would get the same generated name"),
+        "{err}"
+    );
+    // A stream is called like a method, and a channel is `subscribe_<name>` / `publish_<name>`.
+    async fn nothing(
+        _: Context,
+        _: (),
+    ) -> Result<futures_util::stream::Empty<Result<u8, RpcError>>, RpcError> {
+        Ok(futures_util::stream::empty())
+    }
+    let doc = schema::document(
+        &Router::new(())
+            .rpc("watch.tasks", takes::<u32>)
+            .stream("watch:tasks", nothing),
+    );
+    let err = ir::read(&doc).unwrap_err().to_string();
+    assert!(
+        err.contains("`watch.tasks` and `watch:tasks` would get the same generated name"),
+        "{err}"
+    );
+    let doc = schema::document(
+        &Router::new(())
+            .rpc("subscribe.news", takes::<u32>)
+            .channel(centrpc::Channel::<u8>::new("news:*")),
+    );
+    let err = ir::read(&doc).unwrap_err().to_string();
+    assert!(
+        err.contains("`subscribe.news` and `subscribe channel news`"),
         "{err}"
     );
 
@@ -410,6 +437,98 @@ fn diff_classifies_breaking_and_compatible_changes() {
             }),
             false,
             "method added",
+        ),
+        (
+            "stream removed",
+            edited(|d| {
+                d["x-streams"]
+                    .as_array_mut()
+                    .unwrap()
+                    .retain(|s| s["name"] != "watch:count")
+            }),
+            true,
+            "watch:count: stream removed",
+        ),
+        (
+            "stream item field removed",
+            edited(|d| {
+                let c = &mut schemas(d)["Count"];
+                c["properties"].as_object_mut().unwrap().remove("user");
+                c["required"]
+                    .as_array_mut()
+                    .unwrap()
+                    .retain(|f| f != "user");
+            }),
+            true,
+            "watch:count item.user: field removed",
+        ),
+        (
+            "stream params gain a required field",
+            edited(|d| {
+                let p = &mut schemas(d)["CountParams"];
+                p["properties"]["step"] = json!({"type": "integer"});
+                p["required"].as_array_mut().unwrap().push(json!("step"));
+            }),
+            true,
+            "watch:count params",
+        ),
+        (
+            "a bidirectional stream becomes unidirectional",
+            edited(|d| {
+                let tally = d["x-streams"]
+                    .as_array_mut()
+                    .unwrap()
+                    .iter_mut()
+                    .find(|s| s["name"] == "tally:*")
+                    .unwrap();
+                tally.as_object_mut().unwrap().remove("publication");
+                tally["bidirectional"] = json!(false);
+            }),
+            true,
+            "tally:* publication: publication removed",
+        ),
+        (
+            "stream added",
+            edited(|d| {
+                let mut s = d["x-streams"][0].clone();
+                s["name"] = json!("zz:new");
+                d["x-streams"].as_array_mut().unwrap().push(s);
+            }),
+            false,
+            "zz:new: stream added",
+        ),
+        (
+            "channel publication type changed",
+            edited(|d| {
+                schemas(d)["Progress"]["properties"]["step"] = json!({"type": "string"});
+            }),
+            true,
+            "#* publication",
+        ),
+        (
+            "clients may no longer publish into a channel",
+            edited(|d| {
+                let chat = d["x-channels"]
+                    .as_array_mut()
+                    .unwrap()
+                    .iter_mut()
+                    .find(|c| c["pattern"] == "chat:*")
+                    .unwrap();
+                chat.as_object_mut().unwrap().remove("clientPublication");
+            }),
+            true,
+            "chat:* client publication: client publication removed",
+        ),
+        (
+            "channel removed",
+            edited(|d| {
+                d["x-channels"]
+                    .as_array_mut()
+                    .unwrap()
+                    .retain(|c| c["pattern"] != "tasks:*")
+            }),
+            true,
+            "tasks:*: channel removed",
         ),
     ];
     for (name, new, breaking, what) in cases {

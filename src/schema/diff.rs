@@ -47,7 +47,51 @@ struct Diff<'a> {
     seen: BTreeSet<(String, String, bool)>,
 }
 
-/// Every change from `old` to `new`, methods in name order.
+/// What a document lists by name (methods, and centrpc's streams and typed channels), and
+/// where each one's schemas are, with the way their data flows.
+struct Listing {
+    what: &'static str,
+    key: &'static str,
+    name: &'static str,
+    parts: &'static [(&'static str, &'static str, Flow)],
+}
+
+const LISTINGS: [Listing; 3] = [
+    Listing {
+        what: "method",
+        key: "methods",
+        name: "name",
+        parts: &[
+            ("params", "/params/0/schema", Flow::Input),
+            ("result", "/result/schema", Flow::Output),
+        ],
+    },
+    Listing {
+        what: "stream",
+        key: "x-streams",
+        name: "name",
+        parts: &[
+            ("params", "/params/schema", Flow::Input),
+            ("item", "/item/schema", Flow::Output),
+            ("publication", "/publication/schema", Flow::Input),
+        ],
+    },
+    Listing {
+        what: "channel",
+        key: "x-channels",
+        name: "pattern",
+        parts: &[
+            ("publication", "/publication/schema", Flow::Output),
+            (
+                "client publication",
+                "/clientPublication/schema",
+                Flow::Input,
+            ),
+        ],
+    },
+];
+
+/// Every change from `old` to `new`: methods, then streams, then channels, each in name order.
 pub fn changes(old: &Value, new: &Value) -> Vec<Change> {
     let mut d = Diff {
         old,
@@ -55,41 +99,41 @@ pub fn changes(old: &Value, new: &Value) -> Vec<Change> {
         changes: Vec::new(),
         seen: BTreeSet::new(),
     };
-    let (old_methods, new_methods) = (method_list(old), method_list(new));
-    for (name, om) in &old_methods {
-        match new_methods.iter().find(|(n, _)| n == name) {
-            None => d.push(true, name, "method removed".into()),
-            Some((_, nm)) => {
-                d.schema(
-                    &format!("{name} params"),
-                    &om["params"][0]["schema"],
-                    &nm["params"][0]["schema"],
-                    Flow::Input,
-                );
-                d.schema(
-                    &format!("{name} result"),
-                    &om["result"]["schema"],
-                    &nm["result"]["schema"],
-                    Flow::Output,
-                );
+    for listing in &LISTINGS {
+        let (old_items, new_items) = (listing.items(old), listing.items(new));
+        for (name, o) in &old_items {
+            let Some((_, n)) = new_items.iter().find(|(n, _)| n == name) else {
+                d.push(true, name, format!("{} removed", listing.what));
+                continue;
+            };
+            for (part, pointer, flow) in listing.parts {
+                let at = format!("{name} {part}");
+                match (o.pointer(pointer), n.pointer(pointer)) {
+                    (Some(os), Some(ns)) => d.schema(&at, os, ns, *flow),
+                    (Some(_), None) => d.push(true, &at, format!("{part} removed")),
+                    (None, Some(_)) => d.push(false, &at, format!("{part} added")),
+                    (None, None) => {}
+                }
             }
         }
-    }
-    for (name, _) in &new_methods {
-        if !old_methods.iter().any(|(n, _)| n == name) {
-            d.push(false, name, "method added".into());
+        for (name, _) in &new_items {
+            if !old_items.iter().any(|(n, _)| n == name) {
+                d.push(false, name, format!("{} added", listing.what));
+            }
         }
     }
     d.changes
 }
 
-fn method_list(doc: &Value) -> Vec<(String, Value)> {
-    doc["methods"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|m| (m["name"].as_str().unwrap_or_default().to_owned(), m.clone()))
-        .collect()
+impl Listing {
+    fn items<'d>(&self, doc: &'d Value) -> Vec<(String, &'d Value)> {
+        doc[self.key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| (m[self.name].as_str().unwrap_or_default().to_owned(), m))
+            .collect()
+    }
 }
 
 impl<'a> Diff<'a> {
