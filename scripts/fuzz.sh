@@ -18,7 +18,7 @@ SECS="${FUZZ_SECONDS:-20}"
 TARGET_DIR="$CACHE/fuzz-target"
 LOG=$(mktemp)
 trap 'rm -f "$LOG"' EXIT
-for target in dispatch hooks; do
+for target in dispatch hooks streams; do
   echo "fuzz: $target for ${SECS}s"
   set +e
   cargo +nightly fuzz run --target-dir "$TARGET_DIR" --jobs 1 "$target" -- \

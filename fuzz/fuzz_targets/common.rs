@@ -8,8 +8,11 @@ use centrpc::{
         ConnectEvent, ConnectReply, PublishEvent, PublishReply, SubscribeEvent, SubscribeReply,
     },
     service::{Limits, ProxyService},
-    Context, Router, RpcError,
+    stream::{self, Incoming},
+    testing::TestClient,
+    Channel, Context, Router, RpcError,
 };
+use futures_util::{Stream, StreamExt};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -49,18 +52,47 @@ async fn publish(_: Context, e: PublishEvent) -> Result<PublishReply, RpcError> 
     PublishReply::rewrite(&v)
 }
 
+/// Sends its params back twice.
+async fn twice(
+    _: Context,
+    v: types::Everything,
+) -> Result<impl Stream<Item = Result<types::Everything, RpcError>>, RpcError> {
+    let again = serde_json::to_value(&v).map_err(RpcError::internal)?;
+    let again: types::Everything = serde_json::from_value(again).map_err(RpcError::internal)?;
+    Ok(futures_util::stream::iter([Ok(v), Ok(again)]))
+}
+
+/// Answers each publication with one item: the publication, or the error's code.
+async fn echo_publications(
+    _: Context,
+    _: Filter,
+    incoming: Incoming<types::Everything>,
+) -> Result<impl Stream<Item = Result<serde_json::Value, RpcError>>, RpcError> {
+    Ok(incoming.map(|p| {
+        Ok(match p {
+            Ok(v) => serde_json::to_value(v).map_err(RpcError::internal)?,
+            Err(e) => serde_json::json!({ "refused": e.code() }),
+        })
+    }))
+}
+
+/// The streams and typed channel the fuzzer picks from (plus arbitrary channels).
+pub const CHANNELS: &[&str] = &["st:twice", "bi:x", "typed:x", "st:", "bi:"];
+
 /// The methods the fuzzer picks from (plus arbitrary names).
 pub const METHODS: &[&str] = &["types.roundtrip", "system.echo", "t.filter", "t.nothing"];
 
 pub struct Fixture {
     pub rt: tokio::runtime::Runtime,
     pub service: ProxyService<()>,
+    /// The same router, for bidirectional streams (their publications need no gRPC stream).
+    pub client: TestClient<()>,
 }
 
 pub fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
-        let router = Router::new(())
+        let router = || Router::new(())
             .rpc(METHODS[0], roundtrip)
             .rpc(METHODS[1], echo)
             .rpc(METHODS[2], filter)
@@ -69,15 +101,19 @@ pub fn fixture() -> &'static Fixture {
                 h.connect(connect)
                     .subscribe("*", subscribe)
                     .publish("*", publish)
-            });
-        router.check().expect("valid router");
+            })
+            .stream(CHANNELS[0], twice)
+            .stream("bi:*", stream::bidi(echo_publications))
+            .channel_with_publish::<types::Everything>(Channel::<types::Everything>::new("typed:*"));
+        router().check().expect("valid router");
         let limits = Limits::default().max_payload(64 * 1024);
         Fixture {
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap(),
-            service: ProxyService::new(router, limits),
+            service: ProxyService::new(router(), limits.clone()),
+            client: TestClient::with_limits(router(), limits),
         }
     })
 }
