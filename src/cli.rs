@@ -44,6 +44,9 @@ enum Command {
     /// Call a method with JSON params (no base64): directly over gRPC, or --via-centrifugo.
     #[cfg(feature = "devtools")]
     Call(Box<crate::devtools::call::CallArgs>),
+    /// Subscribe through Centrifugo and print each publication as a JSON line (streams: typed params).
+    #[cfg(feature = "devtools")]
+    Subscribe(crate::devtools::subscribe::SubscribeArgs),
     /// Write the API reference page (one self-contained HTML file) with a live console.
     #[cfg(feature = "devtools")]
     Docs(crate::devtools::docs::DocsArgs),
@@ -506,6 +509,8 @@ where
         Command::Generate(args) => generate_command(args, &router),
         #[cfg(feature = "devtools")]
         Command::Call(args) => Ok(crate::devtools::call::command(*args, &router).await),
+        #[cfg(feature = "devtools")]
+        Command::Subscribe(args) => Ok(crate::devtools::subscribe::command(args, &router).await),
         #[cfg(feature = "devtools")]
         Command::Docs(args) => crate::devtools::docs::command(&args, &router),
     };

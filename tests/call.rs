@@ -41,8 +41,13 @@ impl std::fmt::Debug for Run {
 
 /// Runs `tasks call ARGS` with `env` (and nothing of the caller's CENTRPC_* settings).
 fn call(env: &[(String, String)], args: &[&str], stdin: Option<&str>) -> Run {
+    command("call", env, args, stdin)
+}
+
+/// Runs `tasks SUBCOMMAND ARGS` with `env` (and nothing of the caller's CENTRPC_* settings).
+fn command(subcommand: &str, env: &[(String, String)], args: &[&str], stdin: Option<&str>) -> Run {
     let mut cmd = Command::new(example_bin());
-    cmd.arg("call").args(args);
+    cmd.arg(subcommand).args(args);
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("CENTRPC_")) {
         cmd.env_remove(k);
     }
@@ -452,4 +457,66 @@ fn via_centrifugo_with_a_self_minted_token() {
         None,
     );
     assert_eq!(down.code, 4, "{down:?}");
+}
+
+#[test]
+fn subscribe_prints_typed_publications_as_json_lines() {
+    let stack = Stack::start(Options::default());
+    let env = stack.env();
+    let subscribe = |args: &[&str]| command("subscribe", env, args, None);
+
+    // A stream that ends by itself: every item, one JSON line each, then exit 0.
+    let count = subscribe(&["watch:count", r#"{"from": 3, "count": 4}"#, "--user", "bob"]);
+    assert_eq!(count.code, 0, "{count:?}\n{}", stack.logs());
+    let lines: Vec<Value> = count
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let want: Vec<Value> = (3..7).map(|n| json!({"n": n, "user": "bob"})).collect();
+    assert_eq!(lines, want);
+    assert!(count.stderr.contains("2000"), "{count:?}");
+
+    // Subscribe data that does not fit the stream's params: refused before sending (exit 3),
+    // or by the server with --no-check (exit 1, the error as JSON).
+    let bad = subscribe(&["watch:count", r#"{"count": "x"}"#]);
+    assert_eq!(bad.code, 3, "{bad:?}");
+    assert!(bad.stderr.contains("count"), "{bad:?}");
+    let refused = subscribe(&["watch:count", r#"{"count": 20000000}"#, "--no-check"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert_eq!(refused.json()["error"]["code"], 422);
+
+    // --count ends a stream that would go on: a bidi stream answers nothing until published
+    // to, so use the personal channel with a call that publishes into it.
+    let mut child = Command::new(example_bin())
+        .args(["subscribe", "#carol", "--user", "carol", "--count", "3"])
+        .envs(env.iter().cloned())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Publish until the subscription has seen three steps (it may start after the first).
+    let mut out = None;
+    for _ in 0..50 {
+        let run = call(
+            env,
+            &["tasks.process", r#"{"steps": 3}"#, "--via-centrifugo", "--user", "carol"],
+            None,
+        );
+        assert_eq!(run.code, 0, "{run:?}");
+        if let Some(status) = child.try_wait().unwrap() {
+            out = Some(status);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(out.is_some_and(|s| s.success()), "subscribe --count 3 did not finish");
+    let output = child.wait_with_output().unwrap();
+    let lines: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert!(lines.iter().all(|l| l["of"] == 3), "{lines:?}");
 }

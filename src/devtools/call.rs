@@ -75,18 +75,12 @@ pub(crate) struct CallArgs {
     #[arg(long)]
     via_centrifugo: bool,
 
-    /// The user the call comes from (Centrifugo's authenticated user; the token's `sub`).
-    #[arg(long, default_value = "cli")]
-    user: String,
     /// The client ID sent to the backend (direct calls).
     #[arg(long, default_value = "centrpc-call")]
     client: String,
     /// The transport name sent to the backend (direct calls).
     #[arg(long, default_value = "websocket")]
     transport: String,
-    /// Connection meta (JSON): sent as `meta` directly, or put in the token with --via-centrifugo.
-    #[arg(long, value_parser = super::super::cli::parse_json)]
-    meta: Option<Value>,
     /// Give up after this long (connecting included).
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     timeout: Duration,
@@ -115,6 +109,21 @@ pub(crate) struct CallArgs {
     #[command(flatten)]
     proxy_tls: crate::cli::ProxyTlsArgs,
 
+    /// Who calls, and how to reach Centrifugo as them.
+    #[command(flatten)]
+    as_user: AsUser,
+}
+
+/// Who a developer-tool call or subscription comes from, and how to reach Centrifugo as them
+/// (shared by `call` and `subscribe`).
+#[derive(Debug, Args)]
+pub(crate) struct AsUser {
+    /// The user it comes from (Centrifugo's authenticated user; the token's `sub`).
+    #[arg(long, default_value = "cli")]
+    pub(crate) user: String,
+    /// Connection meta (JSON): sent as `meta` directly, or put in the token through Centrifugo.
+    #[arg(long, value_parser = super::super::cli::parse_json)]
+    pub(crate) meta: Option<Value>,
     /// Centrifugo's WebSocket URL (default: ws://127.0.0.1:<CENTRPC_CENTRIFUGO_PORT>/connection/websocket).
     #[arg(long, env = "CENTRPC_WS_URL")]
     url: Option<String>,
@@ -127,6 +136,33 @@ pub(crate) struct CallArgs {
     /// Use this connection token instead of minting one.
     #[arg(long, env = "CENTRPC_TOKEN", hide_env_values = true)]
     token: Option<String>,
+}
+
+impl AsUser {
+    /// Centrifugo's WebSocket URL.
+    pub(crate) fn url(&self) -> String {
+        self.url.clone().unwrap_or_else(|| {
+            format!(
+                "ws://127.0.0.1:{}/connection/websocket",
+                self.centrifugo_port
+            )
+        })
+    }
+
+    /// The connection token: given, or minted for `user` (with `meta`), valid for 5 minutes.
+    pub(crate) fn token(&self) -> Result<String, String> {
+        match (&self.token, &self.hmac_secret) {
+            (Some(t), _) => Ok(t.clone()),
+            (None, Some(secret)) => {
+                let mut claims = token::Claims::new(&self.user, Some(Duration::from_secs(300)));
+                claims.meta = self.meta.clone();
+                Ok(token::sign(&claims, secret))
+            }
+            (None, None) => Err(
+                "going through Centrifugo needs --hmac-secret (CENTRPC_HMAC_SECRET) to mint a token, or --token".into(),
+            ),
+        }
+    }
 }
 
 /// Runs `call`; every problem is printed and mapped to an [`Exit`] code.
@@ -190,19 +226,7 @@ async fn run<S: Send + Sync + 'static>(
     }
 
     let outcome = if args.via_centrifugo {
-        let token = match (&args.token, &args.hmac_secret) {
-            (Some(t), _) => t.clone(),
-            (None, Some(secret)) => {
-                let mut claims = token::Claims::new(&args.user, Some(Duration::from_secs(300)));
-                claims.meta = args.meta.clone();
-                token::sign(&claims, secret)
-            }
-            (None, None) => {
-                return Err(usage(
-                    "--via-centrifugo needs --hmac-secret (CENTRPC_HMAC_SECRET) to mint a token, or --token".into(),
-                ))
-            }
-        };
+        let token = args.as_user.token().map_err(usage)?;
         let params = if payload.iter().all(u8::is_ascii_whitespace) {
             None
         } else {
@@ -212,20 +236,15 @@ async fn run<S: Send + Sync + 'static>(
                 ))
             })?)
         };
-        let url = args.url.clone().unwrap_or_else(|| {
-            format!(
-                "ws://127.0.0.1:{}/connection/websocket",
-                args.centrifugo_port
-            )
-        });
+        let url = args.as_user.url();
         centrifugo::call(&url, &token, &name, params, args.timeout).await
     } else {
         let target = grpc_target(&args).map_err(usage)?;
         let caller = grpc::Caller {
-            user: args.user.clone(),
+            user: args.as_user.user.clone(),
             client: args.client.clone(),
             transport: args.transport.clone(),
-            meta: args.meta.as_ref().map(|m| m.to_string().into_bytes()),
+            meta: args.as_user.meta.as_ref().map(|m| m.to_string().into_bytes()),
         };
         grpc::call(&target, &caller, &name, payload)
             .await
@@ -303,7 +322,12 @@ fn grpc_target(args: &CallArgs) -> Result<grpc::Target, String> {
 
 /// The params bytes: the positional JSON, `-d JSON`, `-d @FILE` or `-d @-`; empty when none.
 fn read_params(args: &CallArgs) -> Result<Vec<u8>, String> {
-    let given = args.params.as_deref().or(args.data.as_deref());
+    read_data(args.params.as_deref(), args.data.as_deref())
+}
+
+/// Data given positionally or with `-d` (JSON, `@FILE`, `@-` for stdin); empty when none.
+pub(crate) fn read_data(positional: Option<&str>, flag: Option<&str>) -> Result<Vec<u8>, String> {
+    let given = positional.or(flag);
     match given {
         None => Ok(Vec::new()),
         Some("@-") => {
@@ -313,7 +337,7 @@ fn read_params(args: &CallArgs) -> Result<Vec<u8>, String> {
                 .map_err(|e| format!("cannot read the params from stdin: {e}"))?;
             Ok(buf)
         }
-        Some(s) if s.starts_with('@') && args.data.is_some() => std::fs::read(&s[1..])
+        Some(s) if s.starts_with('@') && flag.is_some() => std::fs::read(&s[1..])
             .map_err(|e| format!("cannot read the params file {}: {e}", &s[1..])),
         Some(s) => Ok(s.as_bytes().to_vec()),
     }
@@ -341,7 +365,7 @@ fn unknown(name: &str, methods: &[&MethodInfo]) -> (Exit, String) {
     )
 }
 
-fn print_error(code: u32, message: &str, temporary: bool) {
+pub(crate) fn print_error(code: u32, message: &str, temporary: bool) {
     let body = json!({"error": {"code": code, "message": message, "temporary": temporary}});
     println!("{}", serde_json::to_string_pretty(&body).expect("JSON"));
 }
@@ -355,7 +379,7 @@ fn error_name(code: u32, method: &MethodInfo) -> String {
         .map_or_else(|| builtin_name(code), |e| e.name.to_owned())
 }
 
-fn builtin_name(code: u32) -> String {
+pub(crate) fn builtin_name(code: u32) -> String {
     BUILTIN_ERRORS
         .iter()
         .find(|e| e.code == code)

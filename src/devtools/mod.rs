@@ -1,6 +1,6 @@
 //! Developer tools built from the app's own API: `call` (try a method without base64, over the
-//! backend's gRPC port or through Centrifugo) and `docs` (a one-file API reference page with a
-//! live console). Both read the router the binary already has, so they never drift from it.
+//! backend's gRPC port or through Centrifugo), `subscribe` (print a channel's or a stream's
+//! publications as JSON lines) and `docs` (a one-file API reference page with a live console). Both read the router the binary already has, so they never drift from it.
 //!
 //! Behind the `devtools` feature (on by default).
 
@@ -8,6 +8,7 @@ pub(crate) mod call;
 mod centrifugo;
 pub(crate) mod docs;
 mod grpc;
+pub(crate) mod subscribe;
 
 /// What one call came back with, from either target.
 #[derive(Debug, Clone, PartialEq)]
