@@ -1,7 +1,8 @@
 //! The Go client generator: the committed golden module matches what `generate --go` writes, the
 //! generated module is gofmt-clean and passes `go vet` and `go build` with its go.mod/go.sum as
 //! generated, and the generated client works end to end through the real Centrifugo
-//! (`e2e/generated/go`, run against a fresh copy of the module).
+//! (`e2e/generated/go`, run against a fresh copy of the module): every RPC method, and the
+//! subscription streams and typed channels, with the app's metrics showing a cancelled stream.
 
 mod common;
 
@@ -10,7 +11,7 @@ use std::{
     process::{Command, Output},
 };
 
-use common::stack::{example_bin, root, Options, Stack};
+use common::stack::{example_bin, root, Options, Stack, API_KEY};
 
 /// Runs `tasks generate --output out --go` and returns the module directory.
 fn generate(out: &Path) -> PathBuf {
@@ -82,7 +83,7 @@ fn generated_client_calls_every_method_through_centrifugo() {
     let module = generate(&tmp.path().join("out"));
     let program = tmp.path().join("program");
     std::fs::create_dir(&program).unwrap();
-    for file in ["main.go", "go.mod", "go.sum"] {
+    for file in ["main.go", "streams.go", "go.mod", "go.sum"] {
         std::fs::copy(
             root().join("e2e/generated/go").join(file),
             program.join(file),
@@ -97,7 +98,15 @@ fn generated_client_calls_every_method_through_centrifugo() {
     assert_ok("go vet (test program)", &go(&program, &["vet", "."]));
     let token = stack.token("42", None);
     let url = stack.ws_url();
-    let out = go(&program, &["run", ".", "-url", &url, "-token", &token]);
+    let metrics = format!("http://{}/metrics", stack.metrics_addr);
+    let api = format!("http://127.0.0.1:{}/api", stack.centrifugo_port);
+    let out = go(
+        &program,
+        &[
+            "run", ".", "-url", &url, "-token", &token, "-metrics", &metrics, "-api", &api,
+            "-api-key", API_KEY,
+        ],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}");
     assert!(
