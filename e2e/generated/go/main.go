@@ -89,7 +89,12 @@ func main() {
 	metrics := flag.String("metrics", "", "the app's metrics URL (http://…/metrics)")
 	apiURL := flag.String("api", "", "Centrifugo's server API (http://…/api)")
 	apiKey := flag.String("api-key", "", "Centrifugo's server API key")
+	scenario := flag.String("scenario", "all", "all, or resubscribe (a stream across an app restart: prints READY, then waits for a line on stdin)")
 	flag.Parse()
+	if *scenario == "resubscribe" && *url != "" && *token != "" {
+		resubscribe(*url, *token)
+		summary()
+	}
 	if *url == "" || *token == "" || *metrics == "" || *apiURL == "" || *apiKey == "" {
 		fmt.Fprintln(os.Stderr, "usage: generated -url ws://…/connection/websocket -token JWT -metrics http://…/metrics -api http://…/api -api-key KEY")
 		os.Exit(2)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -438,4 +439,67 @@ func typedChannels(ctx context.Context, api *client.APIClient, apiURL, apiKey st
 	}
 	want := []client.Progress{{Step: 1, Of: 3}, {Step: 2, Of: 3}, {Step: 3, Of: 3}}
 	check("#42: the Progress items of tasks.process", fmt.Sprint(steps) == fmt.Sprint(want), "%+v", steps)
+}
+
+// resubscribe checks that a stream survives the app's restart: the SDK resubscribes (2500) and
+// the same loop over Items goes on with the new stream's items. It prints READY once the stream
+// works, then waits for a line on stdin (the test restarts the app meanwhile).
+func resubscribe(url, token string) {
+	ctx, cancel := timeout(60 * time.Second)
+	defer cancel()
+	api := client.NewAPIClient(url, token)
+	if err := api.Connect(ctx); err != nil {
+		check("resubscribe: connect", false, "%v", err)
+		return
+	}
+	defer api.Close()
+	st, err := api.WatchTasks(ctx, client.WatchTasks{Owner: ptr("42")})
+	if err != nil {
+		check("resubscribe: watch:tasks opens", false, "%v", err)
+		return
+	}
+	defer st.Close()
+	type event struct {
+		ev  client.TaskEvent
+		err error
+	}
+	events := make(chan event)
+	go func() {
+		defer close(events)
+		for ev, err := range st.Items() {
+			select {
+			case events <- event{ev, err}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	created := func(title string) bool {
+		// Tasks created before the stream is resubscribed are missed: create until one arrives.
+		for {
+			if _, err := api.TasksCreate(ctx, client.CreateTaskParams{Title: title}); err != nil {
+				check("resubscribe: tasks.create "+title, false, "%v", err)
+				return false
+			}
+			select {
+			case e, open := <-events:
+				ok := open && e.err == nil && e.ev.Created != nil && e.ev.Created.Title == title
+				check("resubscribe: the created event of "+title, ok, "open %v, %v %s", open, e.err, asJSON(e.ev))
+				return ok
+			case <-time.After(300 * time.Millisecond):
+			case <-ctx.Done():
+				check("resubscribe: the created event of "+title, false, "%v", ctx.Err())
+				return false
+			}
+		}
+	}
+	if !created("before") {
+		return
+	}
+	fmt.Println("READY")
+	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+		check("resubscribe: the go-on line", false, "%v", err)
+		return
+	}
+	created("after")
 }
