@@ -1,7 +1,10 @@
 //! The Go client generator: a module `<title>client` over centrifuge-go v0.12.1 with
 //! `types.go` (structs with json tags; enums as structs with one member per variant and custom
 //! JSON that reads and writes exactly what serde does), `client.go` (`CentrifugoRPCClient`,
-//! `APIClient` with one method per RPC method, `RPCError`, `ErrTimeout`, options), `go.mod`,
+//! `APIClient` with one method per RPC method, one per subscription stream (returning a
+//! `*Stream[Item]`, or a `*BidiStream[Item, Publication]`, whose `Items` is a range-over-func
+//! iterator) and `Subscribe<Channel>` / `Publish<Channel>` per typed channel, `RPCError`,
+//! `ErrTimeout`, options), `go.mod`,
 //! `go.sum` and `README.md`. The templates produce gofmt-clean code: every field and constant
 //! carries a doc comment, so gofmt has nothing to align.
 
