@@ -1,7 +1,8 @@
 //! The Go client generator: the committed golden module matches what `generate --go` writes, the
 //! generated module is gofmt-clean and passes `go vet` and `go build` with its go.mod/go.sum as
 //! generated, and the generated client works end to end through the real Centrifugo
-//! (`e2e/generated/go`, run against a fresh copy of the module).
+//! (`e2e/generated/go`, run against a fresh copy of the module): every RPC method, and the
+//! subscription streams and typed channels, with the app's metrics showing a cancelled stream.
 
 mod common;
 
@@ -10,7 +11,7 @@ use std::{
     process::{Command, Output},
 };
 
-use common::stack::{example_bin, root, Options, Stack};
+use common::stack::{example_bin, root, Options, Stack, API_KEY};
 
 /// Runs `tasks generate --output out --go` and returns the module directory.
 fn generate(out: &Path) -> PathBuf {
@@ -75,14 +76,13 @@ fn generated_module_is_gofmt_clean_vets_and_builds() {
     assert_ok("go mod tidy -diff", &go(&module, &["mod", "tidy", "-diff"]));
 }
 
-#[test]
-fn generated_client_calls_every_method_through_centrifugo() {
-    let stack = Stack::start(Options::default());
-    let tmp = tempfile::tempdir().unwrap();
-    let module = generate(&tmp.path().join("out"));
-    let program = tmp.path().join("program");
+/// Copies the end-to-end program (`e2e/generated/go`) into `tmp`, points it at a freshly
+/// generated module, vets and builds it; returns the binary.
+fn build_program(tmp: &Path) -> PathBuf {
+    let module = generate(&tmp.join("out"));
+    let program = tmp.join("program");
     std::fs::create_dir(&program).unwrap();
-    for file in ["main.go", "go.mod", "go.sum"] {
+    for file in ["main.go", "streams.go", "go.mod", "go.sum"] {
         std::fs::copy(
             root().join("e2e/generated/go").join(file),
             program.join(file),
@@ -95,9 +95,29 @@ fn generated_client_calls_every_method_through_centrifugo() {
         &go(&program, &["mod", "edit", &replace]),
     );
     assert_ok("go vet (test program)", &go(&program, &["vet", "."]));
+    let bin = tmp.join("generated-e2e");
+    assert_ok(
+        "go build (test program)",
+        &go(&program, &["build", "-o", bin.to_str().unwrap(), "."]),
+    );
+    bin
+}
+
+#[test]
+fn generated_client_calls_every_method_through_centrifugo() {
+    let stack = Stack::start(Options::default());
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = build_program(tmp.path());
     let token = stack.token("42", None);
     let url = stack.ws_url();
-    let out = go(&program, &["run", ".", "-url", &url, "-token", &token]);
+    let metrics = format!("http://{}/metrics", stack.metrics_addr);
+    let api = format!("http://127.0.0.1:{}/api", stack.centrifugo_port);
+    let out = Command::new(&bin)
+        .args([
+            "-url", &url, "-token", &token, "-metrics", &metrics, "-api", &api, "-api-key", API_KEY,
+        ])
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}");
     assert!(
@@ -105,6 +125,56 @@ fn generated_client_calls_every_method_through_centrifugo() {
         "the generated Go client failed end to end:\n{stdout}\n{}\n{}",
         String::from_utf8_lossy(&out.stderr),
         stack.logs()
+    );
+}
+
+/// A stream ended by the server with a temporary error (2500: here the app shuts down) is
+/// resubscribed by the SDK, and the same loop over `Items` goes on with the new stream's items
+/// (from the restarted app).
+#[test]
+fn a_generated_stream_goes_on_across_an_app_restart() {
+    use std::io::{BufRead, BufReader, Write};
+
+    let mut stack = Stack::start(Options::default());
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = build_program(tmp.path());
+    let token = stack.token("42", None);
+    let url = stack.ws_url();
+    let mut child = Command::new(&bin)
+        .args(["-scenario", "resubscribe", "-url", &url, "-token", &token])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        let n = stdout.read_line(&mut line).unwrap();
+        seen.push_str(&line);
+        assert!(n > 0, "the program ended before READY:\n{seen}");
+        if line.trim() == "READY" {
+            break;
+        }
+    }
+    let before = stack.rpc_outcomes("tasks.create");
+    stack.stop_app();
+    stack.restart_app();
+    assert!(!before.is_empty(), "the first app served tasks.create");
+    child.stdin.take().unwrap().write_all(b"go on\n").unwrap();
+    std::io::Read::read_to_string(&mut stdout, &mut seen).unwrap();
+    let out = child.wait_with_output().unwrap();
+    println!("{seen}");
+    assert!(
+        out.status.success() && seen.contains("RESULT: PASS"),
+        "the stream did not go on across the restart:\n{seen}\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        stack.logs()
+    );
+    assert!(
+        seen.contains("PASS resubscribe: the created event of after"),
+        "{seen}"
     );
 }
 

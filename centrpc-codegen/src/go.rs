@@ -1,7 +1,10 @@
 //! The Go client generator: a module `<title>client` over centrifuge-go v0.12.1 with
 //! `types.go` (structs with json tags; enums as structs with one member per variant and custom
 //! JSON that reads and writes exactly what serde does), `client.go` (`CentrifugoRPCClient`,
-//! `APIClient` with one method per RPC method, `RPCError`, `ErrTimeout`, options), `go.mod`,
+//! `APIClient` with one method per RPC method, one per subscription stream (returning a
+//! `*Stream[Item]`, or a `*BidiStream[Item, Publication]`, whose `Items` is a range-over-func
+//! iterator) and `Subscribe<Channel>` / `Publish<Channel>` per typed channel, `RPCError`,
+//! `ErrTimeout`, options), `go.mod`,
 //! `go.sum` and `README.md`. The templates produce gofmt-clean code: every field and constant
 //! carries a doc comment, so gofmt has nothing to align.
 
@@ -50,6 +53,8 @@ const RESERVED: &[&str] = &[
     "NewCentrifugoRPCClient",
     "APIClient",
     "NewAPIClient",
+    "Stream",
+    "BidiStream",
 ];
 
 /// Methods `APIClient` has besides the API's (its own and the embedded client's).
@@ -122,7 +127,14 @@ fn lit(s: &str) -> String {
 /// Doc comment text: `Name description…` (Go's convention of starting with the name), or
 /// `Name fallback` when there is no description; control characters removed, lines trimmed.
 fn doc(name: &str, description: Option<&str>, fallback: &str) -> String {
-    let text = description
+    let text = clean(description).unwrap_or_else(|| fallback.to_owned());
+    format!("{name} {}", text.trim_start())
+}
+
+/// A description as doc comment text: control characters removed, lines trimmed; `None` when
+/// there is none.
+fn clean(description: Option<&str>) -> Option<String> {
+    description
         .map(|d| {
             d.replace("\r\n", "\n")
                 .replace('\r', "\n")
@@ -145,8 +157,24 @@ fn doc(name: &str, description: Option<&str>, fallback: &str) -> String {
                 .to_owned()
         })
         .filter(|d| !d.trim().is_empty())
-        .unwrap_or_else(|| fallback.to_owned());
-    format!("{name} {}", text.trim_start())
+}
+
+/// Wraps text at 100 columns (a doc comment's own paragraphs, which have no line breaks).
+fn wrap(text: &str) -> String {
+    let mut out = String::new();
+    let mut line = 0;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        if line > 0 && line + 1 + word.len() > 96 {
+            out.push('\n');
+            line = 0;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += word.len();
+    }
+    out
 }
 
 /// Adds a paragraph to a doc comment.
@@ -166,8 +194,11 @@ struct Context {
     version_text: String,
     uses_time: bool,
     example_call: Option<String>,
+    example_stream: Option<String>,
     types: Vec<GoType>,
     methods: Vec<GoMethod>,
+    streams: Vec<GoStream>,
+    channels: Vec<GoChannel>,
     errors: Vec<GoError>,
     centrifuge_go: &'static str,
 }
@@ -229,6 +260,39 @@ struct GoMethod {
     result_elem: String,
     /// For the README: the signature.
     signature: String,
+}
+
+/// A subscription stream: an APIClient method that opens a `Stream` (`BidiStream`).
+#[derive(Serialize)]
+struct GoStream {
+    name: String,
+    pattern: String,
+    doc: String,
+    keyed: bool,
+    params: Option<String>,
+    /// The result type, without the `*`: `Stream[Count]`, `BidiStream[Tally, TallyAdd]`.
+    ret: String,
+    /// The opening function with its type arguments: `openStream[Count]`.
+    open: String,
+    /// The channel as a Go expression: `"watch:count"`, `"tally:" + key`.
+    channel: String,
+    signature: String,
+}
+
+/// A typed channel: `Subscribe<Name>`, and `Publish<Name>` when clients publish.
+#[derive(Serialize)]
+struct GoChannel {
+    pattern: String,
+    keyed: bool,
+    channel: String,
+    item: String,
+    subscribe: String,
+    subscribe_doc: String,
+    subscribe_signature: String,
+    publish: Option<String>,
+    publish_doc: String,
+    publication: String,
+    publish_signature: String,
 }
 
 #[derive(Serialize)]
@@ -649,6 +713,16 @@ fn hex_name(prefix: &str, name: &str) -> String {
     format!("{prefix}{hex}")
 }
 
+/// The channel of a stream or typed channel as a Go string expression: the literal channel, or
+/// the prefix plus the `key` argument.
+fn channel_expr(prefix: &str, keyed: bool) -> String {
+    if keyed {
+        format!("{}+key", lit(prefix))
+    } else {
+        lit(prefix)
+    }
+}
+
 /// Renders the Go module.
 pub fn render(api: &Api) -> Result<Vec<File>, CodegenError> {
     let package = package_name(&api.title);
@@ -775,6 +849,126 @@ pub fn render(api: &Api) -> Result<Vec<File>, CodegenError> {
             signature,
         });
     }
+    let mut streams = Vec::new();
+    for st in &api.streams {
+        let at = format!("stream `{}`", st.pattern);
+        let name = go_name(&st.words);
+        if name.is_empty() {
+            return Err(unsupported(&at, "a stream's pattern needs letters"));
+        }
+        method_scope.claim(&name, at.clone())?;
+        let params = st
+            .params
+            .as_ref()
+            .map(|p| gen.go_type(p, &format!("{at}, params")))
+            .transpose()?;
+        let item = gen.go_type(&st.item, &format!("{at}, item"))?;
+        let publication = st
+            .publication
+            .as_ref()
+            .map(|p| gen.go_type(p, &format!("{at}, publication")))
+            .transpose()?;
+        let (ret, open) = match &publication {
+            Some(p) => (
+                format!("BidiStream[{item}, {p}]"),
+                format!("openBidi[{item}, {p}]"),
+            ),
+            None => (format!("Stream[{item}]"), format!("openStream[{item}]")),
+        };
+        let channel = channel_expr(&st.prefix, st.keyed);
+        let mut about = format!(
+            "It subscribes to the stream {} (the channel {channel}) with {} as the subscribe data, and returns once the server accepts; its refusal is an *RPCError (such as CodeInvalidParams). Range over Items for the {item} items, and Close the stream when done.",
+            lit(&st.pattern),
+            if params.is_some() { "params" } else { "null" },
+        );
+        if let Some(p) = &publication {
+            about.push_str(&format!(
+                " Publish sends {p} values to the stream's handler."
+            ));
+        }
+        let args = format!(
+            "ctx context.Context{}{}",
+            if st.keyed { ", key string" } else { "" },
+            params
+                .as_ref()
+                .map(|p| format!(", params {p}"))
+                .unwrap_or_default()
+        );
+        streams.push(GoStream {
+            doc: with_paragraph(
+                doc(
+                    &name,
+                    st.description.as_deref(),
+                    "opens the subscription stream.",
+                ),
+                Some(wrap(&about)),
+            ),
+            signature: format!("{name}({args}) (*{ret}, error)"),
+            pattern: st.pattern.clone(),
+            keyed: st.keyed,
+            name,
+            params,
+            ret,
+            open,
+            channel,
+        });
+    }
+    let mut channels = Vec::new();
+    for ch in &api.channels {
+        let at = format!("channel `{}` ({})", ch.name, ch.pattern);
+        let base = go_name(&ch.words);
+        if base.is_empty() {
+            return Err(unsupported(&at, "a channel's name needs letters"));
+        }
+        let subscribe = format!("Subscribe{base}");
+        method_scope.claim(&subscribe, at.clone())?;
+        let item = gen.go_type(&ch.publication, &format!("{at}, publication"))?;
+        let channel = channel_expr(&ch.prefix, ch.keyed);
+        let key_arg = if ch.keyed { ", key string" } else { "" };
+        let description = clean(ch.description.as_deref());
+        let subscribe_doc = with_paragraph(
+            wrap(&format!(
+                "{subscribe} subscribes to the channel {channel}, of the typed channel {} ({}), and returns once subscribed; its refusal is an *RPCError. Range over Items for the {item} publications, and Close the subscription when done.",
+                lit(&ch.name),
+                lit(&ch.pattern),
+            )),
+            description.clone(),
+        );
+        let (publish, publish_doc, publication, publish_signature) = match &ch.client_publication {
+            Some(p) => {
+                let publish = format!("Publish{base}");
+                method_scope.claim(&publish, format!("{at}, publish"))?;
+                let p = gen.go_type(p, &format!("{at}, client publication"))?;
+                let doc = with_paragraph(
+                    wrap(&format!(
+                        "{publish} publishes publication into the channel {channel}, of the typed channel {} ({}). The server checks it before anyone receives it: its refusal is an *RPCError (CodeInvalidParams for a value that does not fit, or the application's code), as is a client-side timeout (see Call).",
+                        lit(&ch.name),
+                        lit(&ch.pattern),
+                    )),
+                    description,
+                );
+                let signature =
+                    format!("{publish}(ctx context.Context{key_arg}, publication {p}) error");
+                (Some(publish), doc, p, signature)
+            }
+            None => (None, String::new(), String::new(), String::new()),
+        };
+        channels.push(GoChannel {
+            subscribe_signature: format!(
+                "{subscribe}(ctx context.Context{key_arg}) (*Stream[{item}], error)"
+            ),
+            pattern: ch.pattern.clone(),
+            keyed: ch.keyed,
+            channel,
+            item,
+            subscribe,
+            subscribe_doc,
+            publish,
+            publish_doc,
+            publication,
+            publish_signature,
+        });
+    }
     // The README's example: a method with struct params, else one without params.
     let example_call = api
         .methods
@@ -797,8 +991,21 @@ pub fn render(api: &Api) -> Result<Vec<File>, CodegenError> {
                 .find(|g| g.params.is_none() && g.result.is_some())
                 .map(|g| format!("{}(ctx)", g.name))
         });
+    // The README's stream example: the first stream, its params a composite literal when a type.
+    let example_stream = streams.first().map(|s| {
+        let key = if s.keyed { ", \"key\"" } else { "" };
+        let params = match &s.params {
+            Some(p) if p.chars().all(|c| c.is_ascii_alphanumeric()) => {
+                format!(", client.{p}{{ /* … */ }}")
+            }
+            Some(_) => ", params".to_owned(),
+            None => String::new(),
+        };
+        format!("{}(ctx{key}{params})", s.name)
+    });
     let ctx = Context {
         example_call,
+        example_stream,
         module: package.clone(),
         package,
         title_lit: lit(&api.title),
@@ -817,6 +1024,8 @@ pub fn render(api: &Api) -> Result<Vec<File>, CodegenError> {
         uses_time,
         types,
         methods,
+        streams,
+        channels,
         errors,
         centrifuge_go: CENTRIFUGE_GO,
     };
@@ -961,6 +1170,89 @@ mod tests {
             client.contains("XAt(ctx context.Context, params time.Time) (time.Time, error)"),
             "{client}"
         );
+    }
+
+    fn stream(pattern: &str, publication: Option<TypeRef>) -> crate::ir::Stream {
+        let keyed = pattern.ends_with('*');
+        crate::ir::Stream {
+            pattern: pattern.into(),
+            prefix: pattern.trim_end_matches('*').into(),
+            keyed,
+            words: words(pattern.trim_end_matches('*')),
+            description: None,
+            params: None,
+            item: TypeRef::Bool,
+            publication,
+        }
+    }
+
+    fn channel(name: &str, pattern: &str, client: Option<TypeRef>) -> crate::ir::Channel {
+        crate::ir::Channel {
+            name: name.into(),
+            words: words(name),
+            pattern: pattern.into(),
+            prefix: pattern.trim_end_matches('*').into(),
+            keyed: pattern.ends_with('*'),
+            description: None,
+            publication: TypeRef::String,
+            client_publication: client,
+        }
+    }
+
+    fn client_go(a: &Api) -> String {
+        render(a)
+            .unwrap()
+            .into_iter()
+            .find(|f| f.path.ends_with("client.go"))
+            .unwrap()
+            .contents
+    }
+
+    #[test]
+    fn streams_and_channels_are_methods_of_the_api_client() {
+        let mut a = api(vec![], vec![]);
+        a.streams = vec![
+            stream("ticks", None),
+            stream(
+                "room:chat:*",
+                Some(TypeRef::Integer {
+                    bits: 32,
+                    signed: true,
+                }),
+            ),
+        ];
+        a.channels = vec![
+            channel("news", "news", None),
+            channel("chat_room", "chat:room:*", Some(TypeRef::String)),
+        ];
+        let client = client_go(&a);
+        for expected in [
+            "func (c *APIClient) Ticks(ctx context.Context) (*Stream[bool], error) {\n\treturn openStream[bool](ctx, c.CentrifugoRPCClient, \"ticks\", nil)",
+            "func (c *APIClient) RoomChat(ctx context.Context, key string) (*BidiStream[bool, int32], error) {\n\treturn openBidi[bool, int32](ctx, c.CentrifugoRPCClient, \"room:chat:\"+key, nil)",
+            "func (c *APIClient) SubscribeNews(ctx context.Context) (*Stream[string], error) {\n\treturn subscribe[string](ctx, c.CentrifugoRPCClient, \"news\", nil)",
+            "func (c *APIClient) SubscribeChatRoom(ctx context.Context, key string) (*Stream[string], error) {",
+            "func (c *APIClient) PublishChatRoom(ctx context.Context, key string, publication string) error {\n\treturn publishTo(ctx, c.CentrifugoRPCClient, \"chat:room:\"+key, publication)",
+            "// Ticks opens the subscription stream.\n//\n// It subscribes to the stream \"ticks\"",
+        ] {
+            assert!(client.contains(expected), "client.go lacks {expected:?}:\n{client}");
+        }
+        assert!(
+            !client.contains("PublishNews"),
+            "news has no client publication"
+        );
+
+        let err = |a: Api| render(&a).unwrap_err().to_string();
+        let mut clash = api(vec![], vec!["subscribe_news"]);
+        clash.channels = vec![channel("news", "news", None)];
+        let e = err(clash);
+        assert!(
+            e.contains("`SubscribeNews`") && e.contains("channel `news`"),
+            "{e}"
+        );
+        let mut clash = api(vec![], vec![]);
+        clash.streams = vec![stream("close", None)];
+        let e = err(clash);
+        assert!(e.contains("`Close`"), "{e}");
     }
 
     #[test]

@@ -158,6 +158,68 @@ func (in *Inbox) wait(channel string, count int, timeout time.Duration) ([]any, 
 	}
 }
 
+// SubEvents records the life of one client-side subscription: its unsubscribed events and how
+// often it was subscribed, and how much of each the wait ops have reported.
+type SubEvents struct {
+	sub          *centrifuge.Subscription
+	unsubscribed []Disconnect
+	subscribed   int
+	// reported unsubscribed events, and reported resubscriptions
+	seenUnsub, seenResub int
+}
+
+// Subs holds the subscriptions the script made, by channel (the latest one per channel).
+type Subs struct {
+	mu      sync.Mutex
+	byName  map[string]*SubEvents
+	changed chan struct{}
+}
+
+func newSubs() *Subs {
+	return &Subs{byName: map[string]*SubEvents{}, changed: make(chan struct{})}
+}
+
+// update changes a subscription's record under the lock and wakes the waits.
+func (s *Subs) update(ev *SubEvents, change func(*SubEvents)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	change(ev)
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+func (s *Subs) get(channel string) *SubEvents {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byName[channel]
+}
+
+// wait waits until ready (called under the lock) is true for the channel's subscription, or the
+// timeout; the result is ready's value, or the error result.
+func (s *Subs) wait(channel string, timeout time.Duration, ready func(*SubEvents) (any, bool)) Result {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		s.mu.Lock()
+		ev := s.byName[channel]
+		if ev == nil {
+			s.mu.Unlock()
+			return fail(E{Code: -1, Message: "not subscribed: " + channel})
+		}
+		if v, done := ready(ev); done {
+			s.mu.Unlock()
+			return ok(v)
+		}
+		changed := s.changed
+		s.mu.Unlock()
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return fail(E{Code: -1, Message: "timeout"})
+		}
+	}
+}
+
 func newClient(script *Script, timeout time.Duration) *centrifuge.Client {
 	cfg := centrifuge.Config{
 		Token:       script.Token,
@@ -235,11 +297,19 @@ func jsonEqual(a, b []byte) bool {
 	return reflect.DeepEqual(va, vb)
 }
 
-func subscribe(client *centrifuge.Client, inbox *Inbox, channel string, timeout time.Duration) Result {
-	sub, err := client.NewSubscription(channel)
+func subscribe(client *centrifuge.Client, inbox *Inbox, subs *Subs, channel string, data json.RawMessage, timeout time.Duration) Result {
+	var config centrifuge.SubscriptionConfig
+	if len(bytes.TrimSpace(data)) > 0 {
+		config.Data = payload(data)
+	}
+	sub, err := client.NewSubscription(channel, config)
 	if err != nil {
 		return fail(toE(err))
 	}
+	events := &SubEvents{sub: sub}
+	subs.mu.Lock()
+	subs.byName[channel] = events
+	subs.mu.Unlock()
 	outcome := make(chan Result, 1)
 	resolve := func(r Result) {
 		select {
@@ -247,9 +317,15 @@ func subscribe(client *centrifuge.Client, inbox *Inbox, channel string, timeout 
 		default: // the first outcome wins
 		}
 	}
-	sub.OnSubscribed(func(centrifuge.SubscribedEvent) { resolve(ok(true)) })
+	sub.OnSubscribed(func(centrifuge.SubscribedEvent) {
+		subs.update(events, func(ev *SubEvents) { ev.subscribed++ })
+		resolve(ok(true))
+	})
 	sub.OnError(func(e centrifuge.SubscriptionErrorEvent) { resolve(fail(toE(e.Error))) })
 	sub.OnUnsubscribed(func(e centrifuge.UnsubscribedEvent) {
+		subs.update(events, func(ev *SubEvents) {
+			ev.unsubscribed = append(ev.unsubscribed, Disconnect{Code: e.Code, Reason: e.Reason})
+		})
 		resolve(fail(E{Code: int64(e.Code), Message: e.Reason}))
 	})
 	sub.OnPublication(func(e centrifuge.PublicationEvent) { inbox.put(channel, e.Data) })
@@ -266,6 +342,24 @@ func subscribe(client *centrifuge.Client, inbox *Inbox, channel string, timeout 
 	}
 }
 
+// unsubscribe unsubscribes from channel (unless the subscription is unsubscribed already) and
+// removes the subscription from the client, so the channel can be subscribed again.
+func unsubscribe(client *centrifuge.Client, subs *Subs, channel string) Result {
+	ev := subs.get(channel)
+	if ev == nil {
+		return fail(E{Code: -1, Message: "not subscribed: " + channel})
+	}
+	if ev.sub.State() != centrifuge.SubStateUnsubscribed {
+		if err := ev.sub.Unsubscribe(); err != nil {
+			return fail(toE(err))
+		}
+	}
+	if err := client.RemoveSubscription(ev.sub); err != nil {
+		return fail(toE(err))
+	}
+	return ok(true)
+}
+
 func run(script *Script) Report {
 	secs := 5.0
 	if script.Timeout != nil {
@@ -273,6 +367,7 @@ func run(script *Script) Report {
 	}
 	timeout := time.Duration(secs * float64(time.Second))
 	inbox := newInbox()
+	subs := newSubs()
 	var mu sync.Mutex
 	disconnects := []Disconnect{}
 
@@ -327,7 +422,25 @@ func run(script *Script) Report {
 				results = append(results, ok(decoded(reply.Data)))
 			}
 		case "subscribe":
-			results = append(results, subscribe(client, inbox, op.Channel, timeout))
+			results = append(results, subscribe(client, inbox, subs, op.Channel, op.Data, timeout))
+		case "unsubscribe":
+			results = append(results, unsubscribe(client, subs, op.Channel))
+		case "wait_unsubscribed":
+			results = append(results, subs.wait(op.Channel, timeout, func(ev *SubEvents) (any, bool) {
+				if ev.seenUnsub < len(ev.unsubscribed) {
+					ev.seenUnsub++
+					return ev.unsubscribed[ev.seenUnsub-1], true
+				}
+				return nil, false
+			}))
+		case "wait_resubscribed":
+			results = append(results, subs.wait(op.Channel, timeout, func(ev *SubEvents) (any, bool) {
+				if ev.seenResub < ev.subscribed-1 {
+					ev.seenResub++
+					return true, true
+				}
+				return nil, false
+			}))
 		case "publish":
 			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			_, err := client.Publish(ctx, op.Channel, payload(op.Data))

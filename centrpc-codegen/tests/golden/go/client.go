@@ -2,7 +2,9 @@
 
 // Package tasksclient is a typed client of the "tasks" API, served by centrpc
 // behind Centrifugo: APIClient has one method per RPC method, over CentrifugoRPCClient, a
-// connection of the official SDK (github.com/centrifugal/centrifuge-go).
+// connection of the official SDK (github.com/centrifugal/centrifuge-go). Subscription streams and
+// typed channels open as a *Stream (a *BidiStream where the subscriber publishes too), whose Items
+// is a range-over-func iterator of typed values.
 package tasksclient
 
 import (
@@ -10,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"net/http"
 	"sync"
 	"time"
@@ -167,6 +170,8 @@ type CentrifugoRPCClient struct {
 	client  *centrifuge.Client
 	mu      sync.Mutex
 	waiters []chan error
+	streams map[uint64]func(error)
+	nextID  uint64
 }
 
 // NewCentrifugoRPCClient creates a client of the Centrifugo WebSocket endpoint url (for example
@@ -194,7 +199,9 @@ func NewCentrifugoRPCClient(url, token string, opts ...Option) *CentrifugoRPCCli
 		c.settle(nil)
 	})
 	c.client.OnDisconnected(func(e centrifuge.DisconnectedEvent) {
-		c.settle(&DisconnectedError{Code: e.Code, Reason: e.Reason})
+		err := &DisconnectedError{Code: e.Code, Reason: e.Reason}
+		c.settle(err)
+		c.endStreams(err)
 	})
 	return c
 }
@@ -207,6 +214,36 @@ func (c *CentrifugoRPCClient) settle(err error) {
 	c.mu.Unlock()
 	for _, w := range waiters {
 		w <- err
+	}
+}
+
+// endStreams ends the open streams with err: the connection is down for good.
+func (c *CentrifugoRPCClient) endStreams(err error) {
+	c.mu.Lock()
+	ends := make([]func(error), 0, len(c.streams))
+	for _, end := range c.streams {
+		ends = append(ends, end)
+	}
+	c.mu.Unlock()
+	for _, end := range ends {
+		end(err)
+	}
+}
+
+// track registers an open stream's end function, for endStreams; the result unregisters it.
+func (c *CentrifugoRPCClient) track(end func(error)) (untrack func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.streams == nil {
+		c.streams = map[uint64]func(error){}
+	}
+	c.nextID++
+	id := c.nextID
+	c.streams[id] = end
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		delete(c.streams, id)
 	}
 }
 
@@ -299,6 +336,305 @@ func callError(err error) error {
 		return &RPCError{Code: CodeTimeout, Message: "timeout", Temporary: true, cause: err}
 	}
 	return err
+}
+
+// Stream is an open subscription: to a subscription stream of the API (its items) or to a typed
+// channel (its publications), each decoded as T exactly like a call's result. The APIClient
+// method of the stream or channel opens it and returns once the server has accepted the
+// subscription; range over Items for the values, and Close it when done (Items closes it when its
+// loop ends, including by break). The ctx given to the opening method bounds the stream: when it
+// is done, the stream is closed and Items yields ctx's error.
+//
+// Publications that arrive while nobody ranges over Items are queued (the SDK's reader never
+// waits for the application), so range over Items promptly.
+type Stream[T any] struct {
+	rpc     *CentrifugoRPCClient
+	sub     *centrifuge.Subscription
+	channel string
+	opened  chan error
+	stop    func() bool
+	untrack func()
+	release sync.Once
+
+	mu       sync.Mutex
+	wake     chan struct{}
+	queue    [][]byte
+	isOpen   bool
+	ended    bool
+	end      error
+	refusal  *RPCError
+	iterated bool
+}
+
+// BidiStream is an open bidirectional subscription stream: a Stream of items T whose subscriber
+// also publishes values P into it (Publish).
+type BidiStream[T, P any] struct {
+	*Stream[T]
+}
+
+// Channel returns the channel of the subscription (for example "tally:k1").
+func (s *Stream[T]) Channel() string {
+	return s.channel
+}
+
+// Items is the iterator of the stream's values, to range over once. It yields each value with a
+// nil error, in order; a publication that does not decode as T is yielded as an error and the
+// iteration goes on. It ends without an error when the server ends the stream (unsubscribe code
+// 2000) or when Close is called, and with a final error when the stream fails for good: an
+// *RPCError when the server refuses a resubscription (or unsubscribes with another code), a
+// *DisconnectedError when the connection closes for good, ctx's error when ctx is done. When the
+// server ends the stream with a temporary error (unsubscribe code 2500), the SDK subscribes again
+// and the iteration goes on with the items of the new stream.
+func (s *Stream[T]) Items() iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		defer s.Close()
+		var zero T
+		s.mu.Lock()
+		again := s.iterated
+		s.iterated = true
+		s.mu.Unlock()
+		if again {
+			yield(zero, fmt.Errorf("%s: the items of a stream can be ranged over once", s.channel))
+			return
+		}
+		for {
+			data, more, err := s.next()
+			if !more {
+				if err != nil {
+					yield(zero, err)
+				}
+				return
+			}
+			var item T
+			if len(data) == 0 {
+				data = []byte("null")
+			}
+			if err := json.Unmarshal(data, &item); err != nil {
+				if !yield(zero, fmt.Errorf("%s: decoding an item: %w", s.channel, err)) {
+					return
+				}
+				continue
+			}
+			if !yield(item, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Close unsubscribes and removes the subscription from the client (so the channel can be
+// subscribed again); a loop over Items then ends. It may be called more than once.
+func (s *Stream[T]) Close() {
+	s.finish(nil, true)
+	s.unsubscribe()
+}
+
+// Publish publishes publication into the stream (the server's stream handler receives it). The
+// error is an *RPCError for the server's refusal and for a client-side timeout (see Call).
+func (s *BidiStream[T, P]) Publish(ctx context.Context, publication P) error {
+	data, err := json.Marshal(publication)
+	if err != nil {
+		return fmt.Errorf("%s: encoding the publication: %w", s.channel, err)
+	}
+	if _, err := s.sub.Publish(ctx, data); err != nil {
+		return callError(err)
+	}
+	return nil
+}
+
+// next waits for the next publication (more), or the end of the stream (!more, and err unless it
+// ended normally).
+func (s *Stream[T]) next() (data []byte, more bool, err error) {
+	for {
+		s.mu.Lock()
+		if len(s.queue) > 0 {
+			data = s.queue[0]
+			s.queue[0] = nil
+			s.queue = s.queue[1:]
+			s.mu.Unlock()
+			return data, true, nil
+		}
+		if s.ended {
+			err = s.end
+			s.mu.Unlock()
+			return nil, false, err
+		}
+		s.mu.Unlock()
+		<-s.wake
+	}
+}
+
+// signal wakes up next.
+func (s *Stream[T]) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// finish ends the stream with err (nil: normally) unless it has ended already; discard drops the
+// publications not yet ranged over.
+func (s *Stream[T]) finish(err error, discard bool) {
+	s.mu.Lock()
+	if !s.ended {
+		s.ended = true
+		s.end = err
+	}
+	if discard {
+		s.queue = nil
+	}
+	s.mu.Unlock()
+	s.signal()
+	s.settle(err)
+}
+
+// settle decides the opening: nil once subscribed, else why not.
+func (s *Stream[T]) settle(err error) {
+	s.mu.Lock()
+	first := !s.isOpen
+	s.isOpen = true
+	s.mu.Unlock()
+	if first {
+		s.opened <- err
+	}
+}
+
+// unsubscribe unsubscribes (unless the server has) and removes the subscription, once.
+func (s *Stream[T]) unsubscribe() {
+	s.release.Do(func() {
+		s.mu.Lock()
+		stop := s.stop
+		s.mu.Unlock()
+		if stop != nil {
+			stop()
+		}
+		s.untrack()
+		if s.sub.State() != centrifuge.SubStateUnsubscribed {
+			_ = s.sub.Unsubscribe()
+		}
+		_ = s.rpc.client.RemoveSubscription(s.sub)
+	})
+}
+
+// onError records the server's refusal of a (re)subscription: it fails the opening; a permanent
+// refusal after that ends the stream (the SDK unsubscribes with its code), a temporary one makes
+// the SDK try again.
+func (s *Stream[T]) onError(e centrifuge.SubscriptionErrorEvent) {
+	var server *centrifuge.Error
+	var value centrifuge.Error
+	if !errors.As(e.Error, &server) && !errors.As(e.Error, &value) {
+		return // a client-side failure: the SDK tries again
+	}
+	refusal, _ := callError(e.Error).(*RPCError)
+	s.mu.Lock()
+	s.refusal = refusal
+	open := s.isOpen
+	s.mu.Unlock()
+	if !open {
+		s.settle(refusal)
+	}
+}
+
+// onUnsubscribed ends the stream: normally for Close (code 0) and the server's end (2000),
+// otherwise with an error.
+func (s *Stream[T]) onUnsubscribed(e centrifuge.UnsubscribedEvent) {
+	var err error
+	switch e.Code {
+	case 0, 2000:
+	case 2:
+		err = centrifuge.ErrClientClosed
+	default:
+		s.mu.Lock()
+		refusal := s.refusal
+		s.mu.Unlock()
+		if refusal != nil && refusal.Code == e.Code {
+			err = refusal
+		} else {
+			err = &RPCError{Code: e.Code, Message: e.Reason}
+		}
+	}
+	if err == nil {
+		s.settle(fmt.Errorf("%s: unsubscribed before the server accepted", s.channel))
+	}
+	s.finish(err, false)
+}
+
+// subscribe opens a Stream on channel with data as the subscribe data (nil: none).
+func subscribe[T any](ctx context.Context, c *CentrifugoRPCClient, channel string, data []byte) (*Stream[T], error) {
+	sub, err := c.client.NewSubscription(channel, centrifuge.SubscriptionConfig{Data: data})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", channel, err)
+	}
+	s := &Stream[T]{
+		rpc:     c,
+		sub:     sub,
+		channel: channel,
+		opened:  make(chan error, 1),
+		wake:    make(chan struct{}, 1),
+	}
+	s.untrack = c.track(func(err error) { s.finish(err, false) })
+	sub.OnSubscribed(func(centrifuge.SubscribedEvent) { s.settle(nil) })
+	sub.OnError(s.onError)
+	sub.OnUnsubscribed(s.onUnsubscribed)
+	sub.OnPublication(func(e centrifuge.PublicationEvent) {
+		s.mu.Lock()
+		if !s.ended {
+			s.queue = append(s.queue, append([]byte(nil), e.Data...))
+		}
+		s.mu.Unlock()
+		s.signal()
+	})
+	if err := sub.Subscribe(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("%s: %w", channel, err)
+	}
+	select {
+	case err = <-s.opened:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	stop := context.AfterFunc(ctx, func() {
+		s.finish(ctx.Err(), true)
+		s.unsubscribe()
+	})
+	s.mu.Lock()
+	s.stop = stop
+	s.mu.Unlock()
+	return s, nil
+}
+
+// openStream opens a subscription stream on channel with params (JSON) as the subscribe data.
+func openStream[T any](ctx context.Context, c *CentrifugoRPCClient, channel string, params any) (*Stream[T], error) {
+	data, err := json.Marshal(params)
+	if err != nil {
+		return nil, fmt.Errorf("%s: encoding the params: %w", channel, err)
+	}
+	return subscribe[T](ctx, c, channel, data)
+}
+
+// openBidi opens a bidirectional subscription stream (see openStream).
+func openBidi[T, P any](ctx context.Context, c *CentrifugoRPCClient, channel string, params any) (*BidiStream[T, P], error) {
+	s, err := openStream[T](ctx, c, channel, params)
+	if err != nil {
+		return nil, err
+	}
+	return &BidiStream[T, P]{Stream: s}, nil
+}
+
+// publishTo publishes publication (JSON) into channel.
+func publishTo(ctx context.Context, c *CentrifugoRPCClient, channel string, publication any) error {
+	data, err := json.Marshal(publication)
+	if err != nil {
+		return fmt.Errorf("%s: encoding the publication: %w", channel, err)
+	}
+	if _, err := c.client.Publish(ctx, channel, data); err != nil {
+		return callError(err)
+	}
+	return nil
 }
 
 // APIClient calls the methods of the "tasks" API with typed params and results. It
@@ -404,4 +740,69 @@ func (c *APIClient) TypesRoundtrip(ctx context.Context, params EverythingInput) 
 		return nil, err
 	}
 	return &result, nil
+}
+
+// Tally A private running total: publish additions, receive the total after each.
+//
+// It subscribes to the stream "tally:*" (the channel "tally:"+key) with params as the subscribe
+// data, and returns once the server accepts; its refusal is an *RPCError (such as
+// CodeInvalidParams). Range over Items for the Tally items, and Close the stream when done.
+// Publish sends TallyAdd values to the stream's handler.
+func (c *APIClient) Tally(ctx context.Context, key string, params TallyParams) (*BidiStream[Tally, TallyAdd], error) {
+	return openBidi[Tally, TallyAdd](ctx, c.CentrifugoRPCClient, "tally:"+key, params)
+}
+
+// WatchCount Count `count` numbers from `from`, one every `interval_ms`, then end.
+//
+// It subscribes to the stream "watch:count" (the channel "watch:count") with params as the
+// subscribe data, and returns once the server accepts; its refusal is an *RPCError (such as
+// CodeInvalidParams). Range over Items for the Count items, and Close the stream when done.
+func (c *APIClient) WatchCount(ctx context.Context, params CountParams) (*Stream[Count], error) {
+	return openStream[Count](ctx, c.CentrifugoRPCClient, "watch:count", params)
+}
+
+// WatchTasks Task events as they happen (of one owner, or all), until you unsubscribe.
+//
+// It subscribes to the stream "watch:tasks" (the channel "watch:tasks") with params as the
+// subscribe data, and returns once the server accepts; its refusal is an *RPCError (such as
+// CodeInvalidParams). Range over Items for the TaskEvent items, and Close the stream when done.
+func (c *APIClient) WatchTasks(ctx context.Context, params WatchTasks) (*Stream[TaskEvent], error) {
+	return openStream[TaskEvent](ctx, c.CentrifugoRPCClient, "watch:tasks", params)
+}
+
+// SubscribeChat subscribes to the channel "chat:"+key, of the typed channel "chat" ("chat:*"), and
+// returns once subscribed; its refusal is an *RPCError. Range over Items for the ChatPost
+// publications, and Close the subscription when done.
+//
+// Chat rooms: `chat:<room>`. Any logged-in user may join and post.
+func (c *APIClient) SubscribeChat(ctx context.Context, key string) (*Stream[ChatPost], error) {
+	return subscribe[ChatPost](ctx, c.CentrifugoRPCClient, "chat:"+key, nil)
+}
+
+// PublishChat publishes publication into the channel "chat:"+key, of the typed channel "chat"
+// ("chat:*"). The server checks it before anyone receives it: its refusal is an *RPCError
+// (CodeInvalidParams for a value that does not fit, or the application's code), as is a
+// client-side timeout (see Call).
+//
+// Chat rooms: `chat:<room>`. Any logged-in user may join and post.
+func (c *APIClient) PublishChat(ctx context.Context, key string, publication ChatMessage) error {
+	return publishTo(ctx, c.CentrifugoRPCClient, "chat:"+key, publication)
+}
+
+// SubscribeProgress subscribes to the channel "#"+key, of the typed channel "progress" ("#*"), and
+// returns once subscribed; its refusal is an *RPCError. Range over Items for the Progress
+// publications, and Close the subscription when done.
+//
+// Progress of `tasks.process`, on the caller's personal channel `#<user>`.
+func (c *APIClient) SubscribeProgress(ctx context.Context, key string) (*Stream[Progress], error) {
+	return subscribe[Progress](ctx, c.CentrifugoRPCClient, "#"+key, nil)
+}
+
+// SubscribeTasks subscribes to the channel "tasks:"+key, of the typed channel "tasks" ("tasks:*"),
+// and returns once subscribed; its refusal is an *RPCError. Range over Items for the TaskEvent
+// publications, and Close the subscription when done.
+//
+// Task events of one user: `tasks:<user>`.
+func (c *APIClient) SubscribeTasks(ctx context.Context, key string) (*Stream[TaskEvent], error) {
+	return subscribe[TaskEvent](ctx, c.CentrifugoRPCClient, "tasks:"+key, nil)
 }
