@@ -652,7 +652,12 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
         let (items, admitted) = match opened {
             Ok(open) => open,
             Err(e) => {
-                let label = Outcome::of(&e);
+                // Resubscribes that arrive while the server drains are refused as overloaded
+                // (temporary: the SDK tries again); they count as part of the shutdown.
+                let label = match Outcome::of(&e) {
+                    Outcome::Overloaded if self.closing.is_cancelled() => Outcome::Shutdown,
+                    label => label,
+                };
                 series.series.count(&self.metrics, label);
                 log_outcome(
                     &series.series,

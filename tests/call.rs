@@ -500,7 +500,13 @@ fn subscribe_prints_typed_publications_as_json_lines() {
     for _ in 0..50 {
         let run = call(
             env,
-            &["tasks.process", r#"{"steps": 3}"#, "--via-centrifugo", "--user", "carol"],
+            &[
+                "tasks.process",
+                r#"{"steps": 3}"#,
+                "--via-centrifugo",
+                "--user",
+                "carol",
+            ],
             None,
         );
         assert_eq!(run.code, 0, "{run:?}");
@@ -510,7 +516,10 @@ fn subscribe_prints_typed_publications_as_json_lines() {
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    assert!(out.is_some_and(|s| s.success()), "subscribe --count 3 did not finish");
+    assert!(
+        out.is_some_and(|s| s.success()),
+        "subscribe --count 3 did not finish"
+    );
     let output = child.wait_with_output().unwrap();
     let lines: Vec<Value> = String::from_utf8(output.stdout)
         .unwrap()

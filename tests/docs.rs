@@ -90,6 +90,6 @@ fn the_console_calls_methods_in_headless_chromium() {
         "docs.test.mjs",
         &[url.as_ref(), screenshot.as_os_str(), methods.as_ref()],
         &screenshot,
-        6,
+        7,
     );
 }

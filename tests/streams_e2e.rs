@@ -76,7 +76,9 @@ fn eventually(what: &str, mut check: impl FnMut() -> bool) {
 #[test]
 fn two_hundred_concurrent_streams_from_ten_clients_lose_and_cross_nothing() {
     let mut stack = Stack::start(Options::default());
-    let tokens: Vec<String> = (0..10).map(|c| stack.token(&format!("u{c}"), None)).collect();
+    let tokens: Vec<String> = (0..10)
+        .map(|c| stack.token(&format!("u{c}"), None))
+        .collect();
     let script = json!({
         "scenario": "many", "url": stack.ws_url(), "tokens": tokens,
         "streams": 20, "adds": 25, "timeout": 20.0,
@@ -151,7 +153,8 @@ fn a_subscriber_that_stops_reading_is_dropped_and_memory_stays_bounded() {
     let report = scenario(&mut stack, script, |stack, _| {
         // The stream runs at full speed into a client that reads nothing: Centrifugo's queue for
         // it fills, Centrifugo disconnects it, and the stream is cancelled.
-        let cancelled = r#"centrpc_calls_total{kind="stream",method="watch:count",outcome="cancelled"}"#;
+        let cancelled =
+            r#"centrpc_calls_total{kind="stream",method="watch:count",outcome="cancelled"}"#;
         eventually("the slow subscriber's stream was cancelled", || {
             peak = peak.max(rss_kib(pid));
             metric(stack, cancelled) == 1.0
@@ -162,7 +165,10 @@ fn a_subscriber_that_stops_reading_is_dropped_and_memory_stays_bounded() {
         &stack,
         r#"centrpc_stream_messages_total{direction="sent",stream="watch:count"}"#,
     );
-    assert!(sent < 10_000_000.0, "the stream was cut short ({sent} items sent)");
+    assert!(
+        sent < 10_000_000.0,
+        "the stream was cut short ({sent} items sent)"
+    );
     let after = rss_kib(pid);
     eprintln!(
         "slow subscriber: {sent} items sent before the drop; centrpc RSS {before} KiB before, peak {peak} KiB, {after} KiB after"

@@ -49,6 +49,23 @@ try {
     assert.match(rt, /items: Inner\[\]/);
     assert.match(rt, /"red" \| "dark_blue"|color: Color/);
   });
+  await check('streams and typed channels have their own sections', async () => {
+    const sections = await page.$$eval('section.stream h2 > code, section.channel h2 > code', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(sections, ['tally:*', 'watch:count', 'watch:tasks', '#*', 'chat:*', 'tasks:*']);
+    const tally = await text('section.stream:nth-of-type(1)');
+    assert.match(tally, /bidirectional stream/);
+    assert.match(tally, /You publish/);
+    assert.match(tally, /add: integer/);
+    assert.match(tally, /subscribe 'tally:KEY'/);
+    const count = await page.$eval('section.stream:nth-of-type(2)', (s) => s.textContent);
+    assert.match(count, /count: integer/);
+    assert.match(count, /n: integer/);
+    const chat = await page.$$eval('section.channel', (all) => all.map((s) => s.textContent).find((t) => t.includes('chat:*')));
+    assert.match(chat, /Clients publish/);
+    assert.match(chat, /from: string/);
+    assert.ok(await page.$('nav a[href="#m-stream-watch-count"]'), 'streams in the navigation');
+    assert.ok(await page.$('#m-stream-watch-count'), 'the navigation points at the stream');
+  });
   await check('snippets in four forms', async () => {
     for (const lang of ['call', 'python', 'typescript', 'go']) {
       const snip = await text(`section[data-method="tasks.get_stats"] div[data-lang="${lang}"] pre`);

@@ -244,7 +244,11 @@ async fn run<S: Send + Sync + 'static>(
             user: args.as_user.user.clone(),
             client: args.client.clone(),
             transport: args.transport.clone(),
-            meta: args.as_user.meta.as_ref().map(|m| m.to_string().into_bytes()),
+            meta: args
+                .as_user
+                .meta
+                .as_ref()
+                .map(|m| m.to_string().into_bytes()),
         };
         grpc::call(&target, &caller, &name, payload)
             .await

@@ -79,12 +79,14 @@ impl Session {
                 }
             }
         };
-        tokio::time::timeout(timeout, open).await.unwrap_or_else(|_| {
-            Err(Failure::Unreachable(format!(
-                "no answer from Centrifugo at {url} within {}",
-                humantime::format_duration(timeout)
-            )))
-        })
+        tokio::time::timeout(timeout, open)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Failure::Unreachable(format!(
+                    "no answer from Centrifugo at {url} within {}",
+                    humantime::format_duration(timeout)
+                )))
+            })
     }
 
     /// Sends one command.
@@ -106,9 +108,10 @@ impl Session {
                 }
                 return Ok(Incoming::Message(message));
             }
-            let frame = self.ws.next().await.ok_or_else(|| {
-                Failure::Unreachable("Centrifugo closed the connection".into())
-            })?;
+            let frame =
+                self.ws.next().await.ok_or_else(|| {
+                    Failure::Unreachable("Centrifugo closed the connection".into())
+                })?;
             let frame = frame.map_err(|e| Failure::Unreachable(format!("WebSocket: {e}")))?;
             let text = match frame {
                 Message::Text(t) => t.to_string(),
@@ -135,9 +138,7 @@ impl Session {
             };
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
                 let message: Value = serde_json::from_str(line).map_err(|e| {
-                    Failure::Unreachable(format!(
-                        "Centrifugo sent something that is not JSON: {e}"
-                    ))
+                    Failure::Unreachable(format!("Centrifugo sent something that is not JSON: {e}"))
                 })?;
                 self.pending.push_back(message);
             }

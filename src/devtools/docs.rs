@@ -86,9 +86,22 @@ pub(crate) fn render<S: Send + Sync + 'static>(
         };
         snippets[name]["call"] = json!(format!("{bin} call {name}{params}"));
     }
+    let stream_examples: BTreeMap<String, Value> = router
+        .streams()
+        .iter()
+        .map(|s| {
+            let schema = document["x-streams"]
+                .as_array()
+                .and_then(|all| all.iter().find(|d| d["name"] == s.name.as_str()))
+                .map(|d| &d["params"]["schema"])
+                .expect("listed");
+            (s.name.clone(), example::example(schema, &document))
+        })
+        .collect();
     let data = json!({
         "document": document,
         "examples": examples,
+        "streamExamples": stream_examples,
         "snippets": snippets,
         "centrifugo": crate::cli::centrifugo_config_without_secrets(router)?,
         "bin": bin,

@@ -98,7 +98,9 @@ async fn run<S: Send + Sync + 'static>(
         None
     } else {
         Some(serde_json::from_slice(&payload).map_err(|e| {
-            usage(format!("Centrifugo's JSON protocol carries only valid JSON data: {e}"))
+            usage(format!(
+                "Centrifugo's JSON protocol carries only valid JSON data: {e}"
+            ))
         })?)
     };
     let token = args.as_user.token().map_err(usage)?;
@@ -141,7 +143,10 @@ async fn run<S: Send + Sync + 'static>(
                 {
                     print_error(code, &message, temporary);
                     let name = builtin_name(code);
-                    return Err((Exit::RpcError, format!("subscribe refused: {code} {name}: {message}")));
+                    return Err((
+                        Exit::RpcError,
+                        format!("subscribe refused: {code} {name}: {message}"),
+                    ));
                 }
             }
             continue;
