@@ -296,6 +296,83 @@ fn subscribe_rules_publish_validation_and_server_publishing() {
 }
 
 #[test]
+fn subscription_streams_reach_every_sdk_in_order_with_their_endings() {
+    let mut stack = Stack::start(Options::default());
+    for sdk in ALL_SDKS {
+        let tally = format!("tally:{sdk:?}");
+        let report = drive(
+            sdk,
+            &stack.script(
+                &stack.token("42", None),
+                json!([
+                    {"op": "subscribe", "channel": "watch:count", "data": {"from": 7, "count": 20}},
+                    {"op": "wait_publications", "channel": "watch:count", "count": 20},
+                    {"op": "wait_unsubscribed", "channel": "watch:count"},
+                    {"op": "unsubscribe", "channel": "watch:count"},
+                    {"op": "subscribe", "channel": "watch:count", "data": {"count": "twenty"}},
+                    {"op": "unsubscribe", "channel": "watch:count"},
+                    {"op": "subscribe", "channel": tally, "data": {"start": 100}},
+                    {"op": "publish", "channel": tally, "data": {"add": 5}},
+                    {"op": "publish", "channel": tally, "data": {"add": "x"}},
+                    {"op": "publish", "channel": tally, "data": {"add": -1}},
+                    {"op": "wait_publications", "channel": tally, "count": 3},
+                    {"op": "unsubscribe", "channel": tally},
+                ]),
+            ),
+        );
+        let r = results(sdk, &report);
+        let want: Vec<Value> = (7..27).map(|n| json!({"n": n, "user": "42"})).collect();
+        assert_eq!(r[1]["ok"], json!(want), "{sdk:?}: every item, in order: {report}");
+        assert_eq!(
+            r[2]["ok"]["code"], 2000,
+            "{sdk:?}: a stream that ends unsubscribes the client for good: {report}"
+        );
+        let (code, message, _) = error_of(&r[4]);
+        assert_eq!(code, 422, "{sdk:?}: {report}");
+        assert!(message.contains("count"), "{sdk:?}: {message}");
+        assert_eq!(
+            r[10]["ok"],
+            json!([
+                {"total": 105, "adds": 1, "refused": 0},
+                {"total": 105, "adds": 1, "refused": 1},
+                {"total": 104, "adds": 2, "refused": 1},
+            ]),
+            "{sdk:?}: the subscriber's publications reach the stream typed: {report}"
+        );
+    }
+    // Every stream the SDKs opened was closed when they left: none is open.
+    let metrics = stack.metrics();
+    assert!(
+        metrics.contains(r#"centrpc_streams_active{stream="tally:*"} 0"#),
+        "{metrics}"
+    );
+    // A stream ended by a centrpc restart is resubscribed by the SDK by itself.
+    let open = r#"centrpc_streams_active{stream="watch:tasks"} 1"#;
+    for sdk in ALL_SDKS {
+        let mut script = stack.script(
+            &stack.token("42", None),
+            json!([
+                {"op": "subscribe", "channel": "watch:tasks", "data": {}},
+                {"op": "wait_resubscribed", "channel": "watch:tasks"},
+            ]),
+        );
+        script["timeout"] = json!(30.0);
+        let child = common::stack::start_driver(sdk, &script);
+        // Restart centrpc once the stream is open (at most 30 s, so a bug fails, not hangs).
+        let subscribed = (0..300).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            stack.metrics().contains(open)
+        });
+        assert!(subscribed, "{sdk:?} never opened the stream");
+        assert!(stack.stop_app().success());
+        stack.restart_app();
+        let report = common::stack::finish_driver(sdk, child);
+        let r = results(sdk, &report);
+        assert_eq!(r[2], json!({"ok": true}), "{sdk:?}: {report}");
+    }
+}
+
+#[test]
 fn many_concurrent_calls_from_many_clients_each_get_their_own_reply() {
     let stack = Stack::start(Options::default());
     for sdk in ALL_SDKS {

@@ -472,6 +472,12 @@ fn go_driver() -> &'static PathBuf {
 
 /// Runs `script` through `sdk`'s driver and returns its report.
 pub fn drive(sdk: Sdk, script: &Value) -> Value {
+    let child = start_driver(sdk, script);
+    finish_driver(sdk, child)
+}
+
+/// Starts `sdk`'s driver on `script`; [`finish_driver`] collects its report.
+pub fn start_driver(sdk: Sdk, script: &Value) -> Child {
     let cache = std::env::var("CENTRPC_CACHE")
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/centrpc"));
@@ -509,6 +515,11 @@ pub fn drive(sdk: Sdk, script: &Value) -> Value {
         .unwrap()
         .write_all(script.to_string().as_bytes())
         .unwrap();
+    child
+}
+
+/// Waits for a driver started with [`start_driver`] and returns its report.
+pub fn finish_driver(sdk: Sdk, child: Child) -> Value {
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
