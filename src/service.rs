@@ -652,8 +652,8 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
         let (items, admitted) = match opened {
             Ok(open) => open,
             Err(e) => {
-                // Resubscribes that arrive while the server drains are refused as overloaded
-                // (temporary: the SDK tries again); they count as part of the shutdown.
+                // Resubscribes that arrive while the server drains are refused as overloaded;
+                // they count as part of the shutdown.
                 let label = match Outcome::of(&e) {
                     Outcome::Overloaded if self.closing.is_cancelled() => Outcome::Shutdown,
                     label => label,
@@ -667,6 +667,18 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
                     started.elapsed(),
                 );
                 call.cancel();
+                // Centrifugo 6.9.1 does not pass a stream refusal's `temporary` on to the client
+                // (subscribe_stream_handler.go copies code and message only), so an SDK would
+                // give up for good on an overload or a draining server. A temporary refusal goes
+                // as a gRPC status instead: the client gets Centrifugo's temporary 100, and its
+                // SDK subscribes again.
+                if e.is_temporary() {
+                    return Err(Status::unavailable(format!(
+                        "temporary refusal {}: {}",
+                        e.code(),
+                        e.message()
+                    )));
+                }
                 let refusal = proto::StreamSubscribeResponse {
                     subscribe_response: Some(reply(Err(e))),
                     publication: None,

@@ -322,7 +322,11 @@ fn subscription_streams_reach_every_sdk_in_order_with_their_endings() {
         );
         let r = results(sdk, &report);
         let want: Vec<Value> = (7..27).map(|n| json!({"n": n, "user": "42"})).collect();
-        assert_eq!(r[1]["ok"], json!(want), "{sdk:?}: every item, in order: {report}");
+        assert_eq!(
+            r[1]["ok"],
+            json!(want),
+            "{sdk:?}: every item, in order: {report}"
+        );
         assert_eq!(
             r[2]["ok"]["code"], 2000,
             "{sdk:?}: a stream that ends unsubscribes the client for good: {report}"

@@ -137,25 +137,30 @@ pub const CHAT: Channel<ChatPost> = Channel::new("chat:*")
 /// Parameters of the `watch:tasks` stream.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct WatchTasks {
-    /// Only events of this owner's tasks (all tasks when absent).
+    /// Whose task events: only your own may be watched (the default).
     #[serde(default)]
     pub owner: Option<String>,
 }
 
-/// Streams task events as they happen, until the subscriber leaves.
+/// Streams the caller's task events as they happen, until the subscriber leaves.
 async fn watch_tasks(
     ctx: Context<App>,
     p: WatchTasks,
 ) -> Result<impl Stream<Item = Result<TaskEvent, RpcError>>, RpcError> {
+    let owner = p.owner.unwrap_or_else(|| ctx.user().to_owned());
+    if owner != ctx.user() {
+        return Err(RpcError::new(
+            codes::NOT_YOUR_CHANNEL,
+            "you may only watch your own tasks",
+        ));
+    }
     let events = stream::broadcast(ctx.state().events.subscribe());
     let counted = CountWhenDropped(ctx.clone());
     Ok(events.filter(move |e| {
         let _keep_until_the_stream_ends = &counted;
-        let wanted = match (e, &p.owner) {
-            (Ok(TaskEvent::Created { task } | TaskEvent::Completed { task }), Some(owner)) => {
-                &task.owner == owner
-            }
-            _ => true,
+        let wanted = match e {
+            Ok(TaskEvent::Created { task } | TaskEvent::Completed { task }) => task.owner == owner,
+            Err(_) => true,
         };
         std::future::ready(wanted)
     }))
@@ -703,7 +708,13 @@ pub fn router(app: App) -> Router<App> {
         .hooks(hooks)
         .stream(
             "watch:tasks",
-            stream::uni(watch_tasks).describe("Task events as they happen (of one owner, or all), until you unsubscribe."),
+            stream::uni(watch_tasks)
+                .describe("Your task events as they happen, until you unsubscribe.")
+                .error(DeclaredError::new(
+                    codes::NOT_YOUR_CHANNEL,
+                    "NOT_YOUR_CHANNEL",
+                    "Watching another user's tasks.",
+                )),
         )
         .stream(
             "watch:count",
