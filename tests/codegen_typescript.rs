@@ -1,7 +1,8 @@
 //! The generated TypeScript client: golden files, `tsc --strict` on the package (also as a
 //! bundler project imports its sources, and for names that need escaping), and end to end: the
 //! package built with its own `tsc` build, run as Node 20 ESM with `ws` against the example app
-//! behind Centrifugo (`e2e/generated/typescript/test_generated.ts`).
+//! behind Centrifugo (`e2e/generated/typescript/test_generated.ts`), and its subscription streams
+//! and typed channels (`test_streams.ts`).
 //!
 //! Node packages (typescript, centrifuge, ws and their types) come from the lockfile in
 //! `e2e/generated/typescript`, installed with `npm ci` when it changed.
@@ -16,7 +17,7 @@ use std::{
 
 use centrpc::{
     codegen::{self, Language},
-    method, schema, Context, Router, RpcError,
+    method, schema, stream, Channel, Context, Router, RpcError,
 };
 use common::{
     app,
@@ -316,11 +317,33 @@ fn names_that_need_escaping_type_check() {
     );
 }
 
+async fn ticks(
+    _: Context,
+    _: (),
+) -> Result<impl futures_util::Stream<Item = Result<u32, RpcError>>, RpcError> {
+    Ok(futures_util::stream::iter([Ok(1)]))
+}
+
+async fn pairs(
+    _: Context,
+    _: (),
+    _: stream::Incoming<u32>,
+) -> Result<impl futures_util::Stream<Item = Result<bool, RpcError>>, RpcError> {
+    Ok(futures_util::stream::iter([Ok(true)]))
+}
+
 #[test]
 fn a_package_without_named_types_type_checks() {
+    // Also streams and channels without params or keys, and with primitive types.
+    const NEWS: Channel<u32> = Channel::new("news:today");
+    const SHOUT: Channel<String> = Channel::new("shout:*");
     let router = Router::new(())
         .rpc("math.double", echo::<u32>)
-        .rpc("ping", nothing_at_all);
+        .rpc("ping", nothing_at_all)
+        .stream("ticks:all", ticks)
+        .stream("pairs:*", stream::bidi(pairs))
+        .channel(NEWS)
+        .channel_with_publish::<String>(SHOUT);
     let ws = workspace();
     let out = ws.dir.path().join("bare");
     codegen::generate(&schema::document(&router), &[Language::TypeScript], &out)
@@ -333,6 +356,22 @@ fn a_package_without_named_types_type_checks() {
             && !api.contains("import type * as types"),
         "{api}"
     );
+    for expected in [
+        "ticksAll(opts?: SubscribeOptions): TypedSubscription<number> {",
+        "new TypedSubscription<number>(this.rpc, \"ticks:all\", undefined, opts)",
+        "onTicksAll(handlers: SubscriptionHandlers<number>, opts?: SubscribeOptions): () => void {",
+        "pairs(key: string, opts?: SubscribeOptions): BidiStream<boolean, number> {",
+        "new BidiStream<boolean, number>(this.rpc, \"pairs:\" + key, undefined, opts)",
+        "onPairs(key: string, handlers: SubscriptionHandlers<boolean>, opts?: SubscribeOptions): BidiListener<number> {",
+        "subscribeNewsToday(opts?: SubscribeOptions): TypedSubscription<number> {",
+        "new TypedSubscription<number>(this.rpc, \"news:today\", undefined, opts)",
+        "onNewsToday(handlers: SubscriptionHandlers<number>, opts?: SubscribeOptions): () => void {",
+        "publishShout(key: string, value: string, opts?: CallOptions): Promise<void> {",
+        "publishTo(this.rpc, \"shout:\" + key, value, opts)",
+    ] {
+        assert!(api.contains(expected), "api.ts lacks {expected:?}:\n{api}");
+    }
+    assert!(!api.contains("publishNewsToday"), "{api}");
     tsc(
         &package,
         &["-p", ".", "--noEmit", "--strict", "--skipLibCheck", "false"],
@@ -343,19 +382,37 @@ async fn nothing_at_all(_: Context, _: ()) -> Result<(), RpcError> {
     Ok(())
 }
 
-#[test]
-fn the_generated_client_works_end_to_end() {
+/// A workspace with the package built by its own build and the e2e test programs compiled.
+fn built_workspace() -> Workspace {
     let ws = workspace();
     // The package's own build (`npm run build` = `tsc -p tsconfig.json`): dist/*.js + *.d.ts.
     tsc(&ws.package, &["-p", "tsconfig.json"]);
-    for f in ["index.js", "index.d.ts", "client.js", "api.js", "types.js"] {
+    for f in [
+        "index.js",
+        "index.d.ts",
+        "client.js",
+        "api.js",
+        "streams.js",
+        "types.js",
+    ] {
         assert!(ws.package.join("dist").join(f).exists(), "dist/{f} missing");
     }
-    // The test program imports the package by name (its `exports`), compiled as Node ESM.
-    for f in ["test_generated.ts", "tsconfig.json", "package.json"] {
+    // The test programs import the package by name (its `exports`), compiled as Node ESM.
+    for f in [
+        "test_generated.ts",
+        "test_streams.ts",
+        "tsconfig.json",
+        "package.json",
+    ] {
         std::fs::copy(e2e_dir().join(f), ws.dir.path().join(f)).unwrap();
     }
     tsc(ws.dir.path(), &["-p", "."]);
+    ws
+}
+
+#[test]
+fn the_generated_client_works_end_to_end() {
+    let ws = built_workspace();
 
     let stack = Stack::start(Options::default());
     let out = Command::new("node")
@@ -370,6 +427,56 @@ fn the_generated_client_works_end_to_end() {
     assert!(
         out.status.success() && stdout.contains(" passed, 0 failed"),
         "the generated TypeScript client failed end to end ({}; its report is above):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+        stack.logs()
+    );
+}
+
+/// Streams and typed channels through the generated client (`test_streams.ts`): a stream's items
+/// in order and its end, a refusal and subscribing again, leaving early (the app's metrics show
+/// the stream cancelled), bidi publications, events of the client's own calls, chat publications
+/// and their refusals, the `tasks:<user>` and personal channels, and a stream going on across the
+/// app's crash and restart (the program asks for it on stdout).
+#[test]
+fn the_generated_client_streams_end_to_end() {
+    use std::io::{BufRead, BufReader, Write};
+    let ws = built_workspace();
+    let mut stack = Stack::start(Options::default());
+    let user = "alice";
+    let mut child = Command::new("node")
+        .arg(ws.dir.path().join("out/test_streams.js"))
+        .arg(stack.ws_url())
+        .arg(stack.token(user, None))
+        .arg(user)
+        .arg(format!("http://{}/metrics", stack.metrics_addr))
+        .current_dir(ws.dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = String::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        println!("{line}");
+        if line == "RESTART-APP" {
+            // Killed, not stopped: the stream breaks (Centrifugo ends it with 2500) and every
+            // resubscribe fails with Centrifugo's temporary 100 until the app is back. A draining
+            // app refuses with 503, which Centrifugo 6.9.1 relays without `temporary`, so the SDK
+            // would give up on that subscription.
+            stack.kill_app();
+            stack.restart_app();
+            writeln!(stdin, "restarted").unwrap();
+        }
+        stdout.push_str(&line);
+        stdout.push('\n');
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success() && stdout.contains("\n15 passed, 0 failed"),
+        "the generated TypeScript client's streams failed end to end ({}; its report is above):\n{}\n{}",
         out.status,
         String::from_utf8_lossy(&out.stderr),
         stack.logs()

@@ -9,7 +9,9 @@
 //!   for untagged ones, type aliases for newtypes;
 //! - `errors.ts`: `RPCError`, `RPCTimeoutError` and the built-in error codes;
 //! - `client.ts`: `CentrifugoRPCClient`, the connection-level client with per-call timeouts;
-//! - `api.ts`: `APIClient`, one typed method per RPC method;
+//! - `streams.ts`: `TypedSubscription` (an `AsyncIterable` of a stream's or channel's items, with a
+//!   callback form), `BidiStream` (one that also publishes) and `publishTo`;
+//! - `api.ts`: `APIClient`, one typed method per RPC method, stream and typed channel;
 //! - `index.ts`, `package.json`, `tsconfig.json`, `README.md`.
 //!
 //! Every relative import carries its `.js` extension, so the compiled output runs in Node's ESM
@@ -22,7 +24,7 @@ use minijinja::AutoEscape;
 use serde::Serialize;
 
 use crate::{
-    ir::{Api, Field, Payload, TypeDef, TypeKind, TypeRef},
+    ir::{Api, Channel, Field, Payload, Stream, TypeDef, TypeKind, TypeRef},
     naming::{camel, pascal, words},
     CodegenError, File,
 };
@@ -31,6 +33,7 @@ const TYPES_TS: &str = include_str!("templates/typescript/types.ts.j2");
 const ERRORS_TS: &str = include_str!("templates/typescript/errors.ts.j2");
 const CLIENT_TS: &str = include_str!("templates/typescript/client.ts.j2");
 const API_TS: &str = include_str!("templates/typescript/api.ts.j2");
+const STREAMS_TS: &str = include_str!("templates/typescript/streams.ts.j2");
 const INDEX_TS: &str = include_str!("templates/typescript/index.ts.j2");
 const PACKAGE_JSON: &str = include_str!("templates/typescript/package.json.j2");
 const TSCONFIG_JSON: &str = include_str!("templates/typescript/tsconfig.json");
@@ -46,6 +49,8 @@ pub const TYPESCRIPT_VERSION: &str = "5.9.3";
 /// itself uses: a generated type under one of these names gets a trailing `_`.
 const RESERVED_TYPE_NAMES: &[&str] = &[
     "APIClient",
+    "BidiListener",
+    "BidiStream",
     "CallOptions",
     "CentrifugoRPCClient",
     "ErrorCode",
@@ -53,7 +58,12 @@ const RESERVED_TYPE_NAMES: &[&str] = &[
     "RPCClientOptions",
     "RPCError",
     "RPCTimeoutError",
+    "NOT_SUBSCRIBED_CODE",
     "Record",
+    "STREAM_END_CODE",
+    "SubscribeOptions",
+    "SubscriptionHandlers",
+    "TypedSubscription",
 ];
 
 /// Members of `APIClient` a generated method must not replace: such a method gets a trailing `_`.
@@ -149,8 +159,29 @@ pub fn render(api: &Api) -> Result<Vec<File>, CodegenError> {
                 },
             })
         });
+    let streams = api
+        .streams
+        .iter()
+        .map(|s| stream_view(s, &names))
+        .collect::<Result<Vec<_>, _>>()?;
+    let channels = api
+        .channels
+        .iter()
+        .map(|c| channel_view(c, &names))
+        .collect::<Result<Vec<_>, _>>()?;
+    check_members(&methods, &streams, &channels)?;
     let uses_types = methods.iter().any(|m| {
         m.result.contains("types.") || m.params.as_ref().is_some_and(|p| p.contains("types."))
+    }) || streams.iter().any(|s| {
+        [Some(&s.item), s.params.as_ref(), s.publication.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(|t| t.contains("types."))
+    }) || channels.iter().any(|c| {
+        [Some(&c.publication), c.client_publication.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(|t| t.contains("types."))
     });
     let context = minijinja::context! {
         uses_types => uses_types,
@@ -167,6 +198,13 @@ pub fn render(api: &Api) -> Result<Vec<File>, CodegenError> {
         typescript_version => TYPESCRIPT_VERSION,
         types => types,
         methods => &methods,
+        streams => &streams,
+        // The README's stream example: a unidirectional one when there is one.
+        example_stream => streams.iter().find(|s| s.publication.is_none()).or(streams.first()),
+        channels => &channels,
+        uses_bidi => streams.iter().any(|s| s.publication.is_some()),
+        uses_publish => channels.iter().any(|c| c.client_publication.is_some()),
+        uses_subscriptions => !streams.is_empty() || !channels.is_empty(),
         errors => errors,
         example => example,
     };
@@ -182,6 +220,7 @@ pub fn render(api: &Api) -> Result<Vec<File>, CodegenError> {
         File::new("errors.ts", render("errors.ts.j2", ERRORS_TS)?),
         File::new("index.ts", render("index.ts.j2", INDEX_TS)?),
         File::new("package.json", render("package.json.j2", PACKAGE_JSON)?),
+        File::new("streams.ts", render("streams.ts.j2", STREAMS_TS)?),
         File::new("tsconfig.json", TSCONFIG_JSON),
         File::new("types.ts", render("types.ts.j2", TYPES_TS)?),
     ])
@@ -435,6 +474,288 @@ struct MethodView {
 }
 
 #[derive(Serialize)]
+struct StreamView {
+    pattern: String,
+    /// The channel expression: a string literal, or `prefix + key` when keyed.
+    channel: String,
+    keyed: bool,
+    ident: String,
+    on_ident: String,
+    doc: String,
+    on_doc: String,
+    params: Option<String>,
+    item: String,
+    publication: Option<String>,
+    /// `TypedSubscription<Item>` or `BidiStream<Item, Publication>`.
+    class: String,
+    /// What the callback form returns.
+    listener: String,
+    readme_item: String,
+    readme_params: String,
+    readme_publication: String,
+    readme_description: String,
+}
+
+#[derive(Serialize)]
+struct ChannelView {
+    name: String,
+    pattern: String,
+    channel: String,
+    keyed: bool,
+    subscribe_ident: String,
+    on_ident: String,
+    publish_ident: Option<String>,
+    subscribe_doc: String,
+    on_doc: String,
+    publish_doc: String,
+    publication: String,
+    client_publication: Option<String>,
+    readme_publication: String,
+    readme_client_publication: String,
+    readme_description: String,
+}
+
+/// A member name of `APIClient` from a verb and words (`on` + `watch tasks` → `onWatchTasks`).
+fn member_ident(verb: &str, w: &[String], original: &str) -> Result<String, CodegenError> {
+    let mut all = vec![verb.to_owned()];
+    all.extend(w.iter().cloned());
+    method_ident(&all, original)
+}
+
+/// The channel a subscription of `prefix` goes to: the prefix itself, or the prefix and the
+/// caller's `key`.
+fn channel_expr(prefix: &str, keyed: bool) -> String {
+    if keyed {
+        format!("{} + key", js_string(prefix))
+    } else {
+        js_string(prefix)
+    }
+}
+
+fn readme_cell(s: &str) -> String {
+    s.replace('\n', " ").replace('|', "\\|")
+}
+
+fn stream_view(s: &Stream, names: &Names) -> Result<StreamView, CodegenError> {
+    let ident = method_ident(&s.words, &s.pattern)?;
+    let on_ident = member_ident("on", &s.words, &s.pattern)?;
+    let params = s.params.as_ref().map(|p| ts_type(p, names, "types.").0);
+    let item = ts_type(&s.item, names, "types.").0;
+    let publication = s
+        .publication
+        .as_ref()
+        .map(|p| ts_type(p, names, "types.").0);
+    let (class, listener) = match &publication {
+        Some(p) => (
+            format!("BidiStream<{item}, {p}>"),
+            format!("BidiListener<{p}>"),
+        ),
+        None => (
+            format!("TypedSubscription<{item}>"),
+            "() => void".to_owned(),
+        ),
+    };
+    let channel_doc = if s.keyed {
+        format!(
+            "Subscribes to the stream `{}` on the channel `{}<key>`",
+            s.pattern, s.prefix
+        )
+    } else {
+        format!("Subscribes to the stream `{}`", s.pattern)
+    };
+    let mut paragraphs = vec![
+        s.description.clone().unwrap_or_default(),
+        format!(
+            "{channel_doc}{} when the iteration starts, and yields each item. The iteration \
+             completes when the server ends the stream, goes on across a stream error (the SDK \
+             resubscribes), and unsubscribes when left early (`break`, or aborting `opts.signal`).",
+            if params.is_some() {
+                ", with `params` as the subscribe data,"
+            } else {
+                ""
+            }
+        ),
+    ];
+    if publication.is_some() {
+        paragraphs.push(
+            "Bidirectional: `publish(value)` on the returned stream sends a value to the \
+             stream's handler while the iteration is in progress."
+                .into(),
+        );
+    }
+    paragraphs.push(
+        "@throws {RPCError} (from the iteration) the refusal, with the server's code and \
+         message (e.g. 422 for invalid params, 403 when the channel is not allowed), an ending \
+         the client does not recover from, or a disconnect."
+            .into(),
+    );
+    let key_param = if s.keyed {
+        "\n@param key The rest of the channel name after the prefix."
+    } else {
+        ""
+    };
+    let mut on_paragraphs = vec![
+        s.description.clone().unwrap_or_default(),
+        format!(
+            "The callback form of {{@link APIClient.{ident}}}: subscribes now, calls \
+             `handlers.onItem` with each item, then `onEnd` (the server ended the stream) or \
+             `onError` (refused, or failed for good). The returned function unsubscribes.{}",
+            if publication.is_some() {
+                " It also has `publish(value)`, sending a value to the stream's handler."
+            } else {
+                ""
+            }
+        ),
+    ];
+    if !key_param.is_empty() {
+        on_paragraphs.push(key_param.trim().to_owned());
+        paragraphs.push(key_param.trim().to_owned());
+    }
+    Ok(StreamView {
+        pattern: s.pattern.clone(),
+        channel: channel_expr(&s.prefix, s.keyed),
+        keyed: s.keyed,
+        doc: jsdoc(&paragraphs, "  "),
+        on_doc: jsdoc(&on_paragraphs, "  "),
+        readme_item: ts_type(&s.item, names, "").0.replace('|', "\\|"),
+        readme_params: s
+            .params
+            .as_ref()
+            .map(|p| ts_type(p, names, "").0.replace('|', "\\|"))
+            .unwrap_or_else(|| "—".into()),
+        readme_publication: s
+            .publication
+            .as_ref()
+            .map(|p| ts_type(p, names, "").0.replace('|', "\\|"))
+            .unwrap_or_else(|| "—".into()),
+        readme_description: readme_cell(s.description.as_deref().unwrap_or("")),
+        ident,
+        on_ident,
+        params,
+        item,
+        publication,
+        class,
+        listener,
+    })
+}
+
+fn channel_view(c: &Channel, names: &Names) -> Result<ChannelView, CodegenError> {
+    let subscribe_ident = member_ident("subscribe", &c.words, &c.name)?;
+    let on_ident = member_ident("on", &c.words, &c.name)?;
+    let publish_ident = c
+        .client_publication
+        .as_ref()
+        .map(|_| member_ident("publish", &c.words, &c.name))
+        .transpose()?;
+    let publication = ts_type(&c.publication, names, "types.").0;
+    let client_publication = c
+        .client_publication
+        .as_ref()
+        .map(|p| ts_type(p, names, "types.").0);
+    let which = if c.keyed {
+        format!("the channel `{}<key>` (pattern `{}`)", c.prefix, c.pattern)
+    } else {
+        format!("the channel `{}`", c.pattern)
+    };
+    let key_param = if c.keyed {
+        vec!["@param key The rest of the channel name after the prefix.".to_owned()]
+    } else {
+        vec![]
+    };
+    let description = c.description.clone().unwrap_or_default();
+    let mut subscribe = vec![
+        description.clone(),
+        format!(
+            "Subscribes to {which} when the iteration starts, and yields each publication. \
+             Leaving the loop early (`break`, or aborting `opts.signal`) unsubscribes; the \
+             iteration completes when the server unsubscribes the client normally."
+        ),
+        "@throws {RPCError} (from the iteration) the refusal, with the server's code and \
+         message (e.g. 403 when the channel is not allowed), or a disconnect."
+            .into(),
+    ];
+    subscribe.extend(key_param.clone());
+    let mut on = vec![
+        description.clone(),
+        format!(
+            "The callback form of {{@link APIClient.{subscribe_ident}}}: subscribes now, calls \
+             `handlers.onItem` with each publication, then `onEnd` or `onError`. The returned \
+             function unsubscribes."
+        ),
+    ];
+    on.extend(key_param.clone());
+    let mut publish = vec![
+        description,
+        format!(
+            "Publishes `value` into {which}. The server checks \
+             the value's type before the application sees it."
+        ),
+        "@throws {RPCError} the server's refusal: 422 (with the field path) or 400 when the \
+         value does not fit, or the application's own code.\n\
+         @throws {RPCTimeoutError} no reply within the call's timeout."
+            .into(),
+    ];
+    publish.extend(key_param);
+    Ok(ChannelView {
+        name: c.name.clone(),
+        pattern: c.pattern.clone(),
+        channel: channel_expr(&c.prefix, c.keyed),
+        keyed: c.keyed,
+        subscribe_doc: jsdoc(&subscribe, "  "),
+        on_doc: jsdoc(&on, "  "),
+        publish_doc: jsdoc(&publish, "  "),
+        readme_publication: ts_type(&c.publication, names, "").0.replace('|', "\\|"),
+        readme_client_publication: c
+            .client_publication
+            .as_ref()
+            .map(|p| ts_type(p, names, "").0.replace('|', "\\|"))
+            .unwrap_or_else(|| "—".into()),
+        readme_description: readme_cell(c.description.as_deref().unwrap_or("")),
+        subscribe_ident,
+        on_ident,
+        publish_ident,
+        publication,
+        client_publication,
+    })
+}
+
+/// Every member of `APIClient` is distinct: the IR keeps methods, streams and channel
+/// subscriptions apart, but not the callback forms (`onX`) TypeScript adds.
+fn check_members(
+    methods: &[MethodView],
+    streams: &[StreamView],
+    channels: &[ChannelView],
+) -> Result<(), CodegenError> {
+    let mut seen: BTreeMap<&str, String> = BTreeMap::new();
+    let mut members: Vec<(&str, String)> = Vec::new();
+    for m in methods {
+        members.push((&m.ident, format!("method `{}`", m.name)));
+    }
+    for s in streams {
+        members.push((&s.ident, format!("stream `{}`", s.pattern)));
+        members.push((
+            &s.on_ident,
+            format!("stream `{}` (callback form)", s.pattern),
+        ));
+    }
+    for c in channels {
+        members.push((&c.subscribe_ident, format!("channel `{}`", c.name)));
+        members.push((&c.on_ident, format!("channel `{}` (callback form)", c.name)));
+        if let Some(p) = &c.publish_ident {
+            members.push((p, format!("channel `{}` (publish)", c.name)));
+        }
+    }
+    for (ident, what) in members {
+        if let Some(prev) = seen.insert(ident, what.clone()) {
+            return Err(CodegenError::Collision(format!(
+                "{prev} and {what} would both be `APIClient.{ident}` in TypeScript; rename one"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
 struct ExampleView {
     ident: String,
     /// The params literal and a comma, or nothing.
@@ -635,6 +956,46 @@ mod tests {
             "  /**\n   * one\n   *\n   * two\n   *\n   * three\n   */\n"
         );
         assert_eq!(jsdoc(&[String::new()], ""), "");
+    }
+
+    #[test]
+    fn callback_forms_must_not_collide_with_other_members() {
+        let doc = |method: &str| {
+            serde_json::json!({
+                "info": {"title": "t", "version": "1"},
+                "methods": [{
+                    "name": method,
+                    "params": [{"name": "params", "schema": {"type": "null"}}],
+                    "result": {"name": "result", "schema": {"type": "null"}},
+                }],
+                "x-streams": [{
+                    "name": "watch:tasks",
+                    "params": {"name": "params", "schema": {"type": "null"}},
+                    "item": {"name": "item", "schema": {"type": "string"}},
+                }],
+                "x-channels": [{
+                    "name": "news",
+                    "pattern": "news:*",
+                    "publication": {"name": "publication", "schema": {"type": "string"}},
+                }],
+            })
+        };
+        let render_doc = |method: &str| render(&crate::ir::read(&doc(method)).unwrap());
+        for (method, member) in [("on.watch_tasks", "onWatchTasks"), ("on_news", "onNews")] {
+            let err = render_doc(method).expect_err("a collision");
+            assert!(
+                err.to_string().contains(&format!("`APIClient.{member}`")),
+                "{err}"
+            );
+        }
+        let files = render_doc("watch.all").unwrap();
+        let api = &files
+            .iter()
+            .find(|f| f.path.ends_with("api.ts"))
+            .unwrap()
+            .contents;
+        assert!(api.contains("watchTasks(opts?: SubscribeOptions): TypedSubscription<string>"));
+        assert!(api.contains("subscribeNews(key: string, opts?: SubscribeOptions)"));
     }
 
     #[test]

@@ -134,22 +134,97 @@ async function rpcMany(script, op) {
   }
 }
 
-/** Subscribes to `channel`; resolves with the first of subscribed / error / unsubscribed. */
-function subscribe(client, inbox, channel, ms) {
-  const sub = client.newSubscription(channel);
+/**
+ * What happened to the current subscription of each channel: its unsubscribed events (not the
+ * ones of an `unsubscribe` op) and how many times it was subscribed, with a way to wait.
+ */
+class Lifecycle {
+  constructor() {
+    this.channels = new Map();
+    this.waiters = new Set();
+  }
+
+  /** Forgets `channel`'s previous subscription: a new one starts. */
+  reset(channel) {
+    this.channels.set(channel, { unsubscribed: [], subscribed: 0, resubscribesSeen: 0 });
+  }
+
+  of(channel) {
+    if (!this.channels.has(channel)) this.reset(channel);
+    return this.channels.get(channel);
+  }
+
+  changed() {
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Resolves with `take(state)` once it is not undefined, or null after `timeoutMs`. */
+  wait(channel, take, timeoutMs) {
+    return new Promise((resolve) => {
+      let timer = null;
+      const check = () => {
+        const got = take(this.of(channel));
+        if (got === undefined) return false;
+        this.waiters.delete(check);
+        if (timer !== null) clearTimeout(timer);
+        resolve(got);
+        return true;
+      };
+      if (check()) return;
+      this.waiters.add(check);
+      timer = setTimeout(() => {
+        this.waiters.delete(check);
+        resolve(null);
+      }, timeoutMs);
+    });
+  }
+}
+
+/**
+ * Subscribes to `channel` (with `data` as the subscribe data, when given); resolves with the
+ * first of subscribed / error / unsubscribed.
+ */
+function subscribe(client, inbox, lifecycle, channel, data, ms) {
+  const sub = client.newSubscription(channel, data === undefined || data === null ? {} : { data });
+  lifecycle.reset(channel);
+  const state = lifecycle.of(channel);
   const outcome = new Promise((resolve) => {
     sub.on('subscribed', () => resolve({ ok: true }));
     sub.on('error', (ctx) => resolve(error(ctx.error)));
     sub.on('unsubscribed', (ctx) => resolve({ error: { code: ctx.code, message: ctx.reason, temporary: false } }));
+  });
+  sub.on('subscribed', () => {
+    state.subscribed += 1;
+    lifecycle.changed();
+  });
+  sub.on('unsubscribed', (ctx) => {
+    state.unsubscribed.push({ code: ctx.code, reason: ctx.reason });
+    lifecycle.changed();
   });
   sub.on('publication', (ctx) => inbox.put(channel, ctx.data));
   sub.subscribe();
   return withTimeout(outcome, ms);
 }
 
+/** Unsubscribes from `channel` and removes the subscription from the client. */
+function unsubscribe(client, channel) {
+  const sub = client.getSubscription(channel);
+  if (sub === null) {
+    return { error: { code: -1, message: `no subscription to ${channel}`, temporary: false } };
+  }
+  // Its own unsubscribed event is not one wait_unsubscribed reports.
+  sub.removeAllListeners('unsubscribed');
+  sub.removeAllListeners('subscribed');
+  client.removeSubscription(sub);
+  return { ok: true };
+}
+
+const TIMEOUT = { error: { code: -1, message: 'timeout', temporary: false } };
+
 async function run(script) {
   const ms = timeoutMs(script);
   const inbox = new Inbox();
+  const lifecycle = new Lifecycle();
   const disconnects = [];
   const client = newClient(script);
   client.on('disconnected', (ctx) => {
@@ -179,7 +254,25 @@ async function run(script) {
         const reply = await client.rpc(op.method, op.data === undefined ? null : op.data);
         results.push({ ok: reply.data === undefined ? null : reply.data });
       } else if (kind === 'subscribe') {
-        results.push(await subscribe(client, inbox, op.channel, ms));
+        results.push(await subscribe(client, inbox, lifecycle, op.channel, op.data, ms));
+      } else if (kind === 'unsubscribe') {
+        results.push(unsubscribe(client, op.channel));
+      } else if (kind === 'wait_unsubscribed') {
+        // The next unsubscribed event of the channel's subscription not reported yet.
+        const got = await lifecycle.wait(op.channel, (s) => s.unsubscribed.shift(), ms);
+        results.push(got === null ? TIMEOUT : { ok: got });
+      } else if (kind === 'wait_resubscribed') {
+        // Subscribed once more than at the last resubscribe reported (the first is the subscribe op's).
+        const got = await lifecycle.wait(
+          op.channel,
+          (s) => {
+            if (s.subscribed < s.resubscribesSeen + 2) return undefined;
+            s.resubscribesSeen += 1;
+            return true;
+          },
+          ms,
+        );
+        results.push(got === null ? TIMEOUT : { ok: true });
       } else if (kind === 'publish') {
         await client.publish(op.channel, op.data === undefined ? null : op.data);
         results.push({ ok: true });

@@ -12,4 +12,12 @@ export {
   toRPCError,
 } from './errors.js';
 export type { ErrorCode } from './errors.js';
+export {
+  BidiStream,
+  NOT_SUBSCRIBED_CODE,
+  publishTo,
+  STREAM_END_CODE,
+  TypedSubscription,
+} from './streams.js';
+export type { BidiListener, SubscribeOptions, SubscriptionHandlers } from './streams.js';
 export * from './types.js';
