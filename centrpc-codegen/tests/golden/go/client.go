@@ -761,7 +761,7 @@ func (c *APIClient) WatchCount(ctx context.Context, params CountParams) (*Stream
 	return openStream[Count](ctx, c.CentrifugoRPCClient, "watch:count", params)
 }
 
-// WatchTasks Task events as they happen (of one owner, or all), until you unsubscribe.
+// WatchTasks Your task events as they happen, until you unsubscribe.
 //
 // It subscribes to the stream "watch:tasks" (the channel "watch:tasks") with params as the
 // subscribe data, and returns once the server accepts; its refusal is an *RPCError (such as

@@ -724,7 +724,7 @@ type TaskStatsResult struct {
 
 // WatchTasks Parameters of the `watch:tasks` stream.
 type WatchTasks struct {
-	// Owner Only events of this owner's tasks (all tasks when absent).
+	// Owner Whose task events: only your own may be watched (the default).
 	//
 	// Left out (nil), the server uses null.
 	Owner *string `json:"owner,omitempty"`

@@ -556,7 +556,7 @@ class WatchTasks(_Model):
     """Parameters of the `watch:tasks` stream."""
 
     owner: str | None = None
-    """Only events of this owner's tasks (all tasks when absent)."""
+    """Whose task events: only your own may be watched (the default)."""
 
 
 class WhoAmI(_Model):

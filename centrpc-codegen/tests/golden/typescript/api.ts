@@ -172,7 +172,7 @@ export class APIClient {
   }
 
   /**
-   * Task events as they happen (of one owner, or all), until you unsubscribe.
+   * Your task events as they happen, until you unsubscribe.
    *
    * Subscribes to the stream `watch:tasks`, with `params` as the subscribe data, when the iteration starts, and yields each item. The iteration completes when the server ends the stream, goes on across a stream error (the SDK resubscribes), and unsubscribes when left early (`break`, or aborting `opts.signal`).
    *
@@ -183,7 +183,7 @@ export class APIClient {
   }
 
   /**
-   * Task events as they happen (of one owner, or all), until you unsubscribe.
+   * Your task events as they happen, until you unsubscribe.
    *
    * The callback form of {@link APIClient.watchTasks}: subscribes now, calls `handlers.onItem` with each item, then `onEnd` (the server ended the stream) or `onError` (refused, or failed for good). The returned function unsubscribes.
    */

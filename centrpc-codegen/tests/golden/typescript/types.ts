@@ -543,7 +543,7 @@ export interface TaskStatsResult {
 /** Parameters of the `watch:tasks` stream. */
 export interface WatchTasks {
   /**
-   * Only events of this owner's tasks (all tasks when absent).
+   * Whose task events: only your own may be watched (the default).
    *
    * @defaultValue `null`
    */
