@@ -1,8 +1,8 @@
 // Drives the example page in Debian's Chromium (headless, never a downloaded browser) with
 // playwright-core, against the real Centrifugo and the example server:
 //   node examples/web/browser.test.mjs PAGE_URL SCREENSHOT_PATH
-// Checks a typed result, a typed application error and a finished progress bar fed by
-// publications on the user's personal channel; saves a screenshot; exits non-zero on failure.
+// Checks a typed result, a typed application error and a finished progress bar fed by the typed
+// channel `#<user>` (`api.subscribeProgress`); saves a screenshot; exits non-zero on failure.
 
 import assert from 'node:assert/strict';
 import { Checks, launchChromium, watchedPage } from './harness.mjs';

@@ -4,12 +4,6 @@
 
 import { APIClient, CentrifugoRPCClient, RPCError } from '@tasks/client';
 
-/** What `tasks.process` publishes to `#<user>` after each step. */
-interface Progress {
-  step: number;
-  of: number;
-}
-
 interface PageConfig {
   url: string;
   token: string;
@@ -50,19 +44,21 @@ async function main(): Promise<void> {
       $('error-out').textContent = describe(e);
     }
   };
-  $('process').onclick = async () => {
-    const bar = $<HTMLProgressElement>('bar');
-    const channel = `#${config.user}`;
-    const sub = rpc.centrifuge.getSubscription(channel) ?? rpc.centrifuge.newSubscription(channel);
-    sub.removeAllListeners('publication');
-    sub.on('publication', (ctx) => {
-      const p = ctx.data as Progress;
+  // The typed personal channel `#<user>` (`PROGRESS` in the app): its items are `Progress`.
+  const bar = $<HTMLProgressElement>('bar');
+  const progress = api.subscribeProgress(config.user);
+  progress.listen({
+    onItem: (p) => {
       bar.max = p.of;
       bar.value = p.step;
       $('process-out').textContent = `step ${p.step} of ${p.of}`;
-    });
-    sub.subscribe();
-    await sub.ready(5000);
+    },
+    onError: (e) => {
+      $('process-out').textContent = describe(e);
+    },
+  });
+  await progress.ready();
+  $('process').onclick = async () => {
     const result = await api.tasksProcess({ steps: 10, delay_ms: 80 });
     $('process-out').textContent = `done: ${result.steps} steps, progress sent to ${result.channel}`;
     $('process-out').dataset.done = 'true';
