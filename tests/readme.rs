@@ -64,8 +64,8 @@ fn the_quick_start_works_as_written() {
     let all = blocks();
     assert_eq!(
         all.iter().filter(|b| b.0 == "sh").count(),
-        4,
-        "generate + three languages"
+        7,
+        "generate + three languages' quick starts + three languages' streams"
     );
     for (kind, name, body) in &all {
         if kind == "file" {
@@ -91,12 +91,16 @@ fn the_quick_start_works_as_written() {
             out.status.success(),
             "README block `{name}` failed:\n{body}\n{said}"
         );
-        if name != "generate" {
-            let stdout = String::from_utf8_lossy(&out.stdout);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let expected: &[&str] = match name.as_str() {
+            "generate" => &[],
+            n if n.starts_with("streams-") => &["count: 1 2 3", "refused: 422", "tally: 15 13"],
+            _ => &["Tasks: 0, Completed: 0", "error 1004: task not found"],
+        };
+        for line in expected {
             assert!(
-                stdout.contains("Tasks: 0, Completed: 0")
-                    && stdout.contains("error 1004: task not found"),
-                "README block `{name}` printed:\n{said}"
+                stdout.lines().any(|l| l == *line),
+                "README block `{name}` did not print {line:?}:\n{said}"
             );
         }
     }
