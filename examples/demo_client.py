@@ -9,7 +9,7 @@ import json
 import sys
 from typing import Any
 
-from centrifuge import Client, ReplyError, SubscriptionEventHandler, PublicationContext
+from centrifuge import Client, ReplyError
 
 
 def show(label: str, value: Any) -> None:
@@ -29,13 +29,6 @@ async def call(client: Client, method: str, params: Any, timeout: float | None =
     return None
 
 
-class Progress(SubscriptionEventHandler):
-    async def on_publication(self, ctx: PublicationContext) -> None:
-        step = ctx.pub.data
-        bar = "#" * step["step"] + "." * (step["of"] - step["step"])
-        print(f"  progress on #42: [{bar}] {step['step']}/{step['of']}")
-
-
 async def main(url: str, token: str) -> None:
     client = Client(url, token=token, timeout=5.0)
     await client.connect()
@@ -53,12 +46,6 @@ async def main(url: str, token: str) -> None:
     await call(client, "tasks.fail", {"kind": "panic"})
     await call(client, "tasks.nope", {})
     await call(client, "tasks.slow", {"ms": 3000}, timeout=0.5)
-    print("== a long call publishes progress to the caller's personal channel #42")
-    sub = client.new_subscription("#42", events=Progress())
-    await sub.subscribe()
-    await sub.ready()
-    await call(client, "tasks.process", {"steps": 5, "delay_ms": 150})
-    await asyncio.sleep(0.2)
     await client.disconnect()
 
 

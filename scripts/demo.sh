@@ -47,6 +47,9 @@ TOKEN=$("$APP" token --user 42 --meta '{"plan":"pro"}')
 WS="ws://127.0.0.1:$CF_PORT/connection/websocket"
 echo "== Centrifugo 6.9.1 on :$CF_PORT (config from \`tasks centrifugo-config\`), centrpc on :$APP_PORT"
 "$CACHE/venv/bin/python" examples/demo_client.py "$WS" "$TOKEN"
+echo "== generating the typed Python client from the Rust types (tasks generate --python)"
+"$APP" generate --python --output "$WORK/gen" >/dev/null
+PYTHONPATH="$WORK" "$CACHE/venv/bin/python" examples/demo_typed.py "$WS" "$TOKEN" 42
 
 echo "== centrpc metrics (http://127.0.0.1:$METRICS_PORT/metrics):"
 curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | grep '^centrpc_calls_total' | sed 's/^/  /'
