@@ -169,6 +169,66 @@ fn the_generated_client_works_end_to_end() {
     assert!(stdout.contains("OK: all"), "{stdout}");
 }
 
+/// Streams and typed channels through the generated client: a stream that ends, a refused one,
+/// leaving early (`break`, `aclose()`, cancellation; the app's metrics prove the server saw it),
+/// a bidirectional stream, task events, the typed `chat`, `tasks` and `progress` channels, and a
+/// stream that goes on across the app's restart (the program asks for it on stdout).
+#[test]
+fn the_generated_streams_and_channels_work_end_to_end() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+
+    let mut stack = Stack::start(Options::default());
+    let tmp = tempfile::tempdir().unwrap();
+    generate(&tmp.path().join("opensdk"));
+    let token = stack.token("42", None);
+    let mut child = Command::new(venv("python"))
+        .arg(stack::root().join("e2e/generated/python/test_streams.py"))
+        .arg(stack.ws_url())
+        .arg(&token)
+        .arg(format!("http://{}/metrics", stack.metrics_addr))
+        .arg(format!("http://127.0.0.1:{}/api", stack.centrifugo_port))
+        .arg(stack::API_KEY)
+        .env("PYTHONPATH", tmp.path())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || {
+        let mut s = String::new();
+        stderr.read_to_string(&mut s).unwrap();
+        s
+    });
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = String::new();
+    let mut restarted = false;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        println!("{line}");
+        if line == "RESTART APP" {
+            // SIGTERM: the app drains and ends its streams with an error; then it comes back.
+            assert!(stack.stop_app().success());
+            stack.restart_app();
+            writeln!(stdin, "restarted").unwrap();
+            restarted = true;
+        }
+        stdout.push_str(&line);
+        stdout.push('\n');
+    }
+    let status = child.wait().unwrap();
+    let stderr = stderr.join().unwrap();
+    assert!(
+        status.success(),
+        "the generated Python client's streams failed end to end:\n{stdout}\n{stderr}\n{}",
+        stack.logs()
+    );
+    assert!(restarted, "the program never asked for the restart");
+    assert!(stdout.contains("OK: all"), "{stdout}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // An API that exercises what the example app does not: names Python or Pydantic reserve,
 // descriptions that are hard to quote, defaults of every kind, optional fields that may not be
