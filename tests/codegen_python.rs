@@ -15,9 +15,12 @@ use centrpc::{
         ir::{self, Payload, TypeKind, TypeRef},
         Language,
     },
-    method, schema, Context, Router, RpcError,
+    method, schema,
+    stream::{self, Incoming},
+    Channel, Context, Router, RpcError,
 };
 use common::stack::{self, Options, Stack};
+use futures_util::{Stream, StreamExt};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -398,6 +401,35 @@ async fn maybe(_: Context<()>, p: Option<Leaf>) -> Result<Leaf, RpcError> {
     Ok(p.unwrap_or(Leaf { value: 0 }))
 }
 
+/// A stream without params, of plain numbers.
+async fn ticks(
+    _: Context<()>,
+    _: (),
+) -> Result<impl Stream<Item = Result<u64, RpcError>>, RpcError> {
+    Ok(futures_util::stream::iter([Ok(1)]))
+}
+
+/// A keyed bidirectional stream named like a keyword, with optional params, list items and
+/// list publications.
+async fn classes(
+    _: Context<()>,
+    _: Option<Leaf>,
+    incoming: Incoming<Vec<Hue>>,
+) -> Result<impl Stream<Item = Result<Vec<Leaf>, RpcError>>, RpcError> {
+    Ok(incoming.map(|hues| {
+        hues.map(|h| {
+            vec![Leaf {
+                value: h.len() as i32,
+            }]
+        })
+    }))
+}
+
+/// An exact channel (no key).
+const NEWS: Channel<Vec<Leaf>> = Channel::new("news").describe("News, \"quoted\".");
+/// A keyed channel whose publications and client publications are unions.
+const ROOMS: Channel<Msg> = Channel::new("room:*");
+
 fn edge_router() -> Router<()> {
     Router::new(())
         .info("edge cases", "1.2.3-rc.1")
@@ -414,6 +446,13 @@ fn edge_router() -> Router<()> {
         .rpc("edge.when", when)
         .rpc("edge.ping", ping)
         .rpc("edge.maybe", maybe)
+        .stream("edge:ticks", stream::uni(ticks))
+        .stream(
+            "class:*",
+            stream::bidi(classes).describe("Named like a keyword."),
+        )
+        .channel(NEWS)
+        .channel_with_publish::<Expr>(ROOMS)
 }
 
 #[test]

@@ -1824,7 +1824,26 @@ fn wrap(text: &str, width: usize) -> String {
 }
 
 /// The width generated prose in a method's docstring is wrapped at.
-const DOC_WIDTH: usize = 90;
+const DOC_WIDTH: usize = 88;
+
+/// How generated docs name a type: a cross-reference for a class or alias, else a literal.
+fn doc_type(ty: &str) -> String {
+    if ty.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        format!(":class:`{ty}`")
+    } else {
+        format!("``{ty}``")
+    }
+}
+
+/// `return <call>(<args>)` at function-body indentation, split as ruff formats it when longer
+/// than 100 columns.
+fn return_call(call: &str, args: &str) -> String {
+    let one = format!("    return {call}({args})");
+    if one.len() <= 100 {
+        return format!("{call}({args})");
+    }
+    format!("{call}(\n        {args}\n    )")
+}
 
 /// The channel expression of a pattern: the channel itself, or its prefix `+ key`.
 fn channel_expr(prefix: &str, keyed: bool) -> String {
@@ -1870,7 +1889,6 @@ impl Builder<'_> {
         &mut self,
         r: &TypeRef,
         decode: bool,
-        user: &str,
         api_uses: &mut BTreeSet<String>,
         model_uses: &mut BTreeSet<String>,
         adapters: &mut Vec<Adapter>,
@@ -1892,35 +1910,47 @@ impl Builder<'_> {
         }
         let base = match r {
             TypeRef::Named { name } => snake(&words(&self.py_name(name))),
-            _ => format!("{user}_{}", if decode { "item" } else { "publication" }),
+            _ => identifier(&ty.to_lowercase())
+                .split('_')
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join("_"),
         };
-        let name = format!("_{verb}_{}", identifier(&base));
+        let name = format!("_{verb}_{base}");
         let body = if decode {
             api_uses.insert("json".into());
             match r {
                 TypeRef::Any => "data".to_owned(),
-                r if self.is_class(r) => {
-                    format!("{ty}.model_validate_json(json.dumps(data), strict=True)")
-                }
+                r if self.is_class(r) => return_call(
+                    &format!("{ty}.model_validate_json"),
+                    "json.dumps(data), strict=True",
+                ),
                 _ => {
                     let adapter = format!("{}_ADAPTER", name.to_uppercase());
                     adapters.push(Adapter {
                         name: adapter.clone(),
                         ty: ty.clone(),
                     });
-                    format!("{adapter}.validate_json(json.dumps(data), strict=True)")
+                    return_call(
+                        &format!("{adapter}.validate_json"),
+                        "json.dumps(data), strict=True",
+                    )
                 }
             }
         } else if self.is_class(r) {
-            "value.model_dump(mode=\"json\", by_alias=True, exclude_unset=True)".to_owned()
+            return_call(
+                "value.model_dump",
+                "mode=\"json\", by_alias=True, exclude_unset=True",
+            )
         } else {
             let adapter = format!("{}_ADAPTER", name.to_uppercase());
             adapters.push(Adapter {
                 name: adapter.clone(),
                 ty: ty.clone(),
             });
-            format!(
-                "{adapter}.dump_python(value, mode=\"json\", by_alias=True, exclude_unset=True)"
+            return_call(
+                &format!("{adapter}.dump_python"),
+                "value, mode=\"json\", by_alias=True, exclude_unset=True",
             )
         };
         codecs.push(if decode {
@@ -1972,10 +2002,7 @@ impl Builder<'_> {
                 (Some(format!("params: {ty}")), expr)
             }
         };
-        let user = name.trim_end_matches('_').to_owned();
-        let decode = self.codec(
-            &st.item, true, &user, api_uses, model_uses, adapters, codecs,
-        );
+        let decode = self.codec(&st.item, true, api_uses, model_uses, adapters, codecs);
         let item_ty = self.api_ty(&st.item, api_uses);
         let (class, return_ty, encode, publication_ty) = match &st.publication {
             None => (
@@ -1985,7 +2012,7 @@ impl Builder<'_> {
                 None,
             ),
             Some(p) => {
-                let enc = self.codec(p, false, &user, api_uses, model_uses, adapters, codecs);
+                let enc = self.codec(p, false, api_uses, model_uses, adapters, codecs);
                 let pty = self.api_ty(p, api_uses);
                 (
                     "PublishingSubscription",
@@ -2003,12 +2030,14 @@ impl Builder<'_> {
         }
         let mut generated = format!(
             "Subscribes to the stream ``{}`` (channel ``{shown}``) on the first iteration, or on \
-             ``async with``; each item is a :class:`{item_ty}`.",
-            st.pattern
+             ``async with``; each item is {}.",
+            st.pattern,
+            doc_type(&item_ty)
         );
         if let Some(p) = &publication_ty {
             generated.push_str(&format!(
-                " ``publish()`` sends a :class:`{p}` to the stream."
+                " ``publish()`` sends {} to the stream.",
+                doc_type(p)
             ));
         }
         generated.push_str(
@@ -2048,11 +2077,9 @@ impl Builder<'_> {
             method_ident(&w)
         };
         let name = prefixed("subscribe");
-        let user = identifier(&snake(&ch.words));
         let decode = self.codec(
             &ch.publication,
             true,
-            &user,
             api_uses,
             model_uses,
             adapters,
@@ -2065,7 +2092,8 @@ impl Builder<'_> {
         let channel = channel_expr(&ch.prefix, ch.keyed);
         let mut generated = format!(
             "Subscribes to ``{shown}`` on the first iteration, or on ``async with``; each \
-             publication is a :class:`{item_ty}`."
+             publication is {}.",
+            doc_type(&item_ty)
         );
         let (class, return_ty, encode, publication_ty, publish) = match &ch.client_publication {
             None => (
@@ -2076,10 +2104,11 @@ impl Builder<'_> {
                 None,
             ),
             Some(p) => {
-                let enc = self.codec(p, false, &user, api_uses, model_uses, adapters, codecs);
+                let enc = self.codec(p, false, api_uses, model_uses, adapters, codecs);
                 let pty = self.api_ty(p, api_uses);
                 generated.push_str(&format!(
-                    " ``publish()`` publishes a :class:`{pty}` into it."
+                    " ``publish()`` publishes {} into it.",
+                    doc_type(&pty)
                 ));
                 let mut pdoc = description.clone();
                 if !pdoc.is_empty() {
@@ -2087,8 +2116,9 @@ impl Builder<'_> {
                 }
                 pdoc.push_str(&wrap(
                     &format!(
-                        "Publishes a :class:`{pty}` into ``{shown}``. A refusal raises \
-                         :class:`RPCError` with the server's code and message."
+                        "Publishes {} into ``{shown}``. A refusal raises :class:`RPCError` \
+                         with the server's code and message.",
+                        doc_type(&pty)
                     ),
                     DOC_WIDTH,
                 ));

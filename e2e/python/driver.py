@@ -60,6 +60,19 @@ class Events(ClientEventHandler):
         await self.inbox.put(ctx.channel, ctx.pub.data)
 
 
+class KeptDict(dict):
+    def __bool__(self) -> bool:
+        return True
+
+
+def kept(data: Any) -> Any:
+    """centrifuge-python leaves falsy subscribe data out of the command (the other SDKs send
+    `{}`): an empty object is sent as such, as by the other drivers."""
+    if isinstance(data, dict) and not data:
+        return KeptDict()
+    return data
+
+
 class SubState:
     """What happened to one subscription: its unsubscribed events and how often the SDK
     subscribed it again after it had been subscribed, each with how many the script has seen."""
@@ -200,7 +213,7 @@ async def run(script: dict[str, Any]) -> dict[str, Any]:
                 sub = client.new_subscription(
                     op["channel"],
                     events=SubEvents(op["channel"], inbox, outcome, state),
-                    data=op.get("data"),
+                    data=kept(op.get("data")),
                 )
                 await sub.subscribe()
                 results.append(await asyncio.wait_for(outcome, timeout))

@@ -312,6 +312,27 @@ async def main(url: str, token: str, metrics_url: str, api_url: str, api_key: st
                 [(e.task.id, e.task.title) for e in got if isinstance(e, TaskEventCreatedVariant)],
                 [(t.id, t.title) for t in created],
             )
+            # Params whose fields are all left out are sent as `{}` (centrifuge-python leaves
+            # empty subscribe data out), after the server has ended the first stream.
+            await metrics_until(
+                "watch:tasks: the server ended the stream",
+                [
+                    (
+                        "centrpc_calls_total",
+                        {"kind": "stream", "method": "watch:tasks", "outcome": "cancelled"},
+                        1,
+                    ),
+                    ("centrpc_streams_active", {"stream": "watch:tasks"}, 0),
+                ],
+            )
+            async with api.watch_tasks(WatchTasks()) as events:
+                task = await api.tasks_create(CreateTaskParams(title="anyone's"))
+                (event,) = await take(events, 1)
+            c.check(
+                "watch:tasks with empty params: the event",
+                isinstance(event, TaskEventCreatedVariant) and event.task.id == task.id,
+                event,
+            )
 
         async def chat() -> None:
             async with api.subscribe_chat("room1") as room:

@@ -250,10 +250,10 @@ class APIClient:
     ) -> PublishingSubscription[Tally, TallyAdd]:
         """A private running total: publish additions, receive the total after each.
 
-        Subscribes to the stream ``tally:*`` (channel ``tally:<key>``) on the first iteration, or
-        on ``async with``; each item is a :class:`Tally`. ``publish()`` sends a :class:`TallyAdd`
-        to the stream. A refusal raises :class:`RPCError`; the iteration ends when the server ends
-        the stream.
+        Subscribes to the stream ``tally:*`` (channel ``tally:<key>``) on the first iteration,
+        or on ``async with``; each item is :class:`Tally`. ``publish()`` sends :class:`TallyAdd`
+        to the stream. A refusal raises :class:`RPCError`; the iteration ends when the server
+        ends the stream.
         """
         return PublishingSubscription(
             self._rpc,
@@ -269,9 +269,9 @@ class APIClient:
     ) -> Subscription[Count]:
         """Count `count` numbers from `from`, one every `interval_ms`, then end.
 
-        Subscribes to the stream ``watch:count`` (channel ``watch:count``) on the first iteration,
-        or on ``async with``; each item is a :class:`Count`. A refusal raises :class:`RPCError`;
-        the iteration ends when the server ends the stream.
+        Subscribes to the stream ``watch:count`` (channel ``watch:count``) on the first
+        iteration, or on ``async with``; each item is :class:`Count`. A refusal raises
+        :class:`RPCError`; the iteration ends when the server ends the stream.
         """
         return Subscription(
             self._rpc,
@@ -286,8 +286,8 @@ class APIClient:
     ) -> Subscription[TaskEvent]:
         """Task events as they happen (of one owner, or all), until you unsubscribe.
 
-        Subscribes to the stream ``watch:tasks`` (channel ``watch:tasks``) on the first iteration,
-        or on ``async with``; each item is a :class:`TaskEvent`. A refusal raises
+        Subscribes to the stream ``watch:tasks`` (channel ``watch:tasks``) on the first
+        iteration, or on ``async with``; each item is :class:`TaskEvent`. A refusal raises
         :class:`RPCError`; the iteration ends when the server ends the stream.
         """
         return Subscription(
@@ -304,8 +304,8 @@ class APIClient:
         """Chat rooms: `chat:<room>`. Any logged-in user may join and post.
 
         Subscribes to ``chat:<key>`` on the first iteration, or on ``async with``; each
-        publication is a :class:`ChatPost`. ``publish()`` publishes a :class:`ChatMessage` into
-        it. A refusal raises :class:`RPCError`.
+        publication is :class:`ChatPost`. ``publish()`` publishes :class:`ChatMessage` into it.
+        A refusal raises :class:`RPCError`.
         """
         return PublishingSubscription(
             self._rpc,
@@ -321,8 +321,8 @@ class APIClient:
     ) -> Subscription[Progress]:
         """Progress of `tasks.process`, on the caller's personal channel `#<user>`.
 
-        Subscribes to ``#<key>`` on the first iteration, or on ``async with``; each publication is
-        a :class:`Progress`. A refusal raises :class:`RPCError`.
+        Subscribes to ``#<key>`` on the first iteration, or on ``async with``; each publication
+        is :class:`Progress`. A refusal raises :class:`RPCError`.
         """
         return Subscription(
             self._rpc,
@@ -338,7 +338,7 @@ class APIClient:
         """Task events of one user: `tasks:<user>`.
 
         Subscribes to ``tasks:<key>`` on the first iteration, or on ``async with``; each
-        publication is a :class:`TaskEvent`. A refusal raises :class:`RPCError`.
+        publication is :class:`TaskEvent`. A refusal raises :class:`RPCError`.
         """
         return Subscription(
             self._rpc,
@@ -356,7 +356,7 @@ class APIClient:
     ) -> None:
         """Chat rooms: `chat:<room>`. Any logged-in user may join and post.
 
-        Publishes a :class:`ChatMessage` into ``chat:<key>``. A refusal raises :class:`RPCError`
+        Publishes :class:`ChatMessage` into ``chat:<key>``. A refusal raises :class:`RPCError`
         with the server's code and message.
         """
         await self._rpc.publish("chat:" + key, _encode_chat_message(value), timeout=timeout)

@@ -254,6 +254,52 @@ class _ClientEvents:
         return getattr(self._inner, name)
 
 
+class _KeptDict(dict[str, Any]):
+    def __bool__(self) -> bool:
+        return True
+
+
+class _KeptList(list[Any]):
+    def __bool__(self) -> bool:
+        return True
+
+
+class _KeptStr(str):
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return True
+
+
+class _KeptInt(int):
+    def __bool__(self) -> bool:
+        return True
+
+
+class _KeptFloat(float):
+    def __bool__(self) -> bool:
+        return True
+
+
+def _kept(data: Any) -> Any:
+    """Subscribe data that centrifuge-python sends even when empty: it leaves falsy data (``{}``,
+    ``0``, ``""``) out of the subscribe command, and the server would read ``null``. The same JSON,
+    in a type that is always true (``False`` cannot be kept: send params of another type)."""
+    if data is None or data or isinstance(data, bool):
+        return data
+    if isinstance(data, dict):
+        return _KeptDict(data)
+    if isinstance(data, list):
+        return _KeptList(data)
+    if isinstance(data, str):
+        return _KeptStr(data)
+    if isinstance(data, int):
+        return _KeptInt(data)
+    if isinstance(data, float):
+        return _KeptFloat(data)
+    return data
+
+
 class _Feed:
     """One subscription's events, as the SDK reports them, queued for its iterator."""
 
@@ -283,6 +329,7 @@ class _Feed:
             raise RPCDisconnectedError("client disconnected", False)
         self.ready = asyncio.get_running_loop().create_future()
         data = self.rpc._encode(self.data) if self.data is not None else None
+        data = _kept(data)
         events: Any = self  # an event handler by its methods
         self.sub = client.new_subscription(self.channel, events=events, data=data)
         self.rpc._feeds.add(self)
