@@ -32,6 +32,7 @@ from opensdk.python import (
     ProcessParams,
     Progress,
     PublishingSubscription,
+    RPCDisconnectedError,
     RPCError,
     Subscription,
     Tally,
@@ -451,6 +452,42 @@ async def main(url: str, token: str, metrics_url: str, api_url: str, api_key: st
             ("across a restart", across_a_restart),
         ]:
             await c.run(name, body)
+
+    async def other_clients() -> None:
+        # The protobuf protocol: params, items and publications still travel as JSON.
+        async with CentrifugoRPCClient(url, token, use_protobuf=True) as proto:
+            papi = APIClient(proto)
+            got = [i.n async for i in papi.watch_count(CountParams(from_=1, count=3))]
+            c.equal("use_protobuf: stream items", got, [1, 2, 3])
+            async with papi.subscribe_chat("proto") as room:
+                await papi.publish_chat("proto", ChatMessage(text="binary"))
+                (post,) = await take(room, 1)
+            c.equal("use_protobuf: chat post", post, ChatPost(text="binary", from_=USER))
+            await c.error(
+                "use_protobuf: a refused publication",
+                papi.publish_chat("proto", ChatMessage(text=" ")),
+                1422,
+            )
+
+        # The connection closed for good under an open stream: the iteration raises.
+        closing = CentrifugoRPCClient(url, token)
+        await closing.connect()
+        stream = APIClient(closing).watch_count(CountParams(count=1_000_000, interval_ms=10))
+        c.equal("disconnect: first item", (await anext(stream)).n, 0)
+        await closing.disconnect()
+        try:
+            while True:
+                await asyncio.wait_for(anext(stream), 5)
+        except RPCDisconnectedError as e:
+            c.equal("disconnect: RPCDisconnectedError, not temporary", e.temporary, False)
+        c.equal("disconnect: the subscription is removed", closing.client.subscriptions(), {})
+        await c.error(
+            "disconnect: a new stream on the closed client raises",
+            anext(APIClient(closing).watch_count(CountParams(count=1))),
+            3,
+        )
+
+    await c.run("other clients", other_clients)
 
     total = c.passed + len(c.failed)
     if c.failed:
