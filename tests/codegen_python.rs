@@ -15,9 +15,12 @@ use centrpc::{
         ir::{self, Payload, TypeKind, TypeRef},
         Language,
     },
-    method, schema, Context, Router, RpcError,
+    method, schema,
+    stream::{self, Incoming},
+    Channel, Context, Router, RpcError,
 };
 use common::stack::{self, Options, Stack};
+use futures_util::{Stream, StreamExt};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -166,6 +169,66 @@ fn the_generated_client_works_end_to_end() {
         String::from_utf8_lossy(&out.stderr),
         stack.logs()
     );
+    assert!(stdout.contains("OK: all"), "{stdout}");
+}
+
+/// Streams and typed channels through the generated client: a stream that ends, a refused one,
+/// leaving early (`break`, `aclose()`, cancellation; the app's metrics prove the server saw it),
+/// a bidirectional stream, task events, the typed `chat`, `tasks` and `progress` channels, and a
+/// stream that goes on across the app's restart (the program asks for it on stdout).
+#[test]
+fn the_generated_streams_and_channels_work_end_to_end() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+
+    let mut stack = Stack::start(Options::default());
+    let tmp = tempfile::tempdir().unwrap();
+    generate(&tmp.path().join("opensdk"));
+    let token = stack.token("42", None);
+    let mut child = Command::new(venv("python"))
+        .arg(stack::root().join("e2e/generated/python/test_streams.py"))
+        .arg(stack.ws_url())
+        .arg(&token)
+        .arg(format!("http://{}/metrics", stack.metrics_addr))
+        .arg(format!("http://127.0.0.1:{}/api", stack.centrifugo_port))
+        .arg(stack::API_KEY)
+        .env("PYTHONPATH", tmp.path())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || {
+        let mut s = String::new();
+        stderr.read_to_string(&mut s).unwrap();
+        s
+    });
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = String::new();
+    let mut restarted = false;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        println!("{line}");
+        if line == "RESTART APP" {
+            // SIGTERM: the app drains and ends its streams with an error; then it comes back.
+            assert!(stack.stop_app().success());
+            stack.restart_app();
+            writeln!(stdin, "restarted").unwrap();
+            restarted = true;
+        }
+        stdout.push_str(&line);
+        stdout.push('\n');
+    }
+    let status = child.wait().unwrap();
+    let stderr = stderr.join().unwrap();
+    assert!(
+        status.success(),
+        "the generated Python client's streams failed end to end:\n{stdout}\n{stderr}\n{}",
+        stack.logs()
+    );
+    assert!(restarted, "the program never asked for the restart");
     assert!(stdout.contains("OK: all"), "{stdout}");
 }
 
@@ -338,6 +401,35 @@ async fn maybe(_: Context<()>, p: Option<Leaf>) -> Result<Leaf, RpcError> {
     Ok(p.unwrap_or(Leaf { value: 0 }))
 }
 
+/// A stream without params, of plain numbers.
+async fn ticks(
+    _: Context<()>,
+    _: (),
+) -> Result<impl Stream<Item = Result<u64, RpcError>>, RpcError> {
+    Ok(futures_util::stream::iter([Ok(1)]))
+}
+
+/// A keyed bidirectional stream named like a keyword, with optional params, list items and
+/// list publications.
+async fn classes(
+    _: Context<()>,
+    _: Option<Leaf>,
+    incoming: Incoming<Vec<Hue>>,
+) -> Result<impl Stream<Item = Result<Vec<Leaf>, RpcError>>, RpcError> {
+    Ok(incoming.map(|hues| {
+        hues.map(|h| {
+            vec![Leaf {
+                value: h.len() as i32,
+            }]
+        })
+    }))
+}
+
+/// An exact channel (no key).
+const NEWS: Channel<Vec<Leaf>> = Channel::new("news").describe("News, \"quoted\".");
+/// A keyed channel whose publications and client publications are unions.
+const ROOMS: Channel<Msg> = Channel::new("room:*");
+
 fn edge_router() -> Router<()> {
     Router::new(())
         .info("edge cases", "1.2.3-rc.1")
@@ -354,6 +446,13 @@ fn edge_router() -> Router<()> {
         .rpc("edge.when", when)
         .rpc("edge.ping", ping)
         .rpc("edge.maybe", maybe)
+        .stream("edge:ticks", stream::uni(ticks))
+        .stream(
+            "class:*",
+            stream::bidi(classes).describe("Named like a keyword."),
+        )
+        .channel(NEWS)
+        .channel_with_publish::<Expr>(ROOMS)
 }
 
 #[test]

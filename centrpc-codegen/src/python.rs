@@ -22,7 +22,10 @@ use serde_json::Value;
 
 use crate::{
     environment,
-    ir::{Api, Field, Method, Payload, TypeDef, TypeKind, TypeRef, UntaggedVariant, Variant},
+    ir::{
+        Api, Channel, Field, Method, Payload, Stream, TypeDef, TypeKind, TypeRef, UntaggedVariant,
+        Variant,
+    },
     naming::{pascal, screaming, snake, words},
     CodegenError, File,
 };
@@ -108,6 +111,8 @@ const RESERVED_TYPES: &[&str] = &[
     "ConfigDict",
     "ErrorCode",
     "Field",
+    "Generic",
+    "PublishingSubscription",
     "Literal",
     "RPCDisconnectedError",
     "RPCError",
@@ -118,7 +123,10 @@ const RESERVED_TYPES: &[&str] = &[
     "StrictFloat",
     "StrictInt",
     "StrictStr",
+    "Subscription",
+    "SubscriptionState",
     "TypeAdapter",
+    "TypeVar",
     "TypeAlias",
     "TypeAliasType",
     "TYPE_CHECKING",
@@ -240,6 +248,14 @@ struct Package {
     api_imports: Vec<String>,
     adapters: Vec<Adapter>,
     methods: Vec<PyMethod>,
+    /// Subscriptions: streams, then channels.
+    subscriptions: Vec<PySubscribe>,
+    /// `publish_<channel>` methods.
+    publishes: Vec<PyPublish>,
+    /// Module-level decode/encode functions of api.py.
+    codecs: Vec<Codec>,
+    /// The names api.py imports from `.client`.
+    client_imports: Vec<String>,
     errors: Vec<PyError>,
     /// `__all__` of the package.
     all: Vec<String>,
@@ -304,6 +320,59 @@ struct PyMethod {
     /// One line for the README.
     summary: String,
     params_ty: String,
+}
+
+/// A method that returns a typed subscription (a stream or a channel).
+#[derive(Debug, Serialize)]
+struct PySubscribe {
+    name: String,
+    /// The channel (pattern) for the README.
+    pattern: String,
+    /// `stream` or `channel`, for the README.
+    what: String,
+    keyed: bool,
+    /// `params: WatchTasks` or `None`.
+    params_arg: Option<String>,
+    /// The subscribe data expression.
+    params_expr: String,
+    /// The channel expression: `"watch:count"` or `"tally:" + key`.
+    channel_expr: String,
+    /// `Subscription[Count]` or `PublishingSubscription[Tally, TallyAdd]`.
+    return_ty: String,
+    class: String,
+    decode: String,
+    encode: Option<String>,
+    item_ty: String,
+    publication_ty: Option<String>,
+    doc: String,
+    summary: String,
+}
+
+/// `publish_<channel>`.
+#[derive(Debug, Serialize)]
+struct PyPublish {
+    name: String,
+    pattern: String,
+    keyed: bool,
+    channel_expr: String,
+    value_ty: String,
+    encode: String,
+    doc: String,
+    summary: String,
+}
+
+/// A module-level function of api.py that decodes an item or encodes a publication.
+#[derive(Debug, Serialize)]
+struct Codec {
+    name: String,
+    /// The argument's annotation.
+    arg_ty: String,
+    /// The return annotation.
+    ret_ty: String,
+    /// The return expression (of `data` or `value`).
+    body: String,
+    /// `data` or `value`.
+    arg: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -559,6 +628,50 @@ impl Package {
             }
             methods.push(pm);
         }
+        let mut codecs: Vec<Codec> = Vec::new();
+        let mut subscriptions = Vec::new();
+        let mut publishes = Vec::new();
+        let mut client_imports: BTreeSet<String> = BTreeSet::new();
+        client_imports.insert("CentrifugoRPCClient".into());
+        for st in &api.streams {
+            let ps = b.stream(
+                st,
+                &mut api_uses,
+                &mut api_model_uses,
+                &mut adapters,
+                &mut codecs,
+            );
+            if let Some(prev) = method_names.insert(ps.name.clone(), st.pattern.clone()) {
+                return Err(CodegenError::Collision(format!(
+                    "`{prev}` and stream `{}` would both be the Python method `{}`; rename one",
+                    st.pattern, ps.name
+                )));
+            }
+            client_imports.insert(ps.class.clone());
+            subscriptions.push(ps);
+        }
+        for ch in &api.channels {
+            let (ps, publish) = b.channel(
+                ch,
+                &mut api_uses,
+                &mut api_model_uses,
+                &mut adapters,
+                &mut codecs,
+            );
+            for name in std::iter::once(&ps.name).chain(publish.as_ref().map(|p| &p.name)) {
+                if let Some(prev) = method_names.insert(name.clone(), ch.name.clone()) {
+                    return Err(CodegenError::Collision(format!(
+                        "`{prev}` and channel `{}` would both be the Python method `{name}`; rename one",
+                        ch.name
+                    )));
+                }
+            }
+            client_imports.insert(ps.class.clone());
+            subscriptions.push(ps);
+            publishes.extend(publish);
+        }
+        let mut client_imports: Vec<String> = client_imports.into_iter().collect();
+        isort(&mut client_imports);
         let mut api_model_imports: Vec<String> = api_model_uses.into_iter().collect();
         isort(&mut api_model_imports);
         // Standard library, then third-party imports, a blank line apart.
@@ -614,9 +727,11 @@ impl Package {
             "APIClient",
             "CentrifugoRPCClient",
             "ErrorCode",
+            "PublishingSubscription",
             "RPCDisconnectedError",
             "RPCError",
             "RPCTimeoutError",
+            "Subscription",
         ]
         .iter()
         .map(|s| (*s).to_owned())
@@ -700,6 +815,10 @@ impl Package {
             api_imports,
             adapters,
             methods,
+            subscriptions,
+            publishes,
+            codecs,
+            client_imports,
             errors,
             all,
             extra_dependencies,
@@ -1670,6 +1789,382 @@ impl<'a> Builder<'a> {
             params_ty,
             name,
         })
+    }
+}
+
+/// A method name of `APIClient` from words: snake_case, escaped like RPC methods.
+fn method_ident(w: &[String]) -> String {
+    let mut name = identifier(&snake(w));
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+        name = format!("call_{name}");
+    }
+    if KEYWORDS.contains(&name.as_str()) || RESERVED_MEMBERS.contains(&name.as_str()) {
+        name.push('_');
+    }
+    name
+}
+
+/// `text` wrapped at `width` columns (words are not split).
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out
+}
+
+/// The width generated prose in a method's docstring is wrapped at.
+const DOC_WIDTH: usize = 88;
+
+/// How generated docs name a type: a cross-reference for a class or alias, else a literal.
+fn doc_type(ty: &str) -> String {
+    if ty.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        format!(":class:`{ty}`")
+    } else {
+        format!("``{ty}``")
+    }
+}
+
+/// `return <call>(<args>)` at function-body indentation, split as ruff formats it when longer
+/// than 100 columns.
+fn return_call(call: &str, args: &str) -> String {
+    let one = format!("    return {call}({args})");
+    if one.len() <= 100 {
+        return format!("{call}({args})");
+    }
+    format!("{call}(\n        {args}\n    )")
+}
+
+/// The channel expression of a pattern: the channel itself, or its prefix `+ key`.
+fn channel_expr(prefix: &str, keyed: bool) -> String {
+    if !keyed {
+        py_str(prefix)
+    } else if prefix.is_empty() {
+        "key".to_owned()
+    } else {
+        format!("{} + key", py_str(prefix))
+    }
+}
+
+/// How the README and docs show a pattern: `tally:<key>`.
+fn shown_pattern(prefix: &str, keyed: bool) -> String {
+    if keyed {
+        format!("{prefix}<key>")
+    } else {
+        prefix.to_owned()
+    }
+}
+
+impl Builder<'_> {
+    /// Notes the model classes a type refers to, for api.py's imports.
+    fn note_models(&self, r: &TypeRef, uses: &mut BTreeSet<String>) {
+        match r {
+            TypeRef::Named { name } => {
+                uses.insert(self.py_name(name));
+            }
+            TypeRef::Array { items } => self.note_models(items, uses),
+            TypeRef::Map { values } => self.note_models(values, uses),
+            TypeRef::Nullable { inner } => self.note_models(inner, uses),
+            _ => {}
+        }
+    }
+
+    fn is_class(&self, r: &TypeRef) -> bool {
+        matches!(r, TypeRef::Named { name } if matches!(self.shapes.get(name), Some(Shape::Class)))
+    }
+
+    /// The name of a codec function for `r` (`_decode_task_event`), added once per type.
+    #[allow(clippy::too_many_arguments)]
+    fn codec(
+        &mut self,
+        r: &TypeRef,
+        decode: bool,
+        api_uses: &mut BTreeSet<String>,
+        model_uses: &mut BTreeSet<String>,
+        adapters: &mut Vec<Adapter>,
+        codecs: &mut Vec<Codec>,
+    ) -> String {
+        let ty = self.api_ty(r, api_uses);
+        self.note_models(r, model_uses);
+        api_uses.insert("Any".into());
+        let verb = if decode { "decode" } else { "encode" };
+        if let Some(c) = codecs.iter().find(|c| {
+            c.name.starts_with(&format!("_{verb}_"))
+                && if decode {
+                    c.ret_ty == ty
+                } else {
+                    c.arg_ty == ty
+                }
+        }) {
+            return c.name.clone();
+        }
+        let base = match r {
+            TypeRef::Named { name } => snake(&words(&self.py_name(name))),
+            _ => identifier(&ty.to_lowercase())
+                .split('_')
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join("_"),
+        };
+        let name = format!("_{verb}_{base}");
+        let body = if decode {
+            api_uses.insert("json".into());
+            match r {
+                TypeRef::Any => "data".to_owned(),
+                r if self.is_class(r) => return_call(
+                    &format!("{ty}.model_validate_json"),
+                    "json.dumps(data), strict=True",
+                ),
+                _ => {
+                    let adapter = format!("{}_ADAPTER", name.to_uppercase());
+                    adapters.push(Adapter {
+                        name: adapter.clone(),
+                        ty: ty.clone(),
+                    });
+                    return_call(
+                        &format!("{adapter}.validate_json"),
+                        "json.dumps(data), strict=True",
+                    )
+                }
+            }
+        } else if self.is_class(r) {
+            return_call(
+                "value.model_dump",
+                "mode=\"json\", by_alias=True, exclude_unset=True",
+            )
+        } else {
+            let adapter = format!("{}_ADAPTER", name.to_uppercase());
+            adapters.push(Adapter {
+                name: adapter.clone(),
+                ty: ty.clone(),
+            });
+            return_call(
+                &format!("{adapter}.dump_python"),
+                "value, mode=\"json\", by_alias=True, exclude_unset=True",
+            )
+        };
+        codecs.push(if decode {
+            Codec {
+                name: name.clone(),
+                arg_ty: "Any".into(),
+                ret_ty: ty,
+                body,
+                arg: "data".into(),
+            }
+        } else {
+            Codec {
+                name: name.clone(),
+                arg_ty: ty,
+                ret_ty: "Any".into(),
+                body,
+                arg: "value".into(),
+            }
+        });
+        name
+    }
+
+    fn stream(
+        &mut self,
+        st: &Stream,
+        api_uses: &mut BTreeSet<String>,
+        model_uses: &mut BTreeSet<String>,
+        adapters: &mut Vec<Adapter>,
+        codecs: &mut Vec<Codec>,
+    ) -> PySubscribe {
+        let name = method_ident(&st.words);
+        let (params_arg, params_expr) = match &st.params {
+            None => (None, "None".to_owned()),
+            Some(p) => {
+                let ty = self.api_ty(p, api_uses);
+                self.note_models(p, model_uses);
+                let expr = if self.is_class(p) {
+                    "params.model_dump(mode=\"json\", by_alias=True, exclude_unset=True)".to_owned()
+                } else {
+                    let adapter = format!("_{}_PARAMS", name.trim_end_matches('_').to_uppercase());
+                    adapters.push(Adapter {
+                        name: adapter.clone(),
+                        ty: ty.clone(),
+                    });
+                    format!(
+                        "{adapter}.dump_python(params, mode=\"json\", by_alias=True, exclude_unset=True)"
+                    )
+                };
+                (Some(format!("params: {ty}")), expr)
+            }
+        };
+        let decode = self.codec(&st.item, true, api_uses, model_uses, adapters, codecs);
+        let item_ty = self.api_ty(&st.item, api_uses);
+        let (class, return_ty, encode, publication_ty) = match &st.publication {
+            None => (
+                "Subscription",
+                format!("Subscription[{item_ty}]"),
+                None,
+                None,
+            ),
+            Some(p) => {
+                let enc = self.codec(p, false, api_uses, model_uses, adapters, codecs);
+                let pty = self.api_ty(p, api_uses);
+                (
+                    "PublishingSubscription",
+                    format!("PublishingSubscription[{item_ty}, {pty}]"),
+                    Some(enc),
+                    Some(pty),
+                )
+            }
+        };
+        let shown = shown_pattern(&st.prefix, st.keyed);
+        let description = st.description.clone().unwrap_or_default();
+        let mut doc = description.clone();
+        if !doc.is_empty() {
+            doc.push_str("\n\n");
+        }
+        let mut generated = format!(
+            "Subscribes to the stream ``{}`` (channel ``{shown}``) on the first iteration, or on \
+             ``async with``; each item is {}.",
+            st.pattern,
+            doc_type(&item_ty)
+        );
+        if let Some(p) = &publication_ty {
+            generated.push_str(&format!(
+                " ``publish()`` sends {} to the stream.",
+                doc_type(p)
+            ));
+        }
+        generated.push_str(
+            " A refusal raises :class:`RPCError`; the iteration ends when the server ends the stream.",
+        );
+        doc.push_str(&wrap(&generated, DOC_WIDTH));
+        PySubscribe {
+            name,
+            pattern: st.pattern.clone(),
+            what: "stream".into(),
+            keyed: st.keyed,
+            params_arg,
+            params_expr,
+            channel_expr: channel_expr(&st.prefix, st.keyed),
+            return_ty,
+            class: class.into(),
+            decode,
+            encode,
+            item_ty,
+            publication_ty,
+            doc: docstring(&doc, "        "),
+            summary: description.lines().next().unwrap_or_default().to_owned(),
+        }
+    }
+
+    fn channel(
+        &mut self,
+        ch: &Channel,
+        api_uses: &mut BTreeSet<String>,
+        model_uses: &mut BTreeSet<String>,
+        adapters: &mut Vec<Adapter>,
+        codecs: &mut Vec<Codec>,
+    ) -> (PySubscribe, Option<PyPublish>) {
+        let prefixed = |verb: &str| {
+            let mut w = vec![verb.to_owned()];
+            w.extend(ch.words.iter().cloned());
+            method_ident(&w)
+        };
+        let name = prefixed("subscribe");
+        let decode = self.codec(
+            &ch.publication,
+            true,
+            api_uses,
+            model_uses,
+            adapters,
+            codecs,
+        );
+        let item_ty = self.api_ty(&ch.publication, api_uses);
+        let shown = shown_pattern(&ch.prefix, ch.keyed);
+        let description = ch.description.clone().unwrap_or_default();
+        let summary = description.lines().next().unwrap_or_default().to_owned();
+        let channel = channel_expr(&ch.prefix, ch.keyed);
+        let mut generated = format!(
+            "Subscribes to ``{shown}`` on the first iteration, or on ``async with``; each \
+             publication is {}.",
+            doc_type(&item_ty)
+        );
+        let (class, return_ty, encode, publication_ty, publish) = match &ch.client_publication {
+            None => (
+                "Subscription",
+                format!("Subscription[{item_ty}]"),
+                None,
+                None,
+                None,
+            ),
+            Some(p) => {
+                let enc = self.codec(p, false, api_uses, model_uses, adapters, codecs);
+                let pty = self.api_ty(p, api_uses);
+                generated.push_str(&format!(
+                    " ``publish()`` publishes {} into it.",
+                    doc_type(&pty)
+                ));
+                let mut pdoc = description.clone();
+                if !pdoc.is_empty() {
+                    pdoc.push_str("\n\n");
+                }
+                pdoc.push_str(&wrap(
+                    &format!(
+                        "Publishes {} into ``{shown}``. A refusal raises :class:`RPCError` \
+                         with the server's code and message.",
+                        doc_type(&pty)
+                    ),
+                    DOC_WIDTH,
+                ));
+                let publish = PyPublish {
+                    name: prefixed("publish"),
+                    pattern: ch.pattern.clone(),
+                    keyed: ch.keyed,
+                    channel_expr: channel.clone(),
+                    value_ty: pty.clone(),
+                    encode: enc.clone(),
+                    doc: docstring(&pdoc, "        "),
+                    summary: summary.clone(),
+                };
+                (
+                    "PublishingSubscription",
+                    format!("PublishingSubscription[{item_ty}, {pty}]"),
+                    Some(enc),
+                    Some(pty),
+                    Some(publish),
+                )
+            }
+        };
+        generated.push_str(" A refusal raises :class:`RPCError`.");
+        let mut doc = description.clone();
+        if !doc.is_empty() {
+            doc.push_str("\n\n");
+        }
+        doc.push_str(&wrap(&generated, DOC_WIDTH));
+        let sub = PySubscribe {
+            name,
+            pattern: ch.pattern.clone(),
+            what: "channel".into(),
+            keyed: ch.keyed,
+            params_arg: None,
+            params_expr: "None".into(),
+            channel_expr: channel,
+            return_ty,
+            class: class.into(),
+            decode,
+            encode,
+            item_ty,
+            publication_ty,
+            doc: docstring(&doc, "        "),
+            summary,
+        };
+        (sub, publish)
     }
 }
 

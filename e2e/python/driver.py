@@ -60,13 +60,77 @@ class Events(ClientEventHandler):
         await self.inbox.put(ctx.channel, ctx.pub.data)
 
 
+class KeptDict(dict):
+    def __bool__(self) -> bool:
+        return True
+
+
+def kept(data: Any) -> Any:
+    """centrifuge-python leaves falsy subscribe data out of the command (the other SDKs send
+    `{}`): an empty object is sent as such, as by the other drivers."""
+    if isinstance(data, dict) and not data:
+        return KeptDict()
+    return data
+
+
+class SubState:
+    """What happened to one subscription: its unsubscribed events and how often the SDK
+    subscribed it again after it had been subscribed, each with how many the script has seen."""
+
+    def __init__(self) -> None:
+        self.changed = asyncio.Condition()
+        self.unsubscribed: list[dict[str, Any]] = []
+        self.unsubscribed_seen = 0
+        self.was_subscribed = False
+        self.left = False
+        self.resubscribed = 0
+        self.resubscribed_seen = 0
+
+    async def note(self, update: Any) -> None:
+        async with self.changed:
+            update()
+            self.changed.notify_all()
+
+    async def next_unsubscribed(self, timeout: float) -> dict[str, Any]:
+        async with self.changed:
+            await asyncio.wait_for(
+                self.changed.wait_for(lambda: len(self.unsubscribed) > self.unsubscribed_seen), timeout
+            )
+            self.unsubscribed_seen += 1
+            return self.unsubscribed[self.unsubscribed_seen - 1]
+
+    async def next_resubscribed(self, timeout: float) -> None:
+        async with self.changed:
+            await asyncio.wait_for(
+                self.changed.wait_for(lambda: self.resubscribed > self.resubscribed_seen), timeout
+            )
+            self.resubscribed_seen += 1
+
+
 class SubEvents(SubscriptionEventHandler):
-    def __init__(self, channel: str, inbox: Inbox, outcome: "asyncio.Future[dict[str, Any]]") -> None:
+    def __init__(
+        self, channel: str, inbox: Inbox, outcome: "asyncio.Future[dict[str, Any]]", state: SubState
+    ) -> None:
         self.channel = channel
         self.inbox = inbox
         self.outcome = outcome
+        self.state = state
+
+    async def on_subscribing(self, ctx: Any) -> None:
+        def update() -> None:
+            if self.state.was_subscribed:
+                self.state.left = True
+
+        await self.state.note(update)
 
     async def on_subscribed(self, ctx: Any) -> None:
+        def update() -> None:
+            if self.state.left:
+                self.state.resubscribed += 1
+                self.state.left = False
+            self.state.was_subscribed = True
+
+        await self.state.note(update)
         if not self.outcome.done():
             self.outcome.set_result({"ok": True})
 
@@ -75,6 +139,12 @@ class SubEvents(SubscriptionEventHandler):
             self.outcome.set_result(error(ctx.error))
 
     async def on_unsubscribed(self, ctx: UnsubscribedContext) -> None:
+        def update() -> None:
+            self.state.unsubscribed.append({"code": ctx.code, "reason": ctx.reason})
+            if self.state.was_subscribed:
+                self.state.left = True
+
+        await self.state.note(update)
         if not self.outcome.done():
             self.outcome.set_result({"error": {"code": ctx.code, "message": ctx.reason, "temporary": False}})
 
@@ -126,6 +196,8 @@ async def run(script: dict[str, Any]) -> dict[str, Any]:
     except Exception:  # noqa: BLE001 - the report says it
         connected = False
     results: list[dict[str, Any]] = []
+    states: dict[str, SubState] = {}
+    timed_out = {"error": {"code": -1, "message": "timeout", "temporary": False}}
     for op in script["ops"]:
         if not connected:
             results.append({"error": {"code": -2, "message": "not connected", "temporary": False}})
@@ -137,9 +209,39 @@ async def run(script: dict[str, Any]) -> dict[str, Any]:
                 results.append({"ok": reply.data})
             elif kind == "subscribe":
                 outcome: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-                sub = client.new_subscription(op["channel"], events=SubEvents(op["channel"], inbox, outcome))
+                state = states[op["channel"]] = SubState()
+                sub = client.new_subscription(
+                    op["channel"],
+                    events=SubEvents(op["channel"], inbox, outcome, state),
+                    data=kept(op.get("data")),
+                )
                 await sub.subscribe()
                 results.append(await asyncio.wait_for(outcome, timeout))
+            elif kind == "unsubscribe":
+                sub = client.get_subscription(op["channel"])
+                if sub is None:
+                    results.append(
+                        {"error": {"code": -1, "message": f"not subscribed to {op['channel']}", "temporary": False}}
+                    )
+                    continue
+                await sub.unsubscribe()
+                client.remove_subscription(sub)
+                results.append({"ok": True})
+            elif kind in ("wait_unsubscribed", "wait_resubscribed"):
+                state = states.get(op["channel"])
+                if state is None:
+                    results.append(
+                        {"error": {"code": -1, "message": f"not subscribed to {op['channel']}", "temporary": False}}
+                    )
+                    continue
+                try:
+                    if kind == "wait_unsubscribed":
+                        results.append({"ok": await state.next_unsubscribed(timeout)})
+                    else:
+                        await state.next_resubscribed(timeout)
+                        results.append({"ok": True})
+                except asyncio.TimeoutError:
+                    results.append(timed_out)
             elif kind == "publish":
                 await client.publish(op["channel"], op.get("data"), timeout=timeout)
                 results.append({"ok": True})
@@ -148,7 +250,7 @@ async def run(script: dict[str, Any]) -> dict[str, Any]:
                     got = await inbox.wait(op["channel"], op["count"], timeout)
                     results.append({"ok": got})
                 except asyncio.TimeoutError:
-                    results.append({"error": {"code": -1, "message": "timeout", "temporary": False}})
+                    results.append(timed_out)
             elif kind == "rpc_many":
                 results.append(await rpc_many(script, op))
             elif kind == "sleep":
