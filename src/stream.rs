@@ -293,6 +293,17 @@ impl fmt::Debug for StreamInfo {
     }
 }
 
+/// Decodes a stream's subscribe data as its params. No data at all reads as JSON `null` (as for
+/// calls) or, when the params type refuses `null`, as `{}`: some SDKs send nothing for empty
+/// data (centrifuge-python leaves out any falsy value), so params whose fields all have
+/// defaults still open.
+pub(crate) fn decode_params<P: DeserializeOwned>(data: &[u8]) -> Result<P, RpcError> {
+    match decode(data) {
+        Err(e) if data.iter().all(u8::is_ascii_whitespace) => decode(b"{}").map_err(|_| e),
+        decoded => decoded,
+    }
+}
+
 /// Encodes each item as JSON; an item that cannot be encoded ends the stream as internal.
 fn encode<T: Serialize + Send + 'static>(items: ItemStream<T>) -> Items {
     items
@@ -313,7 +324,7 @@ where
     S: Send + Sync + 'static,
 {
     let open: ErasedStream<S> = Arc::new(move |ctx, payload, _publications| {
-        let params: H::Params = decode(payload)?;
+        let params: H::Params = decode_params(payload)?;
         Ok(handler.open(ctx, params).map(|r| r.map(encode)).boxed())
     });
     StreamDef {
@@ -326,7 +337,7 @@ where
             params: |g| g.subschema_for::<H::Params>(),
             item: |g| g.subschema_for::<H::Item>(),
             publication: None,
-            check: |payload| decode::<H::Params>(payload).map(drop),
+            check: |payload| decode_params::<H::Params>(payload).map(drop),
         },
     }
 }
@@ -339,7 +350,7 @@ where
     S: Send + Sync + 'static,
 {
     let open: ErasedStream<S> = Arc::new(move |ctx, payload, publications| {
-        let params: H::Params = decode(payload)?;
+        let params: H::Params = decode_params(payload)?;
         let incoming = Incoming::new(publications);
         Ok(handler
             .open(ctx, params, incoming)
@@ -356,7 +367,7 @@ where
             params: |g| g.subschema_for::<H::Params>(),
             item: |g| g.subschema_for::<H::Item>(),
             publication: Some(|g| g.subschema_for::<H::Publication>()),
-            check: |payload| decode::<H::Params>(payload).map(drop),
+            check: |payload| decode_params::<H::Params>(payload).map(drop),
         },
     }
 }
@@ -431,6 +442,31 @@ mod tests {
             codes::PAYLOAD_TOO_LARGE
         );
         assert_eq!(got[4].as_ref().unwrap(), &N { n: 2 });
+    }
+
+    #[test]
+    fn no_subscribe_data_opens_params_whose_fields_all_have_defaults() {
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct Defaults {
+            #[serde(default)]
+            owner: Option<String>,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Required {
+            count: u32,
+        }
+        assert_eq!(decode_params::<Defaults>(b"").unwrap(), Defaults { owner: None });
+        assert_eq!(decode_params::<Option<u8>>(b" ").unwrap(), None);
+        assert_eq!(decode_params::<()>(b"").unwrap(), ());
+        let e = decode_params::<Required>(b"").unwrap_err();
+        assert_eq!(e.code(), codes::INVALID_PARAMS);
+        assert!(e.message().contains("expected struct Required"), "{}", e.message());
+        assert_eq!(
+            decode_params::<Defaults>(b"null").unwrap_err().code(),
+            codes::INVALID_PARAMS,
+            "an explicit null is still refused"
+        );
     }
 
     #[tokio::test]

@@ -284,7 +284,7 @@ class APIClient:
         self,
         params: WatchTasks,
     ) -> Subscription[TaskEvent]:
-        """Task events as they happen (of one owner, or all), until you unsubscribe.
+        """Your task events as they happen, until you unsubscribe.
 
         Subscribes to the stream ``watch:tasks`` (channel ``watch:tasks``) on the first
         iteration, or on ``async with``; each item is :class:`TaskEvent`. A refusal raises
