@@ -82,4 +82,4 @@ TXT
 fi
 echo "== shutting down: SIGTERM to centrpc (readiness NOT_SERVING, drain), then Centrifugo"
 kill -TERM "$APP_PID"; wait "$APP_PID" || true
-grep -E "SIGTERM|shutdown" "$WORK/centrpc.log" | sed -E 's/^.*(INFO|WARN) /  /'
+grep -E "centrpc::server.*(SIGTERM|shutdown)" "$WORK/centrpc.log" | sed -E 's/^.*(INFO|WARN) /  /'
