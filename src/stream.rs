@@ -456,12 +456,19 @@ mod tests {
         struct Required {
             count: u32,
         }
-        assert_eq!(decode_params::<Defaults>(b"").unwrap(), Defaults { owner: None });
+        assert_eq!(
+            decode_params::<Defaults>(b"").unwrap(),
+            Defaults { owner: None }
+        );
         assert_eq!(decode_params::<Option<u8>>(b" ").unwrap(), None);
         assert_eq!(decode_params::<()>(b"").unwrap(), ());
         let e = decode_params::<Required>(b"").unwrap_err();
         assert_eq!(e.code(), codes::INVALID_PARAMS);
-        assert!(e.message().contains("expected struct Required"), "{}", e.message());
+        assert!(
+            e.message().contains("expected struct Required"),
+            "{}",
+            e.message()
+        );
         assert_eq!(
             decode_params::<Defaults>(b"null").unwrap_err().code(),
             codes::INVALID_PARAMS,

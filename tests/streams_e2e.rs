@@ -1,7 +1,8 @@
 //! Subscription streams end to end: the example app behind the real Centrifugo 6.9.1, driven by
 //! the official centrifuge-python SDK (`e2e/python/streams.py`): 200 concurrent bidirectional
 //! streams from 10 clients with nothing lost or crossed, SDKs resubscribing by themselves after a
-//! centrpc restart and a Centrifugo restart, and a subscriber that stops reading.
+//! centrpc restart and a Centrifugo restart, a subscriber that stops reading, and open streams
+//! across network faults between Centrifugo and centrpc (through toxiproxy).
 
 mod common;
 
@@ -11,7 +12,10 @@ use std::{
     time::Duration,
 };
 
-use common::stack::{root, Options, Stack};
+use common::{
+    stack::{free_port, root, Options, Stack},
+    toxiproxy::{Stream, Toxiproxy},
+};
 use serde_json::{json, Value};
 
 /// The venv's Python (`scripts/setup.sh python`).
@@ -182,4 +186,82 @@ fn a_subscriber_that_stops_reading_is_dropped_and_memory_stays_bounded() {
         metric(&stack, r#"centrpc_streams_active{stream="watch:count"}"#),
         0.0
     );
+}
+
+#[test]
+fn open_streams_survive_resets_and_a_silent_drop_of_the_link_without_losing_or_crossing_items() {
+    // Centrifugo reaches centrpc through toxiproxy (pinned by `scripts/setup.sh toxiproxy`).
+    let toxiproxy = Toxiproxy::start();
+    let listen = free_port();
+    let mut opts = Options {
+        proxy_timeout: Some("1s"),
+        ..Options::default()
+    };
+    opts.extra_env.push((
+        "CENTRPC_PROXY_ENDPOINT",
+        format!("grpc://127.0.0.1:{listen}"),
+    ));
+    let mut stack = Stack::start(opts);
+    toxiproxy.create_proxy("centrpc", listen, stack.app_addr);
+    let tokens: Vec<String> = (0..2)
+        .map(|c| stack.token(&format!("f{c}"), None))
+        .collect();
+    let script = json!({
+        "scenario": "fault", "url": stack.ws_url(), "tokens": tokens, "streams": 10, "timeout": 10.0,
+        "recover_within": 60.0,
+    });
+    let faults = |_: &mut Stack, _: usize| {
+        let pause = |ms| std::thread::sleep(Duration::from_millis(ms));
+        pause(1000);
+        for round in 0..2 {
+            // Every connection is reset when its next bytes arrive, for 200 ms.
+            for s in Stream::BOTH {
+                toxiproxy.add_toxic(
+                    "centrpc",
+                    &format!("reset{round}-{s:?}"),
+                    "reset_peer",
+                    s,
+                    json!({"timeout": 0}),
+                );
+            }
+            pause(200);
+            for s in Stream::BOTH {
+                toxiproxy.remove_toxic("centrpc", &format!("reset{round}-{s:?}"));
+            }
+            pause(1500);
+        }
+        // Then every byte from Centrifugo vanishes for 3 s, past the 1 s proxy timeout.
+        toxiproxy.add_toxic(
+            "centrpc",
+            "drop",
+            "timeout",
+            Stream::Upstream,
+            json!({"timeout": 0}),
+        );
+        pause(3000);
+        toxiproxy.remove_toxic("centrpc", "drop");
+    };
+    let report = scenario(&mut stack, script, faults);
+    eprintln!("streams across link faults: {report}");
+    assert_eq!(report["streams"], 20);
+    assert_eq!(
+        report["crossed"], 0,
+        "an item reached another stream: {report}"
+    );
+    assert_eq!(
+        report["gaps"], 0,
+        "an item was lost inside a stream: {report}"
+    );
+    assert_eq!(
+        report["recovered"], 20,
+        "every stream delivers again after the heal (SDK backoff: reported, not asserted): {report}"
+    );
+    assert!(
+        report["resubscribes"].as_u64().unwrap() >= 20,
+        "the faults ended the streams with an error and the SDK resubscribed: {report}"
+    );
+    // The clients left: every stream, including those of the broken connections, ended on
+    // centrpc's side too (none leaked).
+    let active = r#"centrpc_streams_active{stream="tally:*"}"#;
+    eventually("no stream left open", || metric(&stack, active) == 0.0);
 }
