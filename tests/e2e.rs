@@ -350,7 +350,7 @@ fn subscription_streams_reach_every_sdk_in_order_with_their_endings() {
         metrics.contains(r#"centrpc_streams_active{stream="tally:*"} 0"#),
         "{metrics}"
     );
-    // A stream ended by a centrpc restart is resubscribed by the SDK by itself.
+    // A stream ended by a centrpc or a Centrifugo restart is resubscribed by the SDK by itself.
     let open = r#"centrpc_streams_active{stream="watch:tasks"} 1"#;
     for sdk in ALL_SDKS {
         let mut script = stack.script(
@@ -358,21 +358,37 @@ fn subscription_streams_reach_every_sdk_in_order_with_their_endings() {
             json!([
                 {"op": "subscribe", "channel": "watch:tasks", "data": {}},
                 {"op": "wait_resubscribed", "channel": "watch:tasks"},
+                {"op": "wait_resubscribed", "channel": "watch:tasks"},
             ]),
         );
         script["timeout"] = json!(30.0);
         let child = common::stack::start_driver(sdk, &script);
-        // Restart centrpc once the stream is open (at most 30 s, so a bug fails, not hangs).
-        let subscribed = (0..300).any(|_| {
-            std::thread::sleep(std::time::Duration::from_millis(100));
-            stack.metrics().contains(open)
-        });
-        assert!(subscribed, "{sdk:?} never opened the stream");
+        // Waits until the stream is open on centrpc (at most 30 s, so a bug fails, not hangs).
+        let opened = |stack: &Stack| {
+            (0..300).any(|_| {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                stack.metrics().contains(open)
+            })
+        };
+        assert!(opened(&stack), "{sdk:?} never opened the stream");
+        // A graceful centrpc restart, then Centrifugo dying and coming back: each time the SDK
+        // subscribes again by itself and the stream opens again.
         assert!(stack.stop_app().success());
         stack.restart_app();
+        assert!(
+            opened(&stack),
+            "{sdk:?} did not reopen the stream after centrpc's restart"
+        );
+        stack.kill_centrifugo();
+        stack.restart_centrifugo();
         let report = common::stack::finish_driver(sdk, child);
         let r = results(sdk, &report);
         assert_eq!(r[1], json!({"ok": true}), "{sdk:?}: {report}");
+        assert_eq!(
+            r[2],
+            json!({"ok": true}),
+            "{sdk:?} after Centrifugo's restart: {report}"
+        );
     }
 }
 
