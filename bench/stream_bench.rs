@@ -1,12 +1,14 @@
 //! The app of `make bench`'s `streams` scenario (scripts/bench.py); not an example to copy.
 //!
 //! - the stream `bench:*` (`bench:<conn>-<sub>`, one per subscription, since a connection may
-//!   subscribe to a channel once): params `{count, interval_us, gated}`, items `{n, at_us}` with
+//!   subscribe to a channel once): params `{count, interval_us, gate}`, items `{n, at_us}` with
 //!   `n` counting 0..count and `at_us` the unix time in microseconds when the item was produced,
 //!   so the subscriber measures delivery latency on the same machine's clock. `interval_us` 0
 //!   yields as fast as centrpc pulls (the HTTP/2 flow-control window decides); otherwise one item
 //!   per interval, each stream's first tick offset by a spread fraction of the interval so the
-//!   streams do not all fire at once. `gated` streams stay idle until `control.go`.
+//!   streams do not all fire at once. A stream with `gate` g > 0 stays idle until
+//!   `control.go {gate: g}` (or a later gate) opens it, so a harness can open many streams, measure
+//!   them idle, then start them all at once; each run uses the next g.
 //! - the typed channel `feed:*` (`Channel<Item>`), the server-API path the stream is compared
 //!   with. `control.publish {keys, count, interval_us, concurrency}` publishes the same items,
 //!   paced the same way, to each `feed:<key>` through `centrpc::ServerApi` (Centrifugo's
@@ -38,8 +40,8 @@ use tokio::{
 
 /// Shared by the handlers.
 struct Shared {
-    /// Opened by `control.go`: gated streams start then.
-    gate: watch::Sender<bool>,
+    /// The last gate `control.go` opened: streams gated at or below it run.
+    gate: watch::Sender<u64>,
     /// Centrifugo's server API, for `control.publish`.
     api: Option<ServerApi>,
     /// Streams opened so far (also spreads their first ticks).
@@ -59,9 +61,9 @@ struct ItemsParams {
     /// Microseconds between items (0: as fast as they are pulled).
     #[serde(default)]
     interval_us: u64,
-    /// Stay idle until `control.go`.
+    /// Stay idle until `control.go` opens this gate (0: no gate).
     #[serde(default)]
-    gated: bool,
+    gate: u64,
 }
 
 /// One item, on a stream or on a `feed:<key>` channel.
@@ -105,7 +107,7 @@ async fn items(
     let shared = ctx.state().clone();
     let k = shared.opened.fetch_add(1, Ordering::Relaxed);
     let count = p.count;
-    let gate = p.gated.then(|| shared.gate.subscribe());
+    let (gate, opens) = ((p.gate > 0).then(|| shared.gate.subscribe()), p.gate);
     Ok(futures_util::stream::unfold(
         (0u64, None::<Interval>, gate),
         move |(n, mut ticks, mut gate)| async move {
@@ -115,7 +117,7 @@ async fn items(
             if n == 0 {
                 if let Some(gate) = gate.as_mut() {
                     // The sender lives as long as the app, so this waits for `control.go`.
-                    let _ = gate.wait_for(|open| *open).await;
+                    let _ = gate.wait_for(|open| *open >= opens).await;
                 }
                 ticks = pacing(k, p.interval_us);
             }
@@ -131,9 +133,20 @@ async fn items(
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 struct Empty {}
 
-/// Opens the gate of every gated stream.
-async fn go(ctx: Context<State>, _: Empty) -> Result<Empty, RpcError> {
-    ctx.state().gate.send_replace(true);
+/// Parameters of `control.go`.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct GoParams {
+    /// Starts the streams gated at or below this.
+    gate: u64,
+}
+
+/// Opens a gate: the streams waiting for it start.
+async fn go(ctx: Context<State>, p: GoParams) -> Result<Empty, RpcError> {
+    ctx.state().gate.send_if_modified(|open| {
+        let opens = p.gate > *open;
+        *open = (*open).max(p.gate);
+        opens
+    });
     Ok(Empty {})
 }
 
@@ -206,7 +219,7 @@ async fn stats(ctx: Context<State>, _: Empty) -> Result<Stats, RpcError> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let shared = Arc::new(Shared {
-        gate: watch::channel(false).0,
+        gate: watch::channel(0).0,
         api: ServerApi::from_env(),
         opened: AtomicU64::new(0),
         published: AtomicU64::new(0),

@@ -773,6 +773,7 @@ STREAMS_MODES = {
     "quick": StreamsMode(10, 10, 1_000, 3.0, 100, 100, 5, 1_000_000, 2.0, "180s"),
     "full": StreamsMode(10, 10, 3_000, 8.0, 100, 100, 20, 1_000_000, 5.0, "600s"),
 }
+GATES = itertools.count(1)
 API_CONCURRENCY = 32   # server-API publishes in flight (centrpc::ServerApi, one request per item)
 STREAM_ERRORS = ("lost", "duplicates", "out_of_order", "unexpected", "undecodable",
                  "subscription_errors", "resubscribes", "reconnects")
@@ -830,10 +831,11 @@ def subscribe_run(b: Bench, stack: StreamStack, token: str, path: str, conns: in
     per item over the window from the first to the last item received, plus idle figures when
     `idle_s` (RSS with every subscription open, CPU over `idle_s` before the items start)."""
     stream = path == "stream"
-    data = {"count": items, "interval_us": interval_us, "gated": True} if stream else None
+    gate = next(GATES)  # the streams of this run wait for their own gate
+    data = {"count": items, "interval_us": interval_us, "gate": gate} if stream else None
     argv = [str(b.bins["loadgen"]), "-url", stack.url, "-token", token, "-clients", str(conns),
             "-subs", str(subs), "-subscribe", "bench:" if stream else "feed:",
-            "-items", str(items), "-duration", timeout, "-connect-timeout", "300s"]
+            "-items", str(items), "-duration", timeout, "-connect-timeout", "300s", "-timeout", "30s"]
     if data:
         argv += ["-sub-data", json.dumps(data, separators=(",", ":"))]
     for pid in stack.under_test.values():
@@ -857,7 +859,7 @@ def subscribe_run(b: Bench, stack: StreamStack, token: str, path: str, conns: in
                         "idle_cpu_share": {n: round(v / idle_s, 4) for n, v in cpu.items()}}
             t_go = time.monotonic()
             if stream:
-                control(stack.port, "control.go", {})
+                control(stack.port, "control.go", {"gate": gate})
             else:
                 keys = [f"{c}-{s}" for c in range(conns) for s in range(subs)]
                 control(stack.port, "control.publish", {"keys": keys, "count": items,
@@ -904,7 +906,8 @@ def stream_row(point: str, config: str, r: dict, **kw) -> dict:
            "centrpc_busy": r["cpu_share"].get("server"), "centrifugo_busy": r["cpu_share"].get("centrifugo"),
            "peak_rss_mb": round(r["peak_rss_kib"]["server"] / 1024, 1),
            "centrifugo_peak_rss_mb": round(r["peak_rss_kib"]["centrifugo"] / 1024, 1),
-           "unsubscribed": unsub, "stop_reason": r.get("stop_reason")}
+           "unsubscribed": unsub, "stop_reason": r.get("stop_reason"),
+           "error_samples": r.get("error_samples") or {}}
     out.update(kw)
     return out
 
@@ -952,6 +955,19 @@ def scenario_streams(b: Bench) -> list[dict]:
                 kw["p99_ratio"] = div((s["latency_ms"] or {}).get("p99"), (a["latency_ms"] or {}).get("p99"))
             rows.append(stream_row(label, path, r, **kw))
 
+    rows.append(streams_scale(b, env, token))
+    # Sane figures in every mode (errors such as lost or out-of-order items are in `errors`):
+    # every subscription got its items, at a measurable rate and latency.
+    for r in rows:
+        if not (r["rps"] > 0 and r["p99_ms"] and r["ok"] == r["expected"] > 0):
+            raise RuntimeError(f"streams {r['point']} {r['config']}: {r['ok']} of {r['expected']} items "
+                               f"in order, {r['rps']} items/s, p99 {r['p99_ms']} ms "
+                               f"(stopped: {r['stop_reason']}; errors: {errs(r)}; {r['error_samples']})")
+    return rows
+
+
+def streams_scale(b: Bench, env: dict, token: str) -> dict:
+    sm = STREAMS_MODES[b.mode]
     total = sm.scale_conns * sm.scale_subs
     print(f"== 4b. streams at scale: {total} open streams, idle, then 1 item every "
           f"{sm.scale_interval_us / 1e6:g} s each", flush=True)
@@ -972,18 +988,10 @@ def scenario_streams(b: Bench) -> list[dict]:
                       rss_per_stream_kib=round(grow / total, 2),
                       centrifugo_rss_per_stream_kib=round(cf_grow / total, 2),
                       idle_cpu_share=r["idle_cpu_share"], subscribe_s=r["subscribe_s"])
-    rows.append(row_)
-    # Sane figures in every mode (errors such as lost or out-of-order items are in `errors`):
-    # every subscription got its items, at a measurable rate and latency.
-    for r in rows:
-        if not (r["rps"] > 0 and r["p99_ms"] and r["ok"] == r["expected"] > 0):
-            raise RuntimeError(f"streams {r['point']} {r['config']}: {r['ok']} of {r['expected']} items "
-                               f"in order, {r['rps']} items/s, p99 {r['p99_ms']} ms "
-                               f"(stopped: {r['stop_reason']}; errors: {errs(r)})")
     print(f"   {total} streams: centrpc RSS {row_['rss_before_mb']} -> {row_['rss_open_mb']} MB "
           f"({row_['rss_per_stream_kib']} KiB per stream), idle CPU {r['idle_cpu_share']}, "
           f"{row_['centrpc_cpu_us_per_item']} us CPU per item at {r['items_per_s']:.0f} items/s", flush=True)
-    return rows
+    return row_
 
 
 # ------------------------------------------------------------------------------------------------

@@ -60,6 +60,7 @@ type options struct {
 	subs           int
 	subData        string
 	items          int64
+	subConcurrency int
 }
 
 func usageError(format string, args ...any) {
@@ -90,6 +91,7 @@ func parseFlags() (options, *template) {
 	flag.IntVar(&o.subs, "subs", 1, "subscribe mode: subscriptions per connection")
 	flag.StringVar(&o.subData, "sub-data", "", "subscribe mode: subscribe data (JSON), e.g. a stream's params")
 	flag.Int64Var(&o.items, "items", 0, "subscribe mode: items each subscription must receive (n = 0..items-1)")
+	flag.IntVar(&o.subConcurrency, "subscribe-concurrency", 256, "subscribe mode: subscribe requests pending at most")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		usageError("unexpected arguments: %v", flag.Args())
@@ -124,6 +126,8 @@ func parseFlags() (options, *template) {
 		usageError("-connect-timeout must be > 0")
 	case o.subs < 1:
 		usageError("-subs must be >= 1")
+	case o.subConcurrency < 1:
+		usageError("-subscribe-concurrency must be >= 1")
 	case o.items < 0:
 		usageError("-items must be >= 0")
 	case o.subscribe != "" && o.duration == 0 && o.items == 0 && o.stopFile == "":

@@ -103,6 +103,24 @@ func runSubscribe(o *options) {
 		default:
 		}
 	}
+	// At most -subscribe-concurrency subscribe requests pending at once, as when clients arrive
+	// over time: a burst of thousands would wait in Centrifugo's and the backend's queues
+	// past the SDK's timeout, and each timed-out attempt is retried as a new subscription.
+	pending := make(chan struct{}, o.subConcurrency)
+	deadline := time.NewTimer(o.connectTimeout)
+	timedOut := func(got int) {
+		msg := ""
+		smp.mu.Lock()
+		for _, m := range smp.msgs {
+			msg = m
+			break
+		}
+		smp.mu.Unlock()
+		fmt.Fprintf(os.Stderr, "loadgen: only %d of %d subscriptions within %s (%s)\n",
+			got, total, o.connectTimeout, msg)
+		closeAll(conns, time.Second)
+		os.Exit(2)
+	}
 	for ci, cn := range conns {
 		for si := range o.subs {
 			idx := ci*o.subs + si
@@ -122,6 +140,7 @@ func runSubscribe(o *options) {
 					resubscribes.Add(1)
 					return
 				}
+				<-pending
 				subscribed <- struct{}{}
 			})
 			sub.OnError(func(e centrifuge.SubscriptionErrorEvent) {
@@ -172,6 +191,11 @@ func runSubscribe(o *options) {
 					notify()
 				}
 			})
+			select {
+			case pending <- struct{}{}:
+			case <-deadline.C:
+				timedOut(idx - len(pending))
+			}
 			if err := sub.Subscribe(); err != nil {
 				fmt.Fprintf(os.Stderr, "loadgen: subscribe %s: %v\n", channel, err)
 				os.Exit(2)
@@ -179,20 +203,11 @@ func runSubscribe(o *options) {
 		}
 	}
 
-	deadline := time.NewTimer(o.connectTimeout)
 	for got := 0; got < total; got++ {
 		select {
 		case <-subscribed:
 		case <-deadline.C:
-			msg := ""
-			for _, m := range smp.msgs {
-				msg = m
-				break
-			}
-			fmt.Fprintf(os.Stderr, "loadgen: only %d of %d subscriptions within %s (%s)\n",
-				got, total, o.connectTimeout, msg)
-			closeAll(conns, time.Second)
-			os.Exit(2)
+			timedOut(got)
 		}
 	}
 	deadline.Stop()
