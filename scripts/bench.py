@@ -770,8 +770,8 @@ class StreamsMode:
 
 STREAMS_MODES = {
     "smoke": StreamsMode(2, 10, 100, 0.5, 2, 10, 3, 200_000, 0.3, "60s"),
-    "quick": StreamsMode(10, 10, 1_000, 3.0, 100, 100, 5, 1_000_000, 2.0, "180s"),
-    "full": StreamsMode(10, 10, 3_000, 8.0, 100, 100, 20, 1_000_000, 5.0, "600s"),
+    "quick": StreamsMode(10, 10, 2_000, 3.0, 100, 100, 5, 1_000_000, 2.0, "180s"),
+    "full": StreamsMode(10, 10, 5_000, 8.0, 100, 100, 20, 1_000_000, 5.0, "600s"),
 }
 GATES = itertools.count(1)
 API_CONCURRENCY = 32   # server-API publishes in flight (centrpc::ServerApi, one request per item)
@@ -1158,7 +1158,7 @@ def markdown(result: dict) -> str:
         scale = [r for r in s["streams"] if r.get("rss_per_stream_kib")]
         lines += ["## 4. Subscription streams (loadgen subscribers → Centrifugo ← centrpc)", "",
                   "The same items `{n, at_us}` reach subscribers two ways: *stream*, a `bench:<key>` "
-                  "subscription stream of [`bench/stream_bench.rs`](../../bench/stream_bench.rs) (Centrifugo's "
+                  "subscription stream of [`bench/stream_bench.rs`](../stream_bench.rs) (Centrifugo's "
                   "`SubscribeUnidirectional` proxy, one gRPC stream per subscriber), and *server API*, the "
                   "same app publishing each item to `feed:<key>` through `centrpc::ServerApi` (Centrifugo's "
                   f"`/api/publish`, one request per item, {API_CONCURRENCY} in flight). Every subscriber "
