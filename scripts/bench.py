@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """make bench: centrpc against its baselines, every scenario on loopback, in one invocation.
 
-    python3 scripts/bench.py [--mode quick|full|smoke] [--out DIR] [--no-pin] [--no-build]
+    python3 scripts/bench.py [--mode quick|full|smoke] [--out DIR] [--no-pin] [--no-build] [--only SCENARIO]
 
 1. Backend only: ghz -> CentrifugoProxy.RPC `tasks.get_stats`, centrpc (the example app) against
    bare tonic (bench/bare_tonic.rs, a pre-encoded reply), at concurrency 1, 16, 256.
@@ -10,6 +10,11 @@
    an aiohttp backend doing the same work (bench/python_backend).
 3. Scaling of centrpc: payload 100 B -> 1 MB (`system.echo`, against bare tonic echoing bytes),
    registered methods 1 -> 10 000 (against 1 method), clients 1 -> 1 000 (against bare tonic).
+4. Subscription streams (bench/stream_bench.rs): items delivered to loadgen subscribers through a
+   stream against the same items published through Centrifugo's server API, at max and at equal
+   offered load (items/s, ratio, CPU per item of centrpc and Centrifugo, p50/p99 delivery
+   latency, every item checked in order); then 10 000 open streams (smoke: 20), idle (centrpc's
+   RSS per open stream) and at 1 item/s each (CPU per item).
 
 Every row reports req/s, p50/p90/p99 latency, server CPU-seconds per 1 000 calls (utime+stime of
 the processes under test over the measured window) and peak RSS (VmHWM, reset before each run).
@@ -48,6 +53,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("CENTRPC_CACHE", Path.home() / ".cache/centrpc"))
 BIN = CACHE / "bin"
 VENV_PY = CACHE / "venv/bin/python"
+# cargo's target directory (CARGO_TARGET_DIR, relative to the repository when relative).
+TARGET = ROOT / os.environ.get("CARGO_TARGET_DIR", "target")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 RSS_TARGET_MB = 30.0
 PROXY_RPC = "centrifugal.centrifugo.proxy.CentrifugoProxy.RPC"
@@ -390,7 +397,7 @@ class Bench:
 
     def loadgen(self, url: str, token: str, clients: int, concurrency: int, method: str,
                 params: dict, under_test: dict[str, int]) -> Run:
-        argv = [str(BIN / "loadgen"), "-url", url, "-token", token, "-clients", str(clients),
+        argv = [str(self.bins["loadgen"]), "-url", url, "-token", token, "-clients", str(clients),
                 "-concurrency", str(concurrency), "-method", method, "-params", json.dumps(params),
                 "-duration", self.m.lg_duration, "-warmup", self.m.lg_warmup,
                 "-connect-timeout", "60s"]
@@ -744,6 +751,249 @@ def scenario_clients(b: Bench) -> list[dict]:
     return rows
 
 
+# 4. Subscription streams ---------------------------------------------------------------------------
+
+
+@dataclass
+class StreamsMode:
+    conns: int            # throughput: WebSocket connections
+    subs: int             # throughput: subscriptions per connection
+    max_items: int        # throughput at max: items per subscription
+    equal_s: float        # throughput at equal offered load: seconds of items
+    scale_conns: int      # scale: connections x subscriptions = open streams
+    scale_subs: int
+    scale_items: int      # scale: items per stream once active
+    scale_interval_us: int
+    idle_s: float         # scale: idle window over which CPU is read
+    timeout: str          # loadgen gives up waiting for items after this (a safety net)
+
+
+STREAMS_MODES = {
+    "smoke": StreamsMode(2, 10, 100, 0.5, 2, 10, 3, 200_000, 0.3, "60s"),
+    "quick": StreamsMode(10, 10, 2_000, 3.0, 100, 100, 5, 1_000_000, 2.0, "180s"),
+    "full": StreamsMode(10, 10, 5_000, 8.0, 100, 100, 20, 1_000_000, 5.0, "600s"),
+}
+GATES = itertools.count(1)
+API_CONCURRENCY = 32   # server-API publishes in flight (centrpc::ServerApi, one request per item)
+STREAM_ERRORS = ("lost", "duplicates", "out_of_order", "unexpected", "undecodable",
+                 "subscription_errors", "resubscribes", "reconnects")
+
+
+def control(port: int, method: str, params: dict) -> dict:
+    """Calls a `control.*` method of bench/stream_bench.rs directly over gRPC (grpcurl)."""
+    argv = [str(BIN / "grpcurl"), "-plaintext", "-d", "@", f"127.0.0.1:{port}",
+            PROXY_RPC.rsplit(".", 1)[0] + "/RPC"]
+    request = rpc_request(method, json.dumps(params, separators=(",", ":")).encode())
+    out = subprocess.run(argv, check=False, input=json.dumps(request), capture_output=True, text=True,
+                         timeout=60)
+    reply = json.loads(out.stdout) if out.returncode == 0 else {}
+    data = (reply.get("result") or {}).get("data")
+    if out.returncode != 0 or "error" in reply or data is None:
+        raise RuntimeError(f"{method} failed: {out.stderr.strip() or out.stdout.strip()[:300]}")
+    return json.loads(base64.b64decode(data))
+
+
+class StreamStack:
+    """bench/stream_bench.rs behind its own Centrifugo (config from its `centrifugo-config`)."""
+
+    def __init__(self, b: Bench, env: dict, name: str):
+        self.procs: list[Proc] = []
+        self.port, cf_port = free_port(), free_port()
+        cfg_env = dict(env, CENTRPC_LISTEN=f"127.0.0.1:{self.port}",
+                       CENTRPC_CENTRIFUGO_PORT=str(cf_port), CENTRPC_CENTRIFUGO_ADDRESS="127.0.0.1")
+        cfg = json.loads(subprocess.run([str(b.bins["stream_bench"]), "centrifugo-config"], env=cfg_env,
+                                        check=True, capture_output=True, text=True).stdout)
+        try:
+            # 10 000 streams and the connections carrying them: centrpc's stream limit raised
+            # (Proc raises every child's open-files limit to the hard limit).
+            self.app = b.centrpc(name, self.port, extra_env={
+                "CENTRPC_MAX_STREAMS": "100000",
+                "CENTRPC_CENTRIFUGO_API_URL": f"http://127.0.0.1:{cf_port}/api",
+                "CENTRPC_CENTRIFUGO_API_KEY": env["CENTRPC_CENTRIFUGO_API_KEY"]},
+                argv=[str(b.bins["stream_bench"]), "serve"])
+            self.procs.append(self.app)
+            self.cf, self.url = b.centrifugo(f"centrifugo-{name}", cfg)
+            self.procs.append(self.cf)
+        except BaseException:
+            self.stop()
+            raise
+        self.under_test = {"server": self.app.pid, "centrifugo": self.cf.pid}
+
+    def stop(self) -> None:
+        for p in reversed(self.procs):
+            p.stop()
+
+
+def subscribe_run(b: Bench, stack: StreamStack, token: str, path: str, conns: int, subs: int,
+                  items: int, interval_us: int, timeout: str, idle_s: float = 0.0) -> dict:
+    """loadgen in subscribe mode: every subscription up, then the items started (the streams' gate
+    opened, or the server-API publishing started) and received. Returns loadgen's report with CPU
+    per item over the window from the first to the last item received, plus idle figures when
+    `idle_s` (RSS with every subscription open, CPU over `idle_s` before the items start)."""
+    stream = path == "stream"
+    gate = next(GATES)  # the streams of this run wait for their own gate
+    data = {"count": items, "interval_us": interval_us, "gate": gate} if stream else None
+    argv = [str(b.bins["loadgen"]), "-url", stack.url, "-token", token, "-clients", str(conns),
+            "-subs", str(subs), "-subscribe", "bench:" if stream else "feed:",
+            "-items", str(items), "-duration", timeout, "-connect-timeout", "300s", "-timeout", "30s"]
+    if data:
+        argv += ["-sub-data", json.dumps(data, separators=(",", ":"))]
+    for pid in stack.under_test.values():
+        reset_peak_rss(pid)
+    before_stats = control(stack.port, "control.stats", {})
+    rss_before = {n: status_kib(pid, "VmRSS") for n, pid in stack.under_test.items()}
+    p = Proc("loadgen-subscribe", argv, b.cpus.load, b.work, stdout=subprocess.PIPE)
+    idle: dict = {}
+    try:
+        with Sampler(stack.under_test) as sampler:
+            line = p.p.stdout.readline()
+            if not line:
+                raise RuntimeError(f"loadgen failed ({p.p.wait()}): {' '.join(argv)}{p.log_tail()}")
+            if idle_s:
+                time.sleep(0.5)  # let the last opens settle
+                t0 = time.monotonic()
+                time.sleep(idle_s)
+                cpu = sampler.cpu_seconds(t0, time.monotonic())
+                idle = {"rss_before_kib": rss_before,
+                        "rss_open_kib": {n: status_kib(pid, "VmRSS") for n, pid in stack.under_test.items()},
+                        "idle_cpu_share": {n: round(v / idle_s, 4) for n, v in cpu.items()}}
+            t_go = time.monotonic()
+            if stream:
+                control(stack.port, "control.go", {"gate": gate})
+            else:
+                keys = [f"{c}-{s}" for c in range(conns) for s in range(subs)]
+                control(stack.port, "control.publish", {"keys": keys, "count": items,
+                                                        "interval_us": interval_us,
+                                                        "concurrency": API_CONCURRENCY})
+            line = p.p.stdout.readline()
+            rc = p.p.wait()
+    finally:
+        if p in Proc.live:
+            p.stop()
+    if rc != 0 or not line:
+        raise RuntimeError(f"loadgen failed ({rc}): {' '.join(argv)}{p.log_tail()}")
+    r = json.loads(line)
+    after_stats = control(stack.port, "control.stats", {})
+    r["publish_failed"] = after_stats["failed"] - before_stats["failed"]
+    # CPU from the moment the items were started (a stream produces items before its subscriber
+    # receives the first) to the last item received. loadgen's times are wall clock, the
+    # sampler's monotonic.
+    shift = time.time() - time.monotonic()
+    if r["received"]:
+        t_end = max(r["last_item_unix_ms"] / 1000 - shift, t_go + 0.01)
+        cpu = sampler.cpu_seconds(t_go, t_end)
+        r["cpu_us_per_item"] = {n: round(v / r["received"] * 1e6, 2) for n, v in cpu.items()}
+        r["cpu_share"] = {n: round(v / (t_end - t_go), 3) for n, v in cpu.items()}
+    else:
+        r["cpu_us_per_item"], r["cpu_share"] = {}, {}
+    r["peak_rss_kib"] = {n: status_kib(pid, "VmHWM") for n, pid in stack.under_test.items()}
+    r.update(idle)
+    return r
+
+
+def stream_row(point: str, config: str, r: dict, **kw) -> dict:
+    lat = r.get("latency_ms") or {}
+    errors = {k: r[k] for k in STREAM_ERRORS if r.get(k)}
+    if r.get("publish_failed"):
+        errors["publish failed"] = r["publish_failed"]
+    unsub = {k: v for k, v in (r.get("unsubscribed") or {}).items()}
+    out = {"scenario": "streams", "point": point, "config": config, "rps": r["items_per_s"],
+           "items": r["received"], "expected": r["expected"], "ok": r["distinct"], "errors": errors,
+           "p50_ms": lat.get("p50"), "p90_ms": lat.get("p90"), "p99_ms": lat.get("p99"),
+           "max_ms": lat.get("max"), "duration_s": r["duration_s"],
+           "centrpc_cpu_us_per_item": r["cpu_us_per_item"].get("server"),
+           "centrifugo_cpu_us_per_item": r["cpu_us_per_item"].get("centrifugo"),
+           "centrpc_busy": r["cpu_share"].get("server"), "centrifugo_busy": r["cpu_share"].get("centrifugo"),
+           "peak_rss_mb": round(r["peak_rss_kib"]["server"] / 1024, 1),
+           "centrifugo_peak_rss_mb": round(r["peak_rss_kib"]["centrifugo"] / 1024, 1),
+           "unsubscribed": unsub, "stop_reason": r.get("stop_reason"),
+           "error_samples": r.get("error_samples") or {}}
+    out.update(kw)
+    return out
+
+
+def scenario_streams(b: Bench) -> list[dict]:
+    sm = STREAMS_MODES[b.mode]
+    n = sm.conns * sm.subs
+    print(f"== 4. streams: {n} subscriptions ({sm.conns} connections x {sm.subs}), items through a "
+          "stream against the same items through the server API", flush=True)
+    env, token = e2e_setup(b)
+    rows: list[dict] = []
+    stack = StreamStack(b, env, "stream_bench")
+    try:
+        # Warm-up: both paths once, small.
+        for path in ("stream", "api"):
+            subscribe_run(b, stack, token, path, sm.conns, sm.subs, 10, 0, sm.timeout)
+        runs: dict[tuple[str, str], dict] = {}
+        for path in ("stream", "api"):
+            runs[("max", path)] = subscribe_run(b, stack, token, path, sm.conns, sm.subs, sm.max_items,
+                                                0, sm.timeout)
+            r = runs[("max", path)]
+            print(f"   max   {path:<6} {r['items_per_s']:>9.0f} items/s  p99 "
+                  f"{(r['latency_ms'] or {}).get('p99', 0):8.3f} ms  lost {r['lost']}", flush=True)
+        # Equal offered load: half the slower path's maximum, the same pacing on both paths.
+        rate = min(runs[("max", "stream")]["items_per_s"], runs[("max", "api")]["items_per_s"]) / 2
+        interval_us = max(int(n * 1e6 / max(rate, 1)), 1)
+        items = max(int(sm.equal_s * 1e6 / interval_us), 10)
+        offered = round(n * 1e6 / interval_us)
+        for path in ("api", "stream"):
+            runs[("equal", path)] = subscribe_run(b, stack, token, path, sm.conns, sm.subs, items,
+                                                  interval_us, sm.timeout)
+            r = runs[("equal", path)]
+            print(f"   equal {path:<6} {r['items_per_s']:>9.0f} items/s (offered {offered}/s)  p99 "
+                  f"{(r['latency_ms'] or {}).get('p99', 0):8.3f} ms  lost {r['lost']}", flush=True)
+    finally:
+        stack.stop()
+    for point in ("max", "equal"):
+        s, a = runs[(point, "stream")], runs[(point, "api")]
+        label = "as fast as possible" if point == "max" else f"{offered:,} items/s offered"
+        for path, r in (("stream", s), ("server API", a)):
+            kw = {"subscriptions": n, "offered": None if point == "max" else offered}
+            if path == "stream":
+                kw["rps_ratio"] = div(s["items_per_s"], a["items_per_s"])
+                kw["cpu_ratio"] = div(sum(s["cpu_us_per_item"].values()), sum(a["cpu_us_per_item"].values()))
+                kw["p99_ratio"] = div((s["latency_ms"] or {}).get("p99"), (a["latency_ms"] or {}).get("p99"))
+            rows.append(stream_row(label, path, r, **kw))
+
+    rows.append(streams_scale(b, env, token))
+    # Sane figures in every mode (errors such as lost or out-of-order items are in `errors`):
+    # every subscription got its items, at a measurable rate and latency.
+    for r in rows:
+        if not (r["rps"] > 0 and r["p99_ms"] and r["ok"] == r["expected"] > 0):
+            raise RuntimeError(f"streams {r['point']} {r['config']}: {r['ok']} of {r['expected']} items "
+                               f"in order, {r['rps']} items/s, p99 {r['p99_ms']} ms "
+                               f"(stopped: {r['stop_reason']}; errors: {errs(r)}; {r['error_samples']})")
+    return rows
+
+
+def streams_scale(b: Bench, env: dict, token: str) -> dict:
+    sm = STREAMS_MODES[b.mode]
+    total = sm.scale_conns * sm.scale_subs
+    print(f"== 4b. streams at scale: {total} open streams, idle, then 1 item every "
+          f"{sm.scale_interval_us / 1e6:g} s each", flush=True)
+    stack = StreamStack(b, env, "stream_bench_scale")
+    try:
+        subscribe_run(b, stack, token, "stream", 2, 5, 10, 0, sm.timeout)  # warm-up
+        time.sleep(0.2)
+        r = subscribe_run(b, stack, token, "stream", sm.scale_conns, sm.scale_subs, sm.scale_items,
+                          sm.scale_interval_us, sm.timeout, idle_s=sm.idle_s)
+    finally:
+        stack.stop()
+    grow = r["rss_open_kib"]["server"] - r["rss_before_kib"]["server"]
+    cf_grow = r["rss_open_kib"]["centrifugo"] - r["rss_before_kib"]["centrifugo"]
+    row_ = stream_row(f"{total:,} streams", "stream", r, subscriptions=total,
+                      offered=round(total * 1e6 / sm.scale_interval_us),
+                      rss_before_mb=round(r["rss_before_kib"]["server"] / 1024, 1),
+                      rss_open_mb=round(r["rss_open_kib"]["server"] / 1024, 1),
+                      rss_per_stream_kib=round(grow / total, 2),
+                      centrifugo_rss_per_stream_kib=round(cf_grow / total, 2),
+                      idle_cpu_share=r["idle_cpu_share"], subscribe_s=r["subscribe_s"])
+    print(f"   {total} streams: centrpc RSS {row_['rss_before_mb']} -> {row_['rss_open_mb']} MB "
+          f"({row_['rss_per_stream_kib']} KiB per stream), idle CPU {r['idle_cpu_share']}, "
+          f"{row_['centrpc_cpu_us_per_item']} us CPU per item at {r['items_per_s']:.0f} items/s", flush=True)
+    return row_
+
+
 # ------------------------------------------------------------------------------------------------
 # Reports
 
@@ -903,6 +1153,46 @@ def markdown(result: dict) -> str:
                             "backend CPU-s / 1k", "Centrifugo CPU-s / 1k", "busy", "backend peak RSS MB",
                             "req/s vs bare", "p99 vs bare", "backend CPU / call vs bare", "target",
                             "met?", "errors"], rows), ""]
+    if "streams" in s:
+        tp = [r for r in s["streams"] if not r.get("rss_per_stream_kib")]
+        scale = [r for r in s["streams"] if r.get("rss_per_stream_kib")]
+        lines += ["## 4. Subscription streams (loadgen subscribers → Centrifugo ← centrpc)", "",
+                  "The same items `{n, at_us}` reach subscribers two ways: *stream*, a `bench:<key>` "
+                  "subscription stream of [`bench/stream_bench.rs`](../stream_bench.rs) (Centrifugo's "
+                  "`SubscribeUnidirectional` proxy, one gRPC stream per subscriber), and *server API*, the "
+                  "same app publishing each item to `feed:<key>` through `centrpc::ServerApi` (Centrifugo's "
+                  f"`/api/publish`, one request per item, {API_CONCURRENCY} in flight). Every subscriber "
+                  "checks n = 0..count-1 in order; latency is receive time − `at_us` (same clock). "
+                  "Items start once every subscription is up. *Equal load* paces both paths to half the "
+                  "slower path's maximum. items/s counts items received between the first and the last; "
+                  "CPU is per item delivered, from the moment the items were started to the last one "
+                  "received; *busy* is a share of one core.", ""]
+        rows = [[r["point"], r["config"], num(r["rps"]), ratio(r.get("rps_ratio")), sig(r["p50_ms"]),
+                 sig(r["p99_ms"]), ratio(r.get("p99_ratio")), sig(r["centrpc_cpu_us_per_item"]),
+                 sig(r["centrifugo_cpu_us_per_item"]), ratio(r.get("cpu_ratio")),
+                 f"{r['centrpc_busy'] or 0:.0%} / {r['centrifugo_busy'] or 0:.0%}",
+                 num(r["peak_rss_mb"], 1), f"{num(r['ok'])} / {num(r['expected'])}", errs(r)] for r in tp]
+        lines += [md_table(["load", "path", "items/s", "items/s stream ÷ API", "p50 ms", "p99 ms",
+                            "p99 stream ÷ API", "centrpc CPU µs / item", "Centrifugo CPU µs / item",
+                            "CPU / item (both) stream ÷ API", "busy centrpc / Centrifugo", "centrpc peak RSS MB", "items in order / expected",
+                            "errors"], rows), ""]
+        if scale:
+            lines += ["**At scale.** Every stream opened and idle (gated), then each yields one item per "
+                      "interval, the streams' first items spread over the interval. RSS per open stream "
+                      "= (centrpc's RSS with every stream open − before) ÷ streams; idle CPU is over the "
+                      "idle window, as a share of one core.", ""]
+            rows = [[r["point"], num(r["rss_before_mb"], 1), num(r["rss_open_mb"], 1),
+                     sig(r["rss_per_stream_kib"]), sig(r["centrifugo_rss_per_stream_kib"]),
+                     f"{r['idle_cpu_share'].get('server', 0):.1%} / {r['idle_cpu_share'].get('centrifugo', 0):.1%}",
+                     num(r["offered"]), num(r["rps"]), sig(r["centrpc_cpu_us_per_item"]),
+                     sig(r["centrifugo_cpu_us_per_item"]), sig(r["p50_ms"]), sig(r["p99_ms"]),
+                     num(r["subscribe_s"], 1), f"{num(r['ok'])} / {num(r['expected'])}", errs(r)]
+                    for r in scale]
+            lines += [md_table(["open streams", "centrpc RSS before MB", "with streams MB",
+                                "centrpc KiB / stream", "Centrifugo KiB / stream",
+                                "idle CPU centrpc / Centrifugo", "items/s offered", "items/s",
+                                "centrpc CPU µs / item", "Centrifugo CPU µs / item", "p50 ms", "p99 ms",
+                                "subscribing took s", "items in order / expected", "errors"], rows), ""]
     missed = result["targets_missed"]
     lines += ["## Targets", "",
               ("Every target met." if not missed else
@@ -923,7 +1213,7 @@ def chart(result: dict, path: Path) -> None:
     import matplotlib.ticker
 
     s = result["scenarios"]
-    fig, axes = plt.subplots(2, 3, figsize=(16, 9))
+    fig, axes = plt.subplots(3, 3, figsize=(16, 13))
     fig.suptitle(f"centrpc benchmarks {result['date']} ({result['mode']}): ratios matter, "
                  "absolute numbers are machine noise", fontsize=12)
     colors = {"bare tonic": "#999999", "centrpc": "#d9480f",
@@ -998,7 +1288,33 @@ def chart(result: dict, path: Path) -> None:
     ax.set_title("centrpc peak RSS per run")
     legend(ax)
 
-    for ax, key in ((axes[0][0], "backend"), (axes[0][1], "e2e"), (axes[0][2], "payload"),
+    ax = axes[2][0]
+    tp = [r for r in s.get("streams", []) if not r.get("rss_per_stream_kib")]
+    points = list(dict.fromkeys(r["point"] for r in tp))
+    paths = {"stream": colors["centrpc"], "server API": colors["Centrifugo ping"]}
+    for i, (how, color) in enumerate(paths.items()):
+        ys = [next((r["rps"] for r in tp if r["point"] == pt and r["config"] == how), 0) for pt in points]
+        ax.bar([j + i * 0.4 for j in range(len(points))], ys, 0.4, label=how, color=color)
+    ax.set_xticks([j + 0.2 for j in range(len(points))])
+    ax.set_xticklabels(points, fontsize=8)
+    ax.set_ylabel("items/s")
+    ax.set_title("4. streams vs server API: items/s delivered")
+    legend(ax)
+
+    ax = axes[2][1]
+    labels = [f"{r['point']}\n{r['config']}" for r in s.get("streams", [])]
+    cp = [r["centrpc_cpu_us_per_item"] or 0 for r in s.get("streams", [])]
+    cf = [r["centrifugo_cpu_us_per_item"] or 0 for r in s.get("streams", [])]
+    ax.barh(range(len(labels)), cp, color=colors["centrpc"], label="centrpc")
+    ax.barh(range(len(labels)), cf, left=cp, color=colors["Centrifugo ping"], label="Centrifugo")
+    ax.set_yticks(range(len(labels)))
+    ax.set_yticklabels(labels, fontsize=7)
+    ax.set_xlabel("CPU µs per item delivered")
+    ax.set_title("4. streams: CPU per item")
+    legend(ax)
+    axes[2][2].set_axis_off()
+
+    for ax, key in ((axes[2][0], "streams"), (axes[2][1], "streams"), (axes[0][0], "backend"), (axes[0][1], "e2e"), (axes[0][2], "payload"),
                     (axes[1][0], "methods"), (axes[1][1], "clients")):
         if not s.get(key):
             ax.clear()
@@ -1047,14 +1363,24 @@ def ensure_tools() -> None:
                        stdout=subprocess.DEVNULL)
 
 
+def binaries(profile: str) -> dict[str, Path]:
+    d = TARGET / profile / "examples"
+    return {"tasks": d / "tasks", "bare_tonic": d / "bare_tonic", "stream_bench": d / "stream_bench",
+            "loadgen": TARGET / "bench-loadgen" / "loadgen"}
+
+
 def build(profile: str) -> dict[str, Path]:
-    argv = ["cargo", "build", "--example", "tasks", "--example", "bare_tonic"]
+    argv = ["cargo", "build", "--example", "tasks", "--example", "bare_tonic", "--example", "stream_bench"]
     if profile == "release":
         argv.insert(2, "--release")
     print("bench: " + " ".join(argv), flush=True)
     subprocess.run(argv, cwd=ROOT, check=True)
-    d = ROOT / "target" / profile / "examples"
-    return {"tasks": d / "tasks", "bare_tonic": d / "bare_tonic"}
+    bins = binaries(profile)
+    # loadgen from this checkout, next to the other binaries: the shared copy in the tool cache is
+    # whatever checkout ran `scripts/setup.sh loadgen` last. Go's build cache makes this cheap.
+    go = shutil.which("go") or str(CACHE / "go/bin/go")
+    subprocess.run([go, "build", "-o", str(bins["loadgen"]), "."], cwd=ROOT / "bench/loadgen", check=True)
+    return bins
 
 
 def instruction_ratios(work: Path) -> dict | None:
@@ -1076,7 +1402,7 @@ def instruction_ratios(work: Path) -> dict | None:
 
 
 SCENARIOS = {"backend": scenario_backend, "e2e": scenario_e2e, "payload": scenario_payload,
-             "methods": scenario_methods, "clients": scenario_clients}
+             "methods": scenario_methods, "clients": scenario_clients, "streams": scenario_streams}
 
 
 def main() -> int:
@@ -1093,8 +1419,9 @@ def main() -> int:
     started = time.monotonic()
     ensure_tools()
     if args.no_build:
-        d = ROOT / "target" / mode.profile / "examples"
-        bins = {"tasks": d / "tasks", "bare_tonic": d / "bare_tonic"}
+        bins = binaries(mode.profile)
+        if not bins["loadgen"].exists():
+            bins["loadgen"] = BIN / "loadgen"
     else:
         bins = build(mode.profile)
     out = args.out or (Path(tempfile.mkdtemp(prefix="centrpc-bench-smoke-")) if args.mode == "smoke"

@@ -16,6 +16,9 @@
 // errors (by code) that carried the temporary flag. latency_ms covers every counted call,
 // latency_ok_ms the ok ones only.
 //
+// With -subscribe it measures subscriptions instead (items delivered to
+// subscribers, in order, and their latency): see subscribe.go.
+//
 // SDK event handlers here only update counters and signal without blocking:
 // they run on the client's callback queue, which the read loop waits on.
 package main
@@ -53,6 +56,11 @@ type options struct {
 	stopFile       string
 	bucket         time.Duration
 	connectTimeout time.Duration
+	subscribe      string
+	subs           int
+	subData        string
+	items          int64
+	subConcurrency int
 }
 
 func usageError(format string, args ...any) {
@@ -79,6 +87,11 @@ func parseFlags() (options, *template) {
 	flag.StringVar(&o.stopFile, "stop-file", "", "when this file exists, stop issuing calls, let in-flight ones finish and report")
 	flag.DurationVar(&o.bucket, "bucket", 100*time.Millisecond, "timeline bucket width")
 	flag.DurationVar(&o.connectTimeout, "connect-timeout", 10*time.Second, "all clients must connect within this time, else exit 2")
+	flag.StringVar(&o.subscribe, "subscribe", "", "subscribe mode: channel prefix, e.g. bench: (channels <prefix><conn>-<sub>); see subscribe.go")
+	flag.IntVar(&o.subs, "subs", 1, "subscribe mode: subscriptions per connection")
+	flag.StringVar(&o.subData, "sub-data", "", "subscribe mode: subscribe data (JSON), e.g. a stream's params")
+	flag.Int64Var(&o.items, "items", 0, "subscribe mode: items each subscription must receive (n = 0..items-1)")
+	flag.IntVar(&o.subConcurrency, "subscribe-concurrency", 256, "subscribe mode: subscribe requests pending at most")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		usageError("unexpected arguments: %v", flag.Args())
@@ -111,6 +124,16 @@ func parseFlags() (options, *template) {
 		usageError("-bucket must be > 0")
 	case o.connectTimeout <= 0:
 		usageError("-connect-timeout must be > 0")
+	case o.subs < 1:
+		usageError("-subs must be >= 1")
+	case o.subConcurrency < 1:
+		usageError("-subscribe-concurrency must be >= 1")
+	case o.items < 0:
+		usageError("-items must be >= 0")
+	case o.subscribe != "" && o.duration == 0 && o.items == 0 && o.stopFile == "":
+		usageError("nothing would end the run: set -duration, -items or -stop-file")
+	case o.subscribe != "":
+		// Subscribe mode: the call flags do not apply.
 	case o.duration == 0 && o.calls == 0 && o.stopFile == "":
 		usageError("nothing would end the run: set -duration, -calls or -stop-file")
 	case o.method == "":
@@ -293,6 +316,10 @@ func closeAll(conns []*conn, within time.Duration) {
 
 func main() {
 	o, tmpl := parseFlags()
+	if o.subscribe != "" {
+		runSubscribe(&o)
+		return
+	}
 
 	conns, err := connectAll(&o)
 	if err != nil {
