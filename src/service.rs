@@ -693,7 +693,9 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
         Ok(Live {
             first: Some(accepted),
             items: Some(items),
-            closing: Box::pin(self.closing.clone().cancelled_owned()),
+            // A child token per stream: polling it locks only its own state, not the server-wide
+            // token every open stream would share.
+            closing: Box::pin(self.closing.child_token().cancelled_owned()),
             _active: series.open(&self.metrics),
             series: self.stream_series.clone(),
             index,
