@@ -537,18 +537,22 @@ pub fn validate_channel_pattern(pattern: &str) -> Result<(), String> {
     if pattern.trim_end_matches('*').contains('*') || pattern.ends_with("**") {
         return Err("`*` may only end a pattern".into());
     }
-    if let Some(ns) = namespace(pattern) {
-        let ok = ns.len() >= 2
-            && ns
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-        if !ok {
-            return Err(format!(
-                "namespace {ns:?} must match Centrifugo's ^[-a-zA-Z0-9_.]{{2,}}$"
-            ));
-        }
+    namespace(pattern).map_or(Ok(()), validate_namespace)
+}
+
+/// Checks a namespace against Centrifugo's `^[-a-zA-Z0-9_.]{2,}$`.
+fn validate_namespace(ns: &str) -> Result<(), String> {
+    let ok = ns.len() >= 2
+        && ns
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "namespace {ns:?} must match Centrifugo's ^[-a-zA-Z0-9_.]{{2,}}$"
+        ))
     }
-    Ok(())
 }
 
 /// Checks a method name: `[namespace:]ident(.ident)*`, where an ident is `[A-Za-z_][A-Za-z0-9_]*`
@@ -562,15 +566,7 @@ pub fn validate_method_name(name: &str) -> Result<(), String> {
     }
     let path = match name.split_once(':') {
         Some((ns, path)) => {
-            let ok = ns.len() >= 2
-                && ns
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-            if !ok {
-                return Err(format!(
-                    "namespace {ns:?} must match Centrifugo's ^[-a-zA-Z0-9_.]{{2,}}$"
-                ));
-            }
+            validate_namespace(ns)?;
             path
         }
         None => name,

@@ -124,11 +124,7 @@ where
         ctx: Context<S>,
         params: P,
     ) -> BoxFuture<'static, Result<ItemStream<T>, RpcError>> {
-        let fut = self(ctx, params);
-        Box::pin(async move {
-            let items = fut.await.map_err(Into::into)?;
-            Ok(items.map_err(Into::into).boxed())
-        })
+        boxed(self(ctx, params))
     }
 }
 
@@ -177,12 +173,23 @@ where
         params: P,
         incoming: Incoming<C>,
     ) -> BoxFuture<'static, Result<ItemStream<T>, RpcError>> {
-        let fut = self(ctx, params, incoming);
-        Box::pin(async move {
-            let items = fut.await.map_err(Into::into)?;
-            Ok(items.map_err(Into::into).boxed())
-        })
+        boxed(self(ctx, params, incoming))
     }
+}
+
+/// A handler's opening future, with its errors and its items' errors converted, boxed.
+fn boxed<Fut, St, T, E, E2>(fut: Fut) -> BoxFuture<'static, Result<ItemStream<T>, RpcError>>
+where
+    Fut: Future<Output = Result<St, E>> + Send + 'static,
+    St: Stream<Item = Result<T, E2>> + Send + 'static,
+    T: Send + 'static,
+    E: Into<RpcError> + 'static,
+    E2: Into<RpcError> + 'static,
+{
+    Box::pin(async move {
+        let items = fut.await.map_err(Into::into)?;
+        Ok(items.map_err(Into::into).boxed())
+    })
 }
 
 /// The subscriber's publications on a bidirectional stream, decoded as `C`.
@@ -327,19 +334,7 @@ where
         let params: H::Params = decode_params(payload)?;
         Ok(handler.open(ctx, params).map(|r| r.map(encode)).boxed())
     });
-    StreamDef {
-        open,
-        info: StreamInfo {
-            name: String::new(),
-            description: None,
-            errors: Vec::new(),
-            bidirectional: false,
-            params: |g| g.subschema_for::<H::Params>(),
-            item: |g| g.subschema_for::<H::Item>(),
-            publication: None,
-            check: |payload| decode_params::<H::Params>(payload).map(drop),
-        },
-    }
+    StreamDef::new::<H::Params, H::Item>(open, None)
 }
 
 /// A bidirectional stream: the handler's items go to the subscriber, and the subscriber's
@@ -357,22 +352,32 @@ where
             .map(|r| r.map(encode))
             .boxed())
     });
-    StreamDef {
-        open,
-        info: StreamInfo {
-            name: String::new(),
-            description: None,
-            errors: Vec::new(),
-            bidirectional: true,
-            params: |g| g.subschema_for::<H::Params>(),
-            item: |g| g.subschema_for::<H::Item>(),
-            publication: Some(|g| g.subschema_for::<H::Publication>()),
-            check: |payload| decode_params::<H::Params>(payload).map(drop),
-        },
-    }
+    let publication: SchemaFn = |g| g.subschema_for::<H::Publication>();
+    StreamDef::new::<H::Params, H::Item>(open, Some(publication))
 }
 
 impl<S> StreamDef<S> {
+    /// A definition of a stream with params `P` and items `T`; bidirectional when it has the
+    /// schema of the subscriber's `publication`s.
+    fn new<P: DeserializeOwned + JsonSchema, T: JsonSchema>(
+        open: ErasedStream<S>,
+        publication: Option<SchemaFn>,
+    ) -> Self {
+        StreamDef {
+            open,
+            info: StreamInfo {
+                name: String::new(),
+                description: None,
+                errors: Vec::new(),
+                bidirectional: publication.is_some(),
+                params: |g| g.subschema_for::<P>(),
+                item: |g| g.subschema_for::<T>(),
+                publication,
+                check: |payload| decode_params::<P>(payload).map(drop),
+            },
+        }
+    }
+
     /// A description for the schema and the generated clients' docs.
     pub fn describe(mut self, description: &str) -> Self {
         self.info.description = Some(description.trim().to_owned());
