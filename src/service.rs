@@ -199,6 +199,10 @@ fn grpc_timeout(metadata: &MetadataMap) -> Option<Duration> {
     })
 }
 
+/// How much longer than the caller's own deadline (`grpc-timeout`) centrpc lets a call run before
+/// answering it with its in-band timeout itself: the caller cancels at its deadline first.
+const DEADLINE_GRACE: Duration = Duration::from_millis(500);
+
 /// A proxy request sent on behalf of an established connection: it names the user and meta.
 trait ConnectionRequest {
     /// Moves the connection's fields out of the request (no copies) into the call's facts.
@@ -502,12 +506,15 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
             return Err(RpcError::overloaded());
         };
         let limit = match call.info.deadline {
-            // Centrifugo's deadline always passes first at its end, so past it the client sees
-            // Centrifugo's 100; `--call-timeout` below its timeout gives the in-band 504 instead.
+            // At its deadline Centrifugo gives up and cancels the call, which drops this future
+            // (and fires the handler's cancellation); the client sees Centrifugo's 100. centrpc's
+            // own timer for that deadline waits a grace period longer, so it never races
+            // Centrifugo's on a loaded machine: it only bounds a caller that does not cancel.
+            // `--call-timeout` below Centrifugo's timeout gives the in-band 504 instead.
             Some(deadline) => self
                 .limits
                 .call_timeout
-                .min(deadline.saturating_duration_since(started)),
+                .min(deadline.saturating_duration_since(started) + DEADLINE_GRACE),
             None => self.limits.call_timeout,
         };
         // However this future ends (finished, timed out, or dropped by tonic when Centrifugo
