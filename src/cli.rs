@@ -82,6 +82,10 @@ struct SchemaArgs {
     /// With --diff: compare against this document instead of the current one.
     #[arg(long, value_name = "FILE", requires = "diff")]
     against: Option<PathBuf>,
+    /// Print (or write with --output) the AsyncAPI 3.0 document of the streams and typed channels
+    /// instead.
+    #[arg(long, conflicts_with_all = ["check", "diff"])]
+    asyncapi: bool,
 }
 
 use crate::schema::read_document;
@@ -125,7 +129,10 @@ fn schema_command<S: Send + Sync + 'static>(
             ExitCode::SUCCESS
         });
     }
-    let text = schema::to_string(&current);
+    let text = match args.asyncapi {
+        true => schema::to_string(&schema::asyncapi::asyncapi(&current)),
+        false => schema::to_string(&current),
+    };
     match &args.output {
         Some(path) => std::fs::write(path, text)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?,

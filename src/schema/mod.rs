@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 
 use crate::{error::BUILTIN_ERRORS, router::Router};
 
+pub mod asyncapi;
 pub mod diff;
 #[cfg_attr(not(feature = "devtools"), allow(dead_code))]
 pub(crate) mod example;
