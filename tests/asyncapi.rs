@@ -61,14 +61,21 @@ fn the_example_is_valid_asyncapi_with_a_channel_per_stream_and_typed_channel() {
         .collect();
     let streams = api["x-streams"].as_array().unwrap();
     let channels = api["x-channels"].as_array().unwrap();
-    assert_eq!(addresses.len(), streams.len() + channels.len(), "{addresses:?}");
+    assert_eq!(
+        addresses.len(),
+        streams.len() + channels.len(),
+        "{addresses:?}"
+    );
     for pattern in streams
         .iter()
         .map(|s| &s["name"])
         .chain(channels.iter().map(|c| &c["pattern"]))
     {
         let address = pattern.as_str().unwrap().replace('*', "{key}");
-        assert!(addresses.contains(&address.as_str()), "{address} in {addresses:?}");
+        assert!(
+            addresses.contains(&address.as_str()),
+            "{address} in {addresses:?}"
+        );
     }
     // The bidirectional stream: the app sends items and receives the subscriber's publications.
     let tally = &asyncapi["channels"]["stream.tally"];
@@ -79,7 +86,10 @@ fn the_example_is_valid_asyncapi_with_a_channel_per_stream_and_typed_channel() {
     let ops = asyncapi["operations"].as_object().unwrap();
     assert_eq!(ops["send.stream_tally.item"]["action"], "send");
     assert_eq!(ops["receive.stream_tally.publication"]["action"], "receive");
-    assert_eq!(asyncapi["components"]["schemas"], api["components"]["schemas"]);
+    assert_eq!(
+        asyncapi["components"]["schemas"],
+        api["components"]["schemas"]
+    );
 }
 
 #[test]
