@@ -180,10 +180,18 @@ pub(crate) struct StreamSeries {
     pub(crate) series: Series,
     #[cfg(feature = "metrics")]
     active: OnceLock<IntGauge>,
+    /// The message counters, by [`Direction`].
     #[cfg(feature = "metrics")]
-    sent: OnceLock<IntCounter>,
-    #[cfg(feature = "metrics")]
-    received: OnceLock<IntCounter>,
+    messages: [OnceLock<IntCounter>; 2],
+}
+
+/// Which way a stream message went: the `direction` label.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Direction {
+    /// An item to the subscriber.
+    Sent,
+    /// A publication from the subscriber.
+    Received,
 }
 
 impl StreamSeries {
@@ -193,9 +201,7 @@ impl StreamSeries {
             #[cfg(feature = "metrics")]
             active: OnceLock::new(),
             #[cfg(feature = "metrics")]
-            sent: OnceLock::new(),
-            #[cfg(feature = "metrics")]
-            received: OnceLock::new(),
+            messages: Default::default(),
         }
     }
 
@@ -217,29 +223,25 @@ impl StreamSeries {
         InFlight
     }
 
-    /// Counts one item sent to the subscriber.
-    pub(crate) fn sent(&self, #[allow(unused_variables)] metrics: &Metrics) {
-        #[cfg(feature = "metrics")]
-        self.sent
+    /// Counts one message going `direction`.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn message(&self, metrics: &Metrics, direction: Direction) {
+        let label = match direction {
+            Direction::Sent => "sent",
+            Direction::Received => "received",
+        };
+        self.messages[direction as usize]
             .get_or_init(|| {
                 metrics
                     .stream_messages
-                    .with_label_values(&[self.series.method(), "sent"])
+                    .with_label_values(&[self.series.method(), label])
             })
             .inc();
     }
 
-    /// Counts one publication received from the subscriber.
-    pub(crate) fn received(&self, #[allow(unused_variables)] metrics: &Metrics) {
-        #[cfg(feature = "metrics")]
-        self.received
-            .get_or_init(|| {
-                metrics
-                    .stream_messages
-                    .with_label_values(&[self.series.method(), "received"])
-            })
-            .inc();
-    }
+    /// Messages are not counted without the `metrics` feature.
+    #[cfg(not(feature = "metrics"))]
+    pub(crate) fn message(&self, _: &Metrics, _: Direction) {}
 }
 
 /// Without the `metrics` feature there is nothing to record into.

@@ -33,7 +33,7 @@ use crate::{
     dispatch::{self, Dispatch, Table},
     error::{RpcError, Wire},
     hooks::{self, ConnectEvent, PublishEvent, RefreshEvent, SubRefreshEvent, SubscribeEvent},
-    metrics::{InFlight, Metrics, Outcome, Series, StreamSeries, UNKNOWN_METHOD},
+    metrics::{Direction, InFlight, Metrics, Outcome, Series, StreamSeries, UNKNOWN_METHOD},
     middleware::{flatten, BoxCallService},
     proto::{self, centrifugo_proxy_server::CentrifugoProxy},
     router::Router,
@@ -634,7 +634,7 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
             )?;
             let (series, metrics) = (self.stream_series.clone(), self.metrics.clone());
             let publications = publications
-                .inspect(move |_| series[i].received(&metrics))
+                .inspect(move |_| series[i].message(&metrics, Direction::Received))
                 .boxed();
             let ctx = Context::from_shared(self.state.clone(), call.clone());
             let open = AssertUnwindSafe(async {
@@ -817,7 +817,7 @@ impl futures_util::Stream for Live {
                 Poll::Ready(None)
             }
             Poll::Ready(Some(Ok(data))) => {
-                this.series[this.index].sent(&this.metrics);
+                this.series[this.index].message(&this.metrics, Direction::Sent);
                 Poll::Ready(Some(Ok(proto::StreamSubscribeResponse {
                     subscribe_response: None,
                     publication: Some(proto::Publication {

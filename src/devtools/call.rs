@@ -227,15 +227,7 @@ async fn run<S: Send + Sync + 'static>(
 
     let outcome = if args.via_centrifugo {
         let token = args.as_user.token().map_err(usage)?;
-        let params = if payload.iter().all(u8::is_ascii_whitespace) {
-            None
-        } else {
-            Some(serde_json::from_slice(&payload).map_err(|e| {
-                usage(format!(
-                    "Centrifugo's JSON protocol carries only valid JSON params: {e}"
-                ))
-            })?)
-        };
+        let params = json_data(&payload).map_err(usage)?;
         let url = args.as_user.url();
         centrifugo::call(&url, &token, &name, params, args.timeout).await
     } else {
@@ -281,9 +273,28 @@ async fn run<S: Send + Sync + 'static>(
             eprintln!("disconnect {code}: {reason}");
             Ok(Exit::RpcError)
         }
-        Err(Failure::Unreachable(m)) => Err((Exit::Unreachable, m)),
-        Err(Failure::Refused(m)) => Err((Exit::Refused, m)),
+        Err(failure) => Err(failure.exit()),
     }
+}
+
+impl Failure {
+    /// The exit code and message of a failure to get an answer.
+    pub(crate) fn exit(self) -> (Exit, String) {
+        match self {
+            Failure::Unreachable(m) => (Exit::Unreachable, m),
+            Failure::Refused(m) => (Exit::Refused, m),
+        }
+    }
+}
+
+/// Params or subscribe data for Centrifugo's JSON protocol: none when empty, else valid JSON.
+pub(crate) fn json_data(payload: &[u8]) -> Result<Option<Value>, String> {
+    if payload.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(payload)
+        .map(Some)
+        .map_err(|e| format!("Centrifugo's JSON protocol carries only valid JSON data: {e}"))
 }
 
 /// The gRPC target the flags describe.

@@ -13,7 +13,7 @@ use clap::Args;
 use serde_json::{json, Value};
 
 use super::{
-    call::{builtin_name, print_error, read_data, AsUser, Exit},
+    call::{builtin_name, json_data, print_error, read_data, AsUser, Exit},
     centrifugo::{error_outcome, Incoming, Session},
     Failure, Outcome,
 };
@@ -94,21 +94,10 @@ async fn run<S: Send + Sync + 'static>(
             ));
         }
     }
-    let data: Option<Value> = if payload.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        Some(serde_json::from_slice(&payload).map_err(|e| {
-            usage(format!(
-                "Centrifugo's JSON protocol carries only valid JSON data: {e}"
-            ))
-        })?)
-    };
+    let data = json_data(&payload).map_err(usage)?;
     let token = args.as_user.token().map_err(usage)?;
     let url = args.as_user.url();
-    let failure = |f: Failure| match f {
-        Failure::Unreachable(m) => (Exit::Unreachable, m),
-        Failure::Refused(m) => (Exit::Refused, m),
-    };
+    let failure = Failure::exit;
     let mut session = Session::open(&url, &token, "centrpc-subscribe", args.timeout)
         .await
         .map_err(failure)?;
