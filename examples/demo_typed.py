@@ -12,6 +12,7 @@ from gen.python import (
     APIClient,
     CentrifugoRPCClient,
     CreateTaskParams,
+    Login,
     ProcessParams,
     RPCError,
     TallyAdd,
@@ -19,6 +20,7 @@ from gen.python import (
     TaskEvent,
     TaskRef,
     WatchTasks,
+    connect_data,
 )
 
 
@@ -70,6 +72,14 @@ async def main(url: str, token: str, user: str) -> None:
                 pass
         except RPCError as e:
             print(f"  stream  watch:tasks of another user -> refused: RPCError {e.code}: {e.message}")
+
+    # Connecting is typed too: without a JWT, the connect hook reads a `Login` and answers with a
+    # `Welcome` (the connect reply's data).
+    login = connect_data(Login(user="ada", password="centrpc"))
+    async with CentrifugoRPCClient(url, "", data=login) as ada:
+        welcome = APIClient(ada).connect_reply_data()
+        assert welcome is not None
+        print(f"  connect Login(user='ada') -> Welcome(user={welcome.user!r}, via={welcome.via!r})")
 
 
 if __name__ == "__main__":

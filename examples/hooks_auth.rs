@@ -7,23 +7,25 @@
 //! ```
 
 use centrpc::{
-    hooks::{ConnectEvent, ConnectReply, Hooks, SubscribeEvent, SubscribeReply},
+    hooks::{ConnectEvent, ConnectReply, Hooks, Json, SubscribeEvent, SubscribeReply},
     Context, Router, RpcError,
 };
+use schemars::JsonSchema;
 use serde::Deserialize;
 
-#[derive(Deserialize)]
+/// The connect data: typed, so it is in the API document and generated clients send it typed.
+#[derive(Deserialize, JsonSchema)]
 struct Login {
     user: String,
     password: String,
 }
 
-/// Accepts any user name with the password `demo`; anything else is a terminal disconnect.
-async fn connect(_: Context, event: ConnectEvent) -> Result<ConnectReply, RpcError> {
-    let refused = || RpcError::disconnect(4503, "invalid credentials");
-    let login: Login = event.data().map_err(|_| refused())?;
+/// Accepts any user name with the password `demo`; a wrong password is a terminal disconnect.
+/// Data that is not a `Login` never reaches the hook: the client gets centrpc's 400 / 422.
+async fn connect(_: Context, event: ConnectEvent<Json<Login>>) -> Result<ConnectReply, RpcError> {
+    let Json(login) = event.data;
     if login.password != "demo" || login.user.is_empty() {
-        return Err(refused());
+        return Err(RpcError::disconnect(4503, "invalid credentials"));
     }
     Ok(ConnectReply::user(login.user))
 }

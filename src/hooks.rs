@@ -9,54 +9,135 @@
 use std::{future::Future, sync::Arc};
 
 use futures_util::future::BoxFuture;
+use schemars::JsonSchema;
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::{
     call::{CallResult, Reply},
     context::Context,
     error::RpcError,
-    handler::decode,
+    handler::{decode, SchemaFn},
 };
 
 /// A client connecting without a JWT (Centrifugo calls the connect proxy only then).
+///
+/// `D` is how the client's connect data arrives: raw bytes by default, or [`Json<T>`] for typed
+/// data, decoded before the hook runs (malformed JSON and a mismatch are refused in-band with
+/// [`MALFORMED_JSON`](crate::codes::MALFORMED_JSON) / [`INVALID_PARAMS`](crate::codes::INVALID_PARAMS)
+/// and the field path) and described in the API document, so generated clients send it typed.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
-pub struct ConnectEvent {
+pub struct ConnectEvent<D = Vec<u8>> {
     /// The SDK's name (`js`, `python`, `go`…).
     pub name: String,
     /// The SDK's version.
     pub version: String,
     /// Channels the client asks to be subscribed to on connect.
     pub channels: Vec<String>,
-    /// The raw connect data the client sent (JSON for JSON clients).
-    pub data: Vec<u8>,
+    /// The connect data the client sent: the raw bytes (JSON for JSON clients), or the decoded
+    /// [`Json<T>`].
+    pub data: D,
+}
+
+/// Typed connect data: a hook taking `ConnectEvent<Json<Login>>` receives the client's data
+/// decoded as `Login` (empty data decodes as JSON `null`, so `Json<Option<Login>>` makes it
+/// optional).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Json<T>(pub T);
+
+/// How connect data reaches a connect hook: `Vec<u8>` (raw) or [`Json<T>`] (typed).
+pub trait ConnectData: Sized + Send + 'static {
+    /// Reads the client's raw data.
+    fn decode(raw: Vec<u8>) -> Result<Self, RpcError>;
+    /// The schema of the data, for the API document; `None` for raw data.
+    fn schema() -> Option<SchemaFn>;
+}
+
+impl ConnectData for Vec<u8> {
+    fn decode(raw: Vec<u8>) -> Result<Self, RpcError> {
+        Ok(raw)
+    }
+
+    fn schema() -> Option<SchemaFn> {
+        None
+    }
+}
+
+impl<T: DeserializeOwned + JsonSchema + Send + 'static> ConnectData for Json<T> {
+    fn decode(raw: Vec<u8>) -> Result<Self, RpcError> {
+        decode(&raw).map(Json)
+    }
+
+    fn schema() -> Option<SchemaFn> {
+        Some(|g| g.subschema_for::<T>())
+    }
 }
 
 /// Whom Centrifugo should consider connected, and with what.
-#[derive(Debug, Clone, Default)]
+///
+/// `R` is the type of the `data` returned to the client in its connect reply, and `I` of the
+/// connection's public `info` (what other clients see in presence and join/leave); both are JSON
+/// values by default. Typed, they are described in the API document and generated clients read
+/// the reply data typed.
+#[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct ConnectReply {
+pub struct ConnectReply<R = serde_json::Value, I = serde_json::Value> {
     /// The user ID; required (an empty string means an anonymous connection).
     pub user: String,
     /// When the connection expires (unix seconds); Centrifugo then calls the refresh hook.
     pub expire_at: Option<i64>,
     /// Public connection info (shown in presence and join/leave).
-    pub info: Option<serde_json::Value>,
+    pub info: Option<I>,
     /// Data returned to the client in its connect reply.
-    pub data: Option<serde_json::Value>,
+    pub data: Option<R>,
     /// Server-side subscriptions.
     pub channels: Vec<String>,
     /// Server-only meta, forwarded in later proxy calls (`include_connection_meta`).
     pub meta: Option<serde_json::Value>,
 }
 
-impl ConnectReply {
+impl<R, I> Default for ConnectReply<R, I> {
+    fn default() -> Self {
+        Self {
+            user: String::new(),
+            expire_at: None,
+            info: None,
+            data: None,
+            channels: Vec::new(),
+            meta: None,
+        }
+    }
+}
+
+impl<R, I> ConnectReply<R, I> {
     /// Accepts the connection as `user`.
     pub fn user(user: impl Into<String>) -> Self {
         Self {
             user: user.into(),
             ..Self::default()
         }
+    }
+}
+
+impl<R: Serialize, I: Serialize> ConnectReply<R, I> {
+    /// The reply with its data and info as JSON values, the form the service encodes.
+    fn into_json(self) -> Result<ConnectReply, RpcError> {
+        fn json(
+            what: &str,
+            v: Option<impl Serialize>,
+        ) -> Result<Option<serde_json::Value>, RpcError> {
+            v.map(serde_json::to_value).transpose().map_err(|e| {
+                RpcError::internal(format!("cannot encode the connect {what} as JSON: {e}"))
+            })
+        }
+        Ok(ConnectReply {
+            data: json("data", self.data)?,
+            info: json("info", self.info)?,
+            user: self.user,
+            expire_at: self.expire_at,
+            channels: self.channels,
+            meta: self.meta,
+        })
     }
 }
 
@@ -248,9 +329,29 @@ pub(crate) fn matches(pattern: &str, channel: &str) -> bool {
     }
 }
 
+/// The schemas of the connect hook's data, reply data and info (raw data has none; untyped
+/// reply data and info are JSON values, whose schema says nothing).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConnectTypes {
+    pub(crate) data: Option<SchemaFn>,
+    pub(crate) reply_data: SchemaFn,
+    pub(crate) info: SchemaFn,
+}
+
+impl Default for ConnectTypes {
+    fn default() -> Self {
+        Self {
+            data: None,
+            reply_data: |g| g.subschema_for::<serde_json::Value>(),
+            info: |g| g.subschema_for::<serde_json::Value>(),
+        }
+    }
+}
+
 /// The hook table; build it with [`Router::hooks`](crate::Router::hooks).
 pub struct Hooks<S> {
     pub(crate) connect: Option<Hook<S, ConnectEvent>>,
+    pub(crate) connect_types: ConnectTypes,
     pub(crate) refresh: Option<Hook<S, RefreshEvent>>,
     pub(crate) sub_refresh: Option<Hook<S, SubRefreshEvent>>,
     pub(crate) subscribe: Vec<(Pattern, Hook<S, SubscribeEvent>)>,
@@ -271,6 +372,7 @@ impl<S> Default for Hooks<S> {
     fn default() -> Self {
         Self {
             connect: None,
+            connect_types: ConnectTypes::default(),
             refresh: None,
             sub_refresh: None,
             subscribe: Vec::new(),
@@ -281,11 +383,41 @@ impl<S> Default for Hooks<S> {
 
 impl<S> Hooks<S> {
     /// Authenticates connections that carry no JWT.
-    pub fn connect<Err: Into<RpcError> + 'static>(
+    ///
+    /// The hook may take typed connect data (`ConnectEvent<Json<Login>>`) and answer with typed
+    /// reply data and info (`ConnectReply<Welcome, UserInfo>`); their types go into the API
+    /// document (`x-connect`), and generated clients send and read them typed.
+    pub fn connect<D, R, I, Err>(
         mut self,
-        f: impl HookFn<S, ConnectEvent, ConnectReply, Err>,
-    ) -> Self {
-        self.connect = Some(erase(f, Reply::Connect));
+        f: impl HookFn<S, ConnectEvent<D>, ConnectReply<R, I>, Err>,
+    ) -> Self
+    where
+        D: ConnectData,
+        R: Serialize + JsonSchema + Send + 'static,
+        I: Serialize + JsonSchema + Send + 'static,
+        Err: Into<RpcError> + 'static,
+    {
+        self.connect = Some(Arc::new(move |ctx, event: ConnectEvent| {
+            // Decoded before the hook's future exists, as RPC params are.
+            let work = D::decode(event.data).map(|data| {
+                let event = ConnectEvent {
+                    name: event.name,
+                    version: event.version,
+                    channels: event.channels,
+                    data,
+                };
+                f.call_hook(ctx, event)
+            });
+            Box::pin(async move {
+                let reply = work?.await.map_err(Into::into)?;
+                reply.into_json().map(Reply::Connect)
+            })
+        }));
+        self.connect_types = ConnectTypes {
+            data: D::schema(),
+            reply_data: |g| g.subschema_for::<R>(),
+            info: |g| g.subschema_for::<I>(),
+        };
         self
     }
 

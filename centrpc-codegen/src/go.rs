@@ -58,7 +58,14 @@ const RESERVED: &[&str] = &[
 ];
 
 /// Methods `APIClient` has besides the API's (its own and the embedded client's).
-const CLIENT_METHODS: &[&str] = &["Connect", "Close", "Call", "SDK", "CentrifugoRPCClient"];
+const CLIENT_METHODS: &[&str] = &[
+    "Connect",
+    "Close",
+    "Call",
+    "SDK",
+    "CentrifugoRPCClient",
+    "ConnectReplyData",
+];
 
 /// Methods the enum structs have, which no variant field may be named like.
 const ENUM_METHODS: &[&str] = &["MarshalJSON", "UnmarshalJSON"];
@@ -200,6 +207,10 @@ struct Context {
     streams: Vec<GoStream>,
     channels: Vec<GoChannel>,
     errors: Vec<GoError>,
+    /// The Go type of the typed connect data, when typed (`WithConnectData` takes it).
+    connect_data: Option<String>,
+    /// The Go type of the typed connect reply data, when typed (`APIClient.ConnectReplyData`).
+    connect_reply: Option<String>,
     centrifuge_go: &'static str,
 }
 
@@ -1003,7 +1014,17 @@ pub fn render(api: &Api) -> Result<Vec<File>, CodegenError> {
         };
         format!("{}(ctx{key}{params})", s.name)
     });
+    let connect_data = match &api.connect.data {
+        Some(r) => Some(gen.go_type(r, "connect data")?),
+        None => None,
+    };
+    let connect_reply = match &api.connect.reply_data {
+        Some(r) => Some(gen.go_type(r, "connect reply data")?),
+        None => None,
+    };
     let ctx = Context {
+        connect_data,
+        connect_reply,
         example_call,
         example_stream,
         module: package.clone(),
@@ -1088,6 +1109,7 @@ mod tests {
             errors: Vec::new(),
             streams: Vec::new(),
             channels: Vec::new(),
+            connect: Default::default(),
         }
     }
 

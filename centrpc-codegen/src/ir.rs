@@ -28,6 +28,20 @@ pub struct Api {
     pub streams: Vec<Stream>,
     /// Typed channels, sorted by name (document key `x-channels`).
     pub channels: Vec<Channel>,
+    /// The connect hook's typed parts (document key `x-connect`).
+    pub connect: Connect,
+}
+
+/// What the connect hook reads and answers, where the application typed it: each part is `None`
+/// when untyped (raw data, any JSON), and clients then keep the SDK's untyped form.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Connect {
+    /// The connect data clients send.
+    pub data: Option<TypeRef>,
+    /// The data of the connect reply clients receive.
+    pub reply_data: Option<TypeRef>,
+    /// The connection's public info (what other clients see in presence and join/leave).
+    pub info: Option<TypeRef>,
 }
 
 /// A subscription stream: the client subscribes to a channel of `pattern` with `params` as its
@@ -388,6 +402,16 @@ pub fn read(document: &Value) -> Result<Api, CodegenError> {
         });
     }
     channels.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut connect = Connect::default();
+    for (part, slot) in [
+        ("data", &mut connect.data),
+        ("replyData", &mut connect.reply_data),
+        ("info", &mut connect.info),
+    ] {
+        if let Some(p) = document["x-connect"].get(part) {
+            *slot = Some(reader.type_ref(&p["schema"], &format!("connect {part}"))?);
+        }
+    }
     let errors = document["components"]["errors"]
         .as_object()
         .into_iter()
@@ -413,6 +437,7 @@ pub fn read(document: &Value) -> Result<Api, CodegenError> {
         errors,
         streams,
         channels,
+        connect,
     };
     check_collisions(&api)?;
     Ok(api)

@@ -256,6 +256,10 @@ struct Package {
     codecs: Vec<Codec>,
     /// The names api.py imports from `.client`.
     client_imports: Vec<String>,
+    /// The connect hook's typed data (a `connect_data` function), when typed.
+    connect_data: Option<PyConnectPart>,
+    /// The connect reply's typed data (`APIClient.connect_reply_data`), when typed.
+    connect_reply: Option<PyConnectPart>,
     errors: Vec<PyError>,
     /// `__all__` of the package.
     all: Vec<String>,
@@ -293,6 +297,13 @@ struct Alias {
     statement: String,
     /// The docstring block (not indented), or empty.
     doc: String,
+}
+
+/// A typed part of connecting: its Python type and the codec function that encodes or decodes it.
+#[derive(Debug, Serialize)]
+struct PyConnectPart {
+    ty: String,
+    codec: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -618,6 +629,12 @@ impl Package {
         let mut adapters = Vec::new();
         let mut methods = Vec::new();
         let mut method_names: BTreeMap<String, String> = BTreeMap::new();
+        if api.connect.reply_data.is_some() {
+            method_names.insert(
+                "connect_reply_data".into(),
+                "the client's own `connect_reply_data`".into(),
+            );
+        }
         for m in &api.methods {
             let pm = b.method(m, &mut api_uses, &mut api_model_uses, &mut adapters)?;
             if let Some(prev) = method_names.insert(pm.name.clone(), m.name.clone()) {
@@ -670,6 +687,21 @@ impl Package {
             subscriptions.push(ps);
             publishes.extend(publish);
         }
+        let mut connect_part = |r: &Option<TypeRef>, decode: bool| {
+            r.as_ref().map(|r| PyConnectPart {
+                ty: b.api_ty(r, &mut api_uses),
+                codec: b.codec(
+                    r,
+                    decode,
+                    &mut api_uses,
+                    &mut api_model_uses,
+                    &mut adapters,
+                    &mut codecs,
+                ),
+            })
+        };
+        let connect_data = connect_part(&api.connect.data, false);
+        let connect_reply = connect_part(&api.connect.reply_data, true);
         let mut client_imports: Vec<String> = client_imports.into_iter().collect();
         isort(&mut client_imports);
         let mut api_model_imports: Vec<String> = api_model_uses.into_iter().collect();
@@ -735,6 +767,7 @@ impl Package {
         ]
         .iter()
         .map(|s| (*s).to_owned())
+        .chain(connect_data.as_ref().map(|_| "connect_data".to_owned()))
         .chain(model_names.iter().cloned())
         .collect();
         isort(&mut all);
@@ -819,6 +852,8 @@ impl Package {
             publishes,
             codecs,
             client_imports,
+            connect_data,
+            connect_reply,
             errors,
             all,
             extra_dependencies,

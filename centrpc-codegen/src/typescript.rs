@@ -67,7 +67,7 @@ const RESERVED_TYPE_NAMES: &[&str] = &[
 ];
 
 /// Members of `APIClient` a generated method must not replace: such a method gets a trailing `_`.
-const RESERVED_METHOD_NAMES: &[&str] = &["constructor", "rpc"];
+const RESERVED_METHOD_NAMES: &[&str] = &["constructor", "rpc", "connectReplyData"];
 
 /// Renders the TypeScript package.
 pub fn render(api: &Api) -> Result<Vec<File>, CodegenError> {
@@ -170,21 +170,39 @@ pub fn render(api: &Api) -> Result<Vec<File>, CodegenError> {
         .map(|c| channel_view(c, &names))
         .collect::<Result<Vec<_>, _>>()?;
     check_members(&methods, &streams, &channels)?;
-    let uses_types = methods.iter().any(|m| {
-        m.result.contains("types.") || m.params.as_ref().is_some_and(|p| p.contains("types."))
-    }) || streams.iter().any(|s| {
-        [Some(&s.item), s.params.as_ref(), s.publication.as_ref()]
-            .into_iter()
-            .flatten()
-            .any(|t| t.contains("types."))
-    }) || channels.iter().any(|c| {
-        [Some(&c.publication), c.client_publication.as_ref()]
-            .into_iter()
-            .flatten()
-            .any(|t| t.contains("types."))
-    });
+    let connect_data = api
+        .connect
+        .data
+        .as_ref()
+        .map(|t| ts_type(t, &names, "types.").0);
+    let connect_reply = api
+        .connect
+        .reply_data
+        .as_ref()
+        .map(|t| ts_type(t, &names, "types.").0);
+    let uses_types = [&connect_data, &connect_reply]
+        .into_iter()
+        .flatten()
+        .any(|t| t.contains("types."))
+        || methods.iter().any(|m| {
+            m.result.contains("types.") || m.params.as_ref().is_some_and(|p| p.contains("types."))
+        })
+        || streams.iter().any(|s| {
+            [Some(&s.item), s.params.as_ref(), s.publication.as_ref()]
+                .into_iter()
+                .flatten()
+                .any(|t| t.contains("types."))
+        })
+        || channels.iter().any(|c| {
+            [Some(&c.publication), c.client_publication.as_ref()]
+                .into_iter()
+                .flatten()
+                .any(|t| t.contains("types."))
+        });
     let context = minijinja::context! {
         uses_types => uses_types,
+        connect_data => connect_data,
+        connect_reply => connect_reply,
         title => one_line(&api.title),
         version => one_line(&api.version),
         package_name => package_name(&api.title),

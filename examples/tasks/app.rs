@@ -14,8 +14,8 @@ use std::{
 
 use centrpc::{
     hooks::{
-        ConnectEvent, ConnectReply, Hooks, PublishEvent, PublishReply, RefreshEvent, RefreshReply,
-        SubscribeEvent, SubscribeReply,
+        ConnectEvent, ConnectReply, Hooks, Json, PublishEvent, PublishReply, RefreshEvent,
+        RefreshReply, SubscribeEvent, SubscribeReply,
     },
     method,
     middleware::{Quota, RateLimitLayer},
@@ -531,16 +531,39 @@ async fn echo(_ctx: Context<App>, value: serde_json::Value) -> Result<serde_json
     Ok(value)
 }
 
-/// Connect data the demo's connect hook accepts.
-#[derive(Debug, Deserialize)]
-struct Login {
-    user: String,
-    password: String,
+/// The connect data a client logs in with (when no JWT and no forwarded header logs it in).
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct Login {
+    /// Any user name, 1 to 64 bytes.
+    pub user: String,
+    /// The demo's password, `centrpc`.
+    pub password: String,
 }
 
-/// Logs in from connect data `{"user","password"}` or a forwarded header
+/// What the connect hook answers a logged-in client with (its connect reply data).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Welcome {
+    /// The user the connection is logged in as.
+    pub user: String,
+    /// When the login expires (unix seconds); Centrifugo refreshes the connection before.
+    pub expires_at: i64,
+    /// How the client logged in: `connect_data` or `header`.
+    pub via: String,
+}
+
+/// A connection's public info: what other clients see of it in presence and join/leave events.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ConnInfo {
+    /// The name to show.
+    pub display_name: String,
+}
+
+/// Logs in from connect data [`Login`] or a forwarded header
 /// `authorization: Demo <user>:<password>`; any user name with [`DEMO_PASSWORD`].
-async fn connect(ctx: Context<App>, event: ConnectEvent) -> Result<ConnectReply, RpcError> {
+async fn connect(
+    ctx: Context<App>,
+    event: ConnectEvent<Json<Option<Login>>>,
+) -> Result<ConnectReply<Welcome, ConnInfo>, RpcError> {
     let from_header = ctx.header("authorization").and_then(|h| {
         let (user, password) = h.strip_prefix("Demo ")?.split_once(':')?;
         Some(Login {
@@ -548,16 +571,26 @@ async fn connect(ctx: Context<App>, event: ConnectEvent) -> Result<ConnectReply,
             password: password.into(),
         })
     });
-    let login = match from_header {
-        Some(login) => login,
-        None => event.data::<Login>().map_err(|_| refused())?,
+    let (login, via) = match (from_header, event.data.0) {
+        (Some(login), _) => (login, "header"),
+        (None, Some(login)) => (login, "connect_data"),
+        (None, None) => return Err(refused()),
     };
     if login.password != DEMO_PASSWORD || login.user.is_empty() || login.user.len() > 64 {
         return Err(refused());
     }
-    let mut reply = ConnectReply::user(login.user);
+    let expires_at = unix_now() + 3600;
+    let mut reply = ConnectReply::user(&login.user);
     reply.meta = Some(serde_json::json!({"login": "connect-hook"}));
-    reply.expire_at = Some(unix_now() + 3600);
+    reply.expire_at = Some(expires_at);
+    reply.info = Some(ConnInfo {
+        display_name: login.user.clone(),
+    });
+    reply.data = Some(Welcome {
+        user: login.user,
+        expires_at,
+        via: via.into(),
+    });
     Ok(reply)
 }
 

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use centrpc::{
     hooks::{
-        ConnectEvent, ConnectReply, PublishEvent, PublishReply, SubscribeEvent, SubscribeReply,
+        ConnectEvent, ConnectReply, Json, PublishEvent, PublishReply, SubscribeEvent, SubscribeReply,
     },
     service::{Limits, ProxyService},
     stream::{self, Incoming},
@@ -14,13 +14,13 @@ use centrpc::{
 };
 use futures_util::{Stream, StreamExt};
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 #[path = "../../tests/fixtures/everything.rs"]
 #[allow(dead_code)]
 pub mod types;
 
-#[derive(Deserialize, JsonSchema)]
+#[derive(Serialize, Deserialize, JsonSchema)]
 pub struct Filter {
     pub user_id: String,
     pub limit: Option<u32>,
@@ -39,9 +39,16 @@ async fn filter(_: Context, f: Filter) -> Result<u32, RpcError> {
 async fn nothing(_: Context, _: ()) -> Result<(), RpcError> {
     Ok(())
 }
-async fn connect(_: Context, e: ConnectEvent) -> Result<ConnectReply, RpcError> {
-    let f: Filter = e.data()?;
-    Ok(ConnectReply::user(f.user_id))
+/// Typed connect: data decoded before the hook, reply data and info encoded after it.
+async fn connect(
+    _: Context,
+    e: ConnectEvent<Json<Filter>>,
+) -> Result<ConnectReply<Filter, Vec<String>>, RpcError> {
+    let Json(f) = e.data;
+    let mut reply = ConnectReply::user(&f.user_id);
+    reply.info = Some(f.tags.clone());
+    reply.data = Some(f);
+    Ok(reply)
 }
 async fn subscribe(_: Context, e: SubscribeEvent) -> Result<SubscribeReply, RpcError> {
     let _: Option<Filter> = e.data()?;

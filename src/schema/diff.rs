@@ -56,7 +56,7 @@ struct Listing {
     parts: &'static [(&'static str, &'static str, Flow)],
 }
 
-const LISTINGS: [Listing; 3] = [
+const LISTINGS: [Listing; 4] = [
     Listing {
         what: "method",
         key: "methods",
@@ -89,9 +89,21 @@ const LISTINGS: [Listing; 3] = [
             ),
         ],
     },
+    // One object rather than a list: the connect hook's typed data, reply data and info.
+    Listing {
+        what: "connect",
+        key: "x-connect",
+        name: "",
+        parts: &[
+            ("data", "/data/schema", Flow::Input),
+            ("reply data", "/replyData/schema", Flow::Output),
+            ("info", "/info/schema", Flow::Output),
+        ],
+    },
 ];
 
-/// Every change from `old` to `new`: methods, then streams, then channels, each in name order.
+/// Every change from `old` to `new`: methods, then streams, then channels, each in name order,
+/// then the connect hook's types.
 pub fn changes(old: &Value, new: &Value) -> Vec<Change> {
     let mut d = Diff {
         old,
@@ -127,6 +139,9 @@ pub fn changes(old: &Value, new: &Value) -> Vec<Change> {
 
 impl Listing {
     fn items<'d>(&self, doc: &'d Value) -> Vec<(String, &'d Value)> {
+        if let Some(single) = doc.get(self.key).filter(|v| v.is_object()) {
+            return vec![(self.what.to_owned(), single)];
+        }
         doc[self.key]
             .as_array()
             .into_iter()

@@ -64,6 +64,18 @@ pub fn document<S: Send + Sync + 'static>(router: &Router<S>) -> Value {
         .iter()
         .map(|c| (c.publication)(&mut ser).to_value())
         .collect();
+    // The connect hook's typed data (client → server), reply data and info (server → client).
+    let hooks = router.hook_table();
+    let connect = hooks.connect.as_ref().map(|_| hooks.connect_types);
+    let mut connect_data = connect.and_then(|c| c.data).map(|d| d(&mut de).to_value());
+    let connect_reply: Vec<(&str, Value)> = connect
+        .map(|c| {
+            vec![
+                ("replyData", (c.reply_data)(&mut ser).to_value()),
+                ("info", (c.info)(&mut ser).to_value()),
+            ]
+        })
+        .unwrap_or_default();
     let mut de_defs: BTreeMap<String, Value> = de.take_definitions(true).into_iter().collect();
     let ser_defs: BTreeMap<String, Value> = ser.take_definitions(true).into_iter().collect();
 
@@ -105,6 +117,7 @@ pub fn document<S: Send + Sync + 'static>(router: &Router<S>) -> Value {
         .chain(&mut stream_params)
         .chain(stream_publications.iter_mut().flatten())
         .chain(client_publications.iter_mut().flatten())
+        .chain(connect_data.iter_mut())
         .for_each(|p| rewrite_refs(p, &renames));
     let mut schemas: Map<String, Value> = ser_defs.into_iter().collect();
     schemas.extend(de_defs);
@@ -191,6 +204,17 @@ pub fn document<S: Send + Sync + 'static>(router: &Router<S>) -> Value {
     if !channels.is_empty() {
         document["x-channels"] = Value::Array(channels);
     }
+    // Typed connect data, reply data and info; untyped ones (raw bytes, any JSON) are left out.
+    let typed = connect_data
+        .map(|d| ("data", d))
+        .into_iter()
+        .chain(connect_reply.into_iter().filter(|(_, s)| !says_nothing(s)));
+    let connect: Map<String, Value> = typed
+        .map(|(name, schema)| (name.to_owned(), json!({ "name": name, "schema": schema })))
+        .collect();
+    if !connect.is_empty() {
+        document["x-connect"] = Value::Object(connect);
+    }
     document
 }
 
@@ -207,6 +231,11 @@ fn declared_errors(own: &[crate::DeclaredError]) -> Vec<Value> {
             })
         }))
         .collect()
+}
+
+/// Whether a schema allows any JSON value (`true`, `{}`): that of `serde_json::Value`.
+fn says_nothing(schema: &Value) -> bool {
+    *schema == Value::Bool(true) || schema.as_object().is_some_and(Map::is_empty)
 }
 
 /// Whether a params schema accepts JSON `null` (then the params may be left out).

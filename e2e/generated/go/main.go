@@ -483,11 +483,34 @@ func options(url, token string) {
 	}))
 	check("WithGetToken was called", calls >= 1, "%d calls", calls)
 	whoami("WithHeader (login from a forwarded header)", "bob", client.WithHeader("Authorization", "Demo bob:centrpc"))
-	whoami("WithConnectData (login from connect data)", "carol",
-		client.WithConnectData(json.RawMessage(`{"user":"carol","password":"centrpc"}`)))
+	whoami("WithConnectData (login from typed connect data)", "carol",
+		client.WithConnectData(&client.Login{User: "carol", Password: "centrpc"}))
+	func() {
+		carol := client.NewAPIClient(url, "", client.WithConnectData(&client.Login{User: "carol", Password: "centrpc"}))
+		defer carol.Close()
+		if err := carol.Connect(ctx); err != nil {
+			check("typed connect reply data", false, "connect: %v", err)
+			return
+		}
+		welcome, err := carol.ConnectReplyData()
+		check("typed connect reply data", err == nil && welcome != nil && welcome.User == "carol" &&
+			welcome.Via == "connect_data" && welcome.ExpiresAt > time.Now().Unix(), "%v %+v", err, welcome)
+	}()
+	func() {
+		byToken := client.NewAPIClient(url, token)
+		defer byToken.Close()
+		err := byToken.Connect(ctx)
+		welcome, derr := byToken.ConnectReplyData()
+		check("no connect reply data without the connect hook", err == nil && derr == nil && welcome == nil, "%v %v %+v", err, derr, welcome)
+	}()
+	mistyped := client.NewAPIClient(url, "", client.WithConfig(func(c *centrifuge.Config) { c.Data = []byte(`{"user":"dan"}`) }))
+	defer mistyped.Close()
+	var mistypedErr *client.DisconnectedError
+	err422 := mistyped.Connect(ctx)
+	check("connect data the server cannot read is refused with its 422", errors.As(err422, &mistypedErr) && mistypedErr.Code == 422, "%T %v", err422, err422)
 	whoami("WithConfig", "42", client.WithConfig(func(c *centrifuge.Config) { c.Token = token; c.Name = "generated-e2e" }))
 
-	refused := client.NewAPIClient(url, "", client.WithConnectData(json.RawMessage(`{"user":"mallory","password":"wrong"}`)))
+	refused := client.NewAPIClient(url, "", client.WithConnectData(&client.Login{User: "mallory", Password: "wrong"}))
 	defer refused.Close()
 	err := refused.Connect(ctx)
 	var d *client.DisconnectedError

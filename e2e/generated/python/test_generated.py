@@ -40,6 +40,7 @@ from opensdk.python import (
     FailParams,
     FailureKind,
     InnerInput,
+    Login,
     ProcessParams,
     RPCDisconnectedError,
     RPCError,
@@ -52,6 +53,7 @@ from opensdk.python import (
     SlowParams,
     TaskRef,
     TaskStatsParams,
+    connect_data,
 )
 
 I64_MAX = 2**63 - 1
@@ -427,17 +429,48 @@ async def main(url: str, token: str) -> int:
         async with CentrifugoRPCClient(url, "", get_token=get_token) as by_callback:
             me = await APIClient(by_callback).system_whoami()
             c.equal("get_token: the token is used", me.user, "42")
+            # A JWT connection never reaches the connect hook: no reply data.
+            c.equal(
+                "connect reply data: none without the connect hook",
+                APIClient(by_callback).connect_reply_data(),
+                None,
+            )
         async with CentrifugoRPCClient(
-            url, "", data={"user": "alice", "password": "centrpc"}
+            url, "", data=connect_data(Login(user="alice", password="centrpc"))
         ) as alice:
-            me = await APIClient(alice).system_whoami()
-            c.equal("client options: connect data reaches the connect hook", me.user, "alice")
+            alice_api = APIClient(alice)
+            me = await alice_api.system_whoami()
+            c.equal("typed connect data reaches the connect hook", me.user, "alice")
+            welcome = alice_api.connect_reply_data()
+            c.check(
+                "typed connect reply data",
+                welcome is not None
+                and welcome.user == "alice"
+                and welcome.via == "connect_data"
+                and welcome.expires_at > time.time(),
+                welcome,
+            )
 
-        refused = CentrifugoRPCClient(url, "", data={"user": "alice", "password": "wrong"})
+        # Connect data the server cannot read as a Login is refused with centrpc's 422.
+        mistyped = CentrifugoRPCClient(url, "", data={"user": "alice"})
         await c.error(
-            "connect: refused login → RPCDisconnectedError",
+            "connect: mistyped connect data → the server's 422",
+            mistyped.connect(),
+            422,
+            "invalid params: missing field `password` at line 1 column 17",
+            temporary=False,
+            kind=RPCDisconnectedError,
+        )
+        await mistyped.disconnect()
+
+        refused = CentrifugoRPCClient(
+            url, "", data=connect_data(Login(user="alice", password="wrong"))
+        )
+        await c.error(
+            "connect: refused login → RPCDisconnectedError with the server's code",
             refused.connect(),
-            3,
+            4503,
+            "invalid credentials",
             temporary=False,
             kind=RPCDisconnectedError,
         )

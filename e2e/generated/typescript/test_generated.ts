@@ -15,6 +15,7 @@ import WebSocket from 'ws';
 import {
   APIClient,
   CentrifugoRPCClient,
+  connectData,
   ErrorCodes,
   RPCError,
   RPCTimeoutError,
@@ -190,6 +191,35 @@ async function main(): Promise<void> {
     const bad = new CentrifugoRPCClient(url!, 'not-a-valid-token', { websocket: WebSocket, timeout: 3000 });
     const e = await rejects(bad.connect(), { code: 3500, message: 'invalid token', temporary: false });
     assert.equal(e.name, 'RPCError');
+    assert.equal(bad.connected, false);
+  });
+
+  await check('typed connect data logs in, and the connect reply data comes back typed', async () => {
+    const carol = new CentrifugoRPCClient(url!, '', {
+      websocket: WebSocket,
+      timeout: 3000,
+      data: connectData({ user: 'carol', password: 'centrpc' }),
+    });
+    await carol.connect();
+    const api = new APIClient(carol);
+    assert.equal((await api.systemWhoami()).user, 'carol');
+    const welcome = api.connectReplyData();
+    assert.equal(welcome?.user, 'carol');
+    assert.equal(welcome?.via, 'connect_data');
+    assert.ok((welcome?.expires_at ?? 0) > Date.now() / 1000);
+    carol.disconnect();
+  });
+
+  await check('connect data the server cannot read is refused with its 422', async () => {
+    const bad = new CentrifugoRPCClient(url!, '', { websocket: WebSocket, timeout: 3000, data: { user: 'dan' } });
+    await rejects(bad.connect(), { code: 422, temporary: false });
+    assert.equal(bad.connected, false);
+  });
+
+  await check('a login the connect hook refuses rejects with its disconnect code', async () => {
+    const data = connectData({ user: 'mallory', password: 'wrong' });
+    const bad = new CentrifugoRPCClient(url!, '', { websocket: WebSocket, timeout: 3000, data });
+    await rejects(bad.connect(), { code: 4503, message: 'invalid credentials', temporary: false });
     assert.equal(bad.connected, false);
   });
 
@@ -437,6 +467,10 @@ async function main(): Promise<void> {
 
 /** Never called: `tsc` fails when a line marked `@ts-expect-error` compiles. */
 export function typeChecks(api: APIClient): void {
+  // @ts-expect-error the connect data needs the password
+  void connectData({ user: 'x' });
+  // @ts-expect-error the connect reply data is typed
+  const via: number | undefined = api.connectReplyData()?.via;
   // @ts-expect-error user_id is required
   void api.tasksGetStats({});
   // @ts-expect-error user_id is a string

@@ -118,6 +118,8 @@ type Option func(*options)
 type options struct {
 	config   centrifuge.Config
 	getToken func(context.Context) (string, error)
+	// An option's error, returned by Connect.
+	err error
 }
 
 // WithGetToken sets the function that gets a fresh connection token when the token is missing
@@ -149,11 +151,11 @@ func WithHeader(name, value string) Option {
 	}
 }
 
-// WithConnectData sets the JSON sent with the connect command (the application's connect hook
-// reads it).
-func WithConnectData(data json.RawMessage) Option {
+// WithConnectData sets the connect data the application's connect hook reads, typed. A value
+// that cannot be encoded as JSON makes Connect return the error.
+func WithConnectData(data *Login) Option {
 	return func(o *options) {
-		o.config.Data = data
+		o.config.Data, o.err = json.Marshal(data)
 	}
 }
 
@@ -167,11 +169,15 @@ func WithConfig(change func(*centrifuge.Config)) Option {
 // CentrifugoRPCClient is a connection to Centrifugo (a centrifuge-go client with the JSON
 // protocol) that makes RPC calls with JSON params and results. It is safe for concurrent use.
 type CentrifugoRPCClient struct {
-	client  *centrifuge.Client
-	mu      sync.Mutex
-	waiters []chan error
-	streams map[uint64]func(error)
-	nextID  uint64
+	client *centrifuge.Client
+	// An option's error, returned by Connect.
+	optionErr error
+	mu        sync.Mutex
+	// The data of the server's reply to the latest connect.
+	replyData []byte
+	waiters   []chan error
+	streams   map[uint64]func(error)
+	nextID    uint64
 }
 
 // NewCentrifugoRPCClient creates a client of the Centrifugo WebSocket endpoint url (for example
@@ -194,8 +200,11 @@ func NewCentrifugoRPCClient(url, token string, opts ...Option) *CentrifugoRPCCli
 			return getToken(ctx)
 		}
 	}
-	c := &CentrifugoRPCClient{client: centrifuge.NewJsonClient(url, o.config)}
-	c.client.OnConnected(func(centrifuge.ConnectedEvent) {
+	c := &CentrifugoRPCClient{client: centrifuge.NewJsonClient(url, o.config), optionErr: o.err}
+	c.client.OnConnected(func(e centrifuge.ConnectedEvent) {
+		c.mu.Lock()
+		c.replyData = e.Data
+		c.mu.Unlock()
 		c.settle(nil)
 	})
 	c.client.OnDisconnected(func(e centrifuge.DisconnectedEvent) {
@@ -263,6 +272,9 @@ func (c *CentrifugoRPCClient) forget(w chan error) {
 // error; the SDK keeps trying until Close), or when the server refuses or closes the connection
 // (a *DisconnectedError). After a connection loss the SDK reconnects on its own.
 func (c *CentrifugoRPCClient) Connect(ctx context.Context) error {
+	if c.optionErr != nil {
+		return c.optionErr
+	}
 	w := make(chan error, 1)
 	c.mu.Lock()
 	c.waiters = append(c.waiters, w)
@@ -282,6 +294,14 @@ func (c *CentrifugoRPCClient) Connect(ctx context.Context) error {
 		c.forget(w)
 		return ctx.Err()
 	}
+}
+
+// ConnectReplyData returns the data of the server's reply to the latest connect (JSON), or nil
+// before the first connect or when the server sent none.
+func (c *CentrifugoRPCClient) ConnectReplyData() json.RawMessage {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return json.RawMessage(c.replyData)
 }
 
 // Close closes the connection for good; calls in flight return an error.
@@ -647,6 +667,20 @@ type APIClient struct {
 // NewAPIClient creates a client of the "tasks" API; see NewCentrifugoRPCClient.
 func NewAPIClient(url, token string, opts ...Option) *APIClient {
 	return &APIClient{CentrifugoRPCClient: NewCentrifugoRPCClient(url, token, opts...)}
+}
+
+// ConnectReplyData returns the data of the server's reply to the latest connect, typed: nil
+// before the first connect or when the server sent none, an error when it does not decode.
+func (c *APIClient) ConnectReplyData() (*Welcome, error) {
+	data := c.CentrifugoRPCClient.ConnectReplyData()
+	if len(data) == 0 {
+		return nil, nil
+	}
+	var reply Welcome
+	if err := json.Unmarshal(data, &reply); err != nil {
+		return nil, fmt.Errorf("the connect reply data does not decode: %w", err)
+	}
+	return &reply, nil
 }
 
 // SystemEcho Return the params unchanged (any JSON value).

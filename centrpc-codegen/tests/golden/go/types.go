@@ -100,6 +100,12 @@ type CommandStop struct {
 	Force bool `json:"force"`
 }
 
+// ConnInfo A connection's public info: what other clients see of it in presence and join/leave events.
+type ConnInfo struct {
+	// DisplayName The name to show.
+	DisplayName string `json:"display_name"`
+}
+
 // Count One number of `watch:count`.
 type Count struct {
 	// N The number.
@@ -454,6 +460,15 @@ type InnerInput struct {
 	Weight *float64 `json:"weight,omitempty"`
 }
 
+// Login The connect data a client logs in with (when no JWT and no forwarded header logs it in).
+type Login struct {
+	// Password The demo's password, `centrpc`.
+	Password string `json:"password"`
+
+	// User Any user name, 1 to 64 bytes.
+	User string `json:"user"`
+}
+
 // ProcessParams Parameters of `tasks.process`.
 type ProcessParams struct {
 	// DelayMs Pause between steps, in milliseconds (at most 5 000).
@@ -728,6 +743,18 @@ type WatchTasks struct {
 	//
 	// Left out (nil), the server uses null.
 	Owner *string `json:"owner,omitempty"`
+}
+
+// Welcome What the connect hook answers a logged-in client with (its connect reply data).
+type Welcome struct {
+	// ExpiresAt When the login expires (unix seconds); Centrifugo refreshes the connection before.
+	ExpiresAt int64 `json:"expires_at"`
+
+	// User The user the connection is logged in as.
+	User string `json:"user"`
+
+	// Via How the client logged in: `connect_data` or `header`.
+	Via string `json:"via"`
 }
 
 // WhoAmI Who is calling, as Centrifugo reports it.

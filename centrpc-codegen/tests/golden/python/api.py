@@ -25,6 +25,7 @@ from .models import (
     Everything,
     EverythingInput,
     FailParams,
+    Login,
     ProcessParams,
     ProcessResult,
     Progress,
@@ -39,11 +40,13 @@ from .models import (
     TaskStatsParams,
     TaskStatsResult,
     WatchTasks,
+    Welcome,
     WhoAmI,
 )
 
 _SYSTEM_ECHO_PARAMS: TypeAdapter[Any] = TypeAdapter(Any)
 _DECODE_TASK_EVENT_ADAPTER: TypeAdapter[TaskEvent] = TypeAdapter(TaskEvent)
+_ENCODE_LOGIN_NONE_ADAPTER: TypeAdapter[Login | None] = TypeAdapter(Login | None)
 
 
 def _decode_tally(data: Any) -> Tally:
@@ -74,6 +77,22 @@ def _decode_progress(data: Any) -> Progress:
     return Progress.model_validate_json(json.dumps(data), strict=True)
 
 
+def _encode_login_none(value: Login | None) -> Any:
+    return _ENCODE_LOGIN_NONE_ADAPTER.dump_python(
+        value, mode="json", by_alias=True, exclude_unset=True
+    )
+
+
+def _decode_welcome(data: Any) -> Welcome:
+    return Welcome.model_validate_json(json.dumps(data), strict=True)
+
+
+def connect_data(data: Login | None) -> Any:
+    """The connect data the server's connect hook reads, JSON-ready for the client option
+    ``data``: ``CentrifugoRPCClient(url, token, data=connect_data(...))``."""
+    return _encode_login_none(data)
+
+
 class APIClient:
     """The `tasks` API over a :class:`CentrifugoRPCClient`.
 
@@ -91,6 +110,13 @@ class APIClient:
 
     def __init__(self, rpc: CentrifugoRPCClient) -> None:
         self._rpc = rpc
+
+    def connect_reply_data(self) -> Welcome | None:
+        """The data of the server's reply to the latest connect, typed; ``None`` before the first
+        connect, or when the server sent none. A reply that does not match the schema raises
+        ``pydantic.ValidationError``."""
+        data = self._rpc.connect_reply_data
+        return None if data is None else _decode_welcome(data)
 
     async def system_echo(
         self,

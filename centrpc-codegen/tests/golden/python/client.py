@@ -97,7 +97,9 @@ class RPCTimeoutError(RPCError):
 
 
 class RPCDisconnectedError(RPCError):
-    """The connection closed (or was never open) before a reply came (client-side): code 3.
+    """The connection closed (or was never open) before a reply came (client-side): code 3, or
+    the server's code when the server refused the connection (a connect hook's disconnect code
+    such as 4503, or its in-band error code such as 422 for connect data it cannot read).
 
     ``temporary`` is true while the client is reconnecting, false after a terminal disconnect
     or :meth:`CentrifugoRPCClient.disconnect`.
@@ -105,8 +107,8 @@ class RPCDisconnectedError(RPCError):
 
     CODE = 3
 
-    def __init__(self, message: str, temporary: bool) -> None:
-        super().__init__(self.CODE, message, temporary)
+    def __init__(self, message: str, temporary: bool, code: int = CODE) -> None:
+        super().__init__(code, message, temporary)
 
 
 class CentrifugoRPCClient:
@@ -145,7 +147,11 @@ class CentrifugoRPCClient:
         self._feeds: set[_Feed] = set()
         # Subscriptions being closed, by channel: a new one of the same channel waits for it.
         self._closing: dict[str, asyncio.Task[None]] = {}
-        events: Any = _ClientEvents(self._client.events, self._closed_for_good)
+        # The data of the server's reply to the latest connect (decoded JSON).
+        self._connect_reply_data: Any = None
+        # Why the connection closed for good, while connect() waits.
+        self._refused: tuple[int, str] | None = None
+        events: Any = _ClientEvents(self._client.events, self._closed_for_good, self._connected)
         self._client.events = events
 
     @property
@@ -153,12 +159,21 @@ class CentrifugoRPCClient:
         """The underlying centrifuge-python client."""
         return self._client
 
+    @property
+    def connect_reply_data(self) -> Any:
+        """The data of the server's reply to the latest connect (decoded JSON), or ``None``."""
+        return self._connect_reply_data
+
+    def _connected(self, data: Any) -> None:
+        self._connect_reply_data = self._decode(data)
+
     async def connect(self) -> None:
         """Connects and waits until the connection is ready (at most ``timeout`` seconds).
 
         On failure the client is left disconnected (not reconnecting in the background) and
         :class:`RPCTimeoutError` or :class:`RPCDisconnectedError` is raised.
         """
+        self._refused = None
         await self._client.connect()
         try:
             await self._client.ready(self._timeout)
@@ -167,7 +182,7 @@ class CentrifugoRPCClient:
             raise RPCTimeoutError("timeout waiting for the connection") from e
         except ClientDisconnectedError as e:
             await self._client.disconnect()
-            raise self._disconnected(e) from e
+            raise self._disconnected(e, connecting=True) from e
 
     async def disconnect(self) -> None:
         """Closes the connection; calls in flight fail with :class:`RPCDisconnectedError`."""
@@ -230,21 +245,38 @@ class CentrifugoRPCClient:
         return data
 
     async def _closed_for_good(self, code: int, reason: str) -> None:
+        self._refused = (code, reason)
         for feed in list(self._feeds):
             feed.finish(RPCDisconnectedError(f"client disconnected: {code} ({reason})", False))
 
-    def _disconnected(self, e: ClientDisconnectedError) -> RPCDisconnectedError:
+    def _disconnected(
+        self, e: ClientDisconnectedError, connecting: bool = False
+    ) -> RPCDisconnectedError:
         reconnecting = self._client.state != ClientState.DISCONNECTED
+        if connecting and not reconnecting and self._refused is not None:
+            code, reason = self._refused
+            return RPCDisconnectedError(reason, False, code)
         return RPCDisconnectedError(str(e) or "client disconnected", reconnecting)
 
 
 class _ClientEvents:
     """The client's event handler, passed through, that also tells the open subscriptions when
-    the connection closes for good (they would wait for a reconnect that never comes)."""
+    the connection closes for good (they would wait for a reconnect that never comes), and keeps
+    the data of each connect reply."""
 
-    def __init__(self, inner: Any, closed: Callable[[int, str], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        inner: Any,
+        closed: Callable[[int, str], Awaitable[None]],
+        connected: Callable[[Any], None],
+    ) -> None:
         self._inner = inner
         self._closed = closed
+        self._connected = connected
+
+    async def on_connected(self, ctx: Any) -> None:
+        self._connected(ctx.data)
+        await self._inner.on_connected(ctx)
 
     async def on_disconnected(self, ctx: Any) -> None:
         await self._closed(ctx.code, ctx.reason)

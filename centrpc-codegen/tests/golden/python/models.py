@@ -59,6 +59,13 @@ class CommandStopVariant(_Model):
     stop: CommandStop = Field(validation_alias="Stop", serialization_alias="Stop")
 
 
+class ConnInfo(_Model):
+    """A connection's public info: what other clients see of it in presence and join/leave events."""
+
+    display_name: str
+    """The name to show."""
+
+
 class Count(_Model):
     """One number of `watch:count`."""
 
@@ -380,6 +387,16 @@ class InnerInput(_Model):
     """An optional weight."""
 
 
+class Login(_Model):
+    """The connect data a client logs in with (when no JWT and no forwarded header logs it in)."""
+
+    password: str
+    """The demo's password, `centrpc`."""
+
+    user: str
+    """Any user name, 1 to 64 bytes."""
+
+
 class ProcessParams(_Model):
     """Parameters of `tasks.process`."""
 
@@ -559,6 +576,19 @@ class WatchTasks(_Model):
     """Whose task events: only your own may be watched (the default)."""
 
 
+class Welcome(_Model):
+    """What the connect hook answers a logged-in client with (its connect reply data)."""
+
+    expires_at: int
+    """When the login expires (unix seconds); Centrifugo refreshes the connection before."""
+
+    user: str
+    """The user the connection is logged in as."""
+
+    via: str
+    """How the client logged in: `connect_data` or `header`."""
+
+
 class WhoAmI(_Model):
     """Who is calling, as Centrifugo reports it."""
 
@@ -671,6 +701,7 @@ for _model in (
     CommandRenameVariant,
     CommandStop,
     CommandStopVariant,
+    ConnInfo,
     Count,
     CountParams,
     CreateTaskParams,
@@ -687,6 +718,7 @@ for _model in (
     FailParams,
     Inner,
     InnerInput,
+    Login,
     ProcessParams,
     ProcessResult,
     Progress,
@@ -705,6 +737,7 @@ for _model in (
     TaskStatsParams,
     TaskStatsResult,
     WatchTasks,
+    Welcome,
     WhoAmI,
 ):
     _model.model_rebuild()

@@ -6,6 +6,14 @@ import type { BidiListener, SubscribeOptions, SubscriptionHandlers } from './str
 import type * as types from './types.js';
 
 /**
+ * The connect data the server's connect hook reads, typed: pass it as the client's `data`
+ * option, `new CentrifugoRPCClient(url, '', { data: connectData({ ... }) })`.
+ */
+export function connectData(data: types.Login | null): types.Login | null {
+  return data;
+}
+
+/**
  * The tasks API (0.1.0): one typed method per RPC method, stream and
  * typed channel, over a {@link CentrifugoRPCClient}.
  */
@@ -15,6 +23,14 @@ export class APIClient {
 
   constructor(rpc: CentrifugoRPCClient) {
     this.rpc = rpc;
+  }
+
+  /**
+   * The data of the server's reply to the latest connect, typed (as sent, not checked);
+   * `undefined` before the first connect or when the server sent none.
+   */
+  connectReplyData(): types.Welcome | undefined {
+    return this.rpc.connectReplyData as types.Welcome | undefined;
   }
 
   /**

@@ -51,6 +51,11 @@ export class CentrifugoRPCClient {
   readonly centrifuge: Centrifuge;
   /** Milliseconds for connecting and the default for every call. */
   readonly timeout: number;
+  /**
+   * The data of the server's reply to the latest connect (decoded JSON); `undefined` before
+   * the first connect or when the server sent none.
+   */
+  connectReplyData: unknown;
 
   /**
    * @param url Centrifugo's WebSocket endpoint, e.g. `wss://example.com/connection/websocket`.
@@ -71,6 +76,9 @@ export class CentrifugoRPCClient {
       config.getToken = () => getToken();
     }
     this.centrifuge = new Centrifuge(url, config);
+    this.centrifuge.on('connected', (ctx) => {
+      this.connectReplyData = ctx.data;
+    });
   }
 
   /** Whether the connection is up. */

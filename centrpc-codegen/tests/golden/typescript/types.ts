@@ -43,6 +43,12 @@ export interface CommandStop {
   force: boolean;
 }
 
+/** A connection's public info: what other clients see of it in presence and join/leave events. */
+export interface ConnInfo {
+  /** The name to show. */
+  display_name: string;
+}
+
 /** One number of `watch:count`. */
 export interface Count {
   /**
@@ -322,6 +328,14 @@ export interface InnerInput {
   weight?: number | null;
 }
 
+/** The connect data a client logs in with (when no JWT and no forwarded header logs it in). */
+export interface Login {
+  /** The demo's password, `centrpc`. */
+  password: string;
+  /** Any user name, 1 to 64 bytes. */
+  user: string;
+}
+
 /** Parameters of `tasks.process`. */
 export interface ProcessParams {
   /**
@@ -548,6 +562,20 @@ export interface WatchTasks {
    * @defaultValue `null`
    */
   owner?: string | null;
+}
+
+/** What the connect hook answers a logged-in client with (its connect reply data). */
+export interface Welcome {
+  /**
+   * When the login expires (unix seconds); Centrifugo refreshes the connection before.
+   *
+   * int64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
+   */
+  expires_at: number;
+  /** The user the connection is logged in as. */
+  user: string;
+  /** How the client logged in: `connect_data` or `header`. */
+  via: string;
 }
 
 /** Who is calling, as Centrifugo reports it. */
