@@ -49,7 +49,7 @@ try {
     assert.match(rt, /items: Inner\[\]/);
     assert.match(rt, /"red" \| "dark_blue"|color: Color/);
   });
-  await check('streams and typed channels have their own sections', async () => {
+  await check('streams, typed channels and typed connect data have their own sections', async () => {
     const sections = await page.$$eval('section.stream h2 > code, section.channel h2 > code', (els) => els.map((e) => e.textContent));
     assert.deepEqual(sections, ['tally:*', 'watch:count', 'watch:tasks', '#*', 'chat:*', 'tasks:*']);
     const tally = await text('section.stream:nth-of-type(1)');
@@ -65,6 +65,13 @@ try {
     assert.match(chat, /from: string/);
     assert.ok(await page.$('nav a[href="#m-stream-watch-count"]'), 'streams in the navigation');
     assert.ok(await page.$('#m-stream-watch-count'), 'the navigation points at the stream');
+    const connect = await text('section.connect');
+    assert.match(connect, /Connect data \(you send\)/);
+    assert.match(connect, /password: string/);
+    assert.match(connect, /Reply data \(you receive\)/);
+    assert.match(connect, /via: string/);
+    assert.match(connect, /display_name: string/);
+    assert.ok(await page.$('nav a[href="#connect"]'), 'connecting in the navigation');
   });
   await check('snippets in four forms', async () => {
     for (const lang of ['call', 'python', 'typescript', 'go']) {
