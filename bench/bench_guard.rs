@@ -129,6 +129,7 @@ fn everything_10k() -> Vec<u8> {
         "maybe": null, "withDefault": 7,
         "tags": ["alpha", "beta", "gamma", "delta"],
         "scores": {"a": 1.5, "b": 2.25, "c": -3.0},
+        "byId": {"7": "seven"}, "byOffset": {"-3": 0.5}, "byColor": {"red": 1},
         "nested": {"label": "nested", "weight": 1.5},
         "items": [],
         "color": "dark_blue",

@@ -15,6 +15,7 @@ use common::app;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 fn example_document() -> Value {
     schema::document(&app::router(app::App::default()))
@@ -201,11 +202,43 @@ fn the_model_recognises_every_serde_construct() {
     assert_eq!(field("when").ty, TypeRef::DateTime);
     assert_eq!(field("uuid").ty, TypeRef::Uuid);
     assert_eq!(field("extra").ty, TypeRef::Any);
+    let map = |keys: TypeRef, values: TypeRef| TypeRef::Map {
+        keys: Box::new(keys),
+        values: Box::new(values),
+    };
+    assert_eq!(field("scores").ty, map(TypeRef::String, TypeRef::Number));
+    // schemars does not give integer keys' width: they read as 64-bit.
     assert_eq!(
-        field("scores").ty,
-        TypeRef::Map {
-            values: Box::new(TypeRef::Number)
-        }
+        field("byId").ty,
+        map(
+            TypeRef::Integer {
+                bits: 64,
+                signed: false
+            },
+            TypeRef::String
+        )
+    );
+    assert_eq!(
+        field("byOffset").ty,
+        map(
+            TypeRef::Integer {
+                bits: 64,
+                signed: true
+            },
+            TypeRef::Number
+        )
+    );
+    assert_eq!(
+        field("byColor").ty,
+        map(
+            TypeRef::Named {
+                name: "Color".into()
+            },
+            TypeRef::Integer {
+                bits: 32,
+                signed: false
+            }
+        )
     );
     assert_eq!(
         field("bigSigned").ty,
@@ -246,6 +279,44 @@ struct WithTuple {
 #[derive(Deserialize, Serialize, JsonSchema)]
 struct WithIntKeys {
     counts: std::collections::HashMap<u32, u32>,
+    offsets: BTreeMap<i64, String>,
+    maybe: Option<BTreeMap<u16, bool>>,
+}
+
+/// Undocumented variants: schemars names a map's keys by their values.
+#[derive(Deserialize, Serialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+enum Level {
+    Low,
+    VeryHigh,
+}
+
+/// Documented variants: schemars writes a `oneOf`, which it does not describe as map keys.
+#[derive(Deserialize, Serialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
+enum Documented {
+    /// One.
+    One,
+    /// Two.
+    Two,
+}
+
+#[derive(Deserialize, Serialize, JsonSchema)]
+struct WithEnumKeys {
+    level: Level,
+    by_level: BTreeMap<Level, f64>,
+    by_documented: BTreeMap<Documented, u8>,
+}
+
+/// An enum used only as map keys: it has no definition to name.
+#[derive(Deserialize, Serialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
+enum Hidden {
+    Left,
+    Right,
+}
+
+#[derive(Deserialize, Serialize, JsonSchema)]
+struct WithHiddenKeys {
+    by_side: BTreeMap<Hidden, u8>,
 }
 
 async fn takes<P: Send + 'static>(_: Context, _: P) -> Result<(), RpcError> {
@@ -304,18 +375,100 @@ fn unsupported_constructs_and_collisions_are_named() {
         err.contains("`subscribe.news` and `subscribe channel news`"),
         "{err}"
     );
+}
+
+#[test]
+fn map_keys_are_strings_integers_or_unit_enums() {
+    let field_ty = |api: &ir::Api, owner: &str, wire: &str| {
+        let t = api.types.iter().find(|t| t.name == owner).unwrap();
+        let TypeKind::Struct { fields } = &t.kind else {
+            panic!("{owner}")
+        };
+        fields.iter().find(|f| f.wire == wire).unwrap().ty.clone()
+    };
+    let map = |keys: TypeRef, values: TypeRef| TypeRef::Map {
+        keys: Box::new(keys),
+        values: Box::new(values),
+    };
+    let int = |bits, signed| TypeRef::Integer { bits, signed };
 
     let doc = schema::document(&Router::new(()).rpc("t.keys", takes::<WithIntKeys>));
-    match ir::read(&doc) {
-        Ok(api) => {
-            // schemars writes integer-keyed maps as string-keyed objects (as serde_json does).
-            let t = api.types.iter().find(|t| t.name == "WithIntKeys").unwrap();
-            assert!(
-                matches!(&t.kind, TypeKind::Struct { fields } if matches!(fields[0].ty, TypeRef::Map { .. }))
-            );
+    let api = ir::read(&doc).unwrap();
+    assert_eq!(
+        field_ty(&api, "WithIntKeys", "counts"),
+        map(int(64, false), int(32, false))
+    );
+    assert_eq!(
+        field_ty(&api, "WithIntKeys", "offsets"),
+        map(int(64, true), TypeRef::String)
+    );
+    assert_eq!(
+        field_ty(&api, "WithIntKeys", "maybe"),
+        TypeRef::Nullable {
+            inner: Box::new(map(int(64, false), TypeRef::Bool))
         }
-        Err(e) => assert!(e.to_string().contains("WithIntKeys"), "{e}"),
-    }
+    );
+
+    let doc = schema::document(&Router::new(()).rpc("t.keys", takes::<WithEnumKeys>));
+    let api = ir::read(&doc).unwrap();
+    assert_eq!(
+        field_ty(&api, "WithEnumKeys", "by_level"),
+        map(
+            TypeRef::Named {
+                name: "Level".into()
+            },
+            TypeRef::Number
+        )
+    );
+    // Nothing in the document tells these keys from strings.
+    assert_eq!(
+        field_ty(&api, "WithEnumKeys", "by_documented"),
+        map(TypeRef::String, int(8, false))
+    );
+
+    let doc = schema::document(&Router::new(()).rpc("t.keys", takes::<WithHiddenKeys>));
+    let err = ir::read(&doc).unwrap_err();
+    assert!(
+        matches!(&err, CodegenError::Unsupported { at, .. } if at == "type `WithHiddenKeys`, field `by_side`"),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("keys are the values `Left`, `Right` of a unit enum that has no definition"),
+        "{err}"
+    );
+
+    // A struct as keys (serde_json refuses it at run time; schemars writes it as string keys,
+    // another writer may name it).
+    let mut doc = example_document();
+    schemas(&mut doc)["Inner"]["properties"]["byInner"] = json!({
+        "type": "object",
+        "propertyNames": { "$ref": "#/components/schemas/Inner" },
+        "additionalProperties": { "type": "integer" },
+    });
+    let err = ir::read(&doc).unwrap_err();
+    assert!(
+        matches!(&err, CodegenError::Unsupported { at, .. } if at == "type `Inner`, field `byInner`"),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("map keys of type `Inner` are not supported"),
+        "{err}"
+    );
+    // Keys matching several patterns.
+    let mut doc = example_document();
+    schemas(&mut doc)["Inner"]["properties"]["mixed"] = json!({
+        "type": "object",
+        "additionalProperties": false,
+        "patternProperties": { "^\\d+$": { "type": "integer" }, "^[a-z]+$": { "type": "integer" } },
+    });
+    let err = ir::read(&doc).unwrap_err();
+    assert!(
+        err.to_string().contains("type `Inner`, field `mixed`")
+            && err.to_string().contains("keys match several patterns"),
+        "{err}"
+    );
 }
 
 fn schemas(d: &mut Value) -> &mut Value {
@@ -419,10 +572,10 @@ fn diff_classifies_breaking_and_compatible_changes() {
         (
             "enum value added to a result",
             edited(|d| {
-                schemas(d)["Color"]["oneOf"]
+                schemas(d)["Color"]["enum"]
                     .as_array_mut()
                     .unwrap()
-                    .push(json!({"const": "green", "type": "string"}));
+                    .push(json!("green"));
             }),
             true,
             "result.color: value \"green\" added",

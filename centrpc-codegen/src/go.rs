@@ -395,7 +395,12 @@ impl<'a> Generator<'a> {
             TypeRef::Null => "*struct{}".into(),
             TypeRef::Named { name } => self.type_name(name),
             TypeRef::Array { items } => format!("[]{}", self.go_type(items, at)?),
-            TypeRef::Map { values } => format!("map[string]{}", self.go_type(values, at)?),
+            // encoding/json reads and writes integer and string-typed keys natively.
+            TypeRef::Map { keys, values } => format!(
+                "map[{}]{}",
+                self.go_type(keys, at)?,
+                self.go_type(values, at)?
+            ),
             TypeRef::Nullable { inner } => {
                 let t = self.go_type(inner, at)?;
                 if inner.is_nullable() {
@@ -711,7 +716,14 @@ impl<'a> Generator<'a> {
             TypeRef::Null => "Null".into(),
             TypeRef::Named { name } => self.type_name(name),
             TypeRef::Array { items } => format!("{}List", self.alternative_name(items)),
-            TypeRef::Map { values } => format!("{}Map", self.alternative_name(values)),
+            TypeRef::Map { keys, values } => match keys.as_ref() {
+                TypeRef::String => format!("{}Map", self.alternative_name(values)),
+                _ => format!(
+                    "{}By{}Map",
+                    self.alternative_name(values),
+                    self.alternative_name(keys)
+                ),
+            },
             TypeRef::Nullable { inner } => format!("Nullable{}", self.alternative_name(inner)),
         }
     }

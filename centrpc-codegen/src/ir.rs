@@ -277,8 +277,12 @@ pub enum TypeRef {
         /// Item type.
         items: Box<TypeRef>,
     },
-    /// A JSON object with string keys.
+    /// A JSON object used as a map. Its keys are JSON strings; `keys` says what they hold, as
+    /// serde_json writes a Rust map's keys: `String` (any string), `Integer` (the decimal form,
+    /// `"7"`, `"-3"`) or `Named` (a [`TypeKind::StringEnum`]: one of its values, `"red"`).
     Map {
+        /// Key type: `String`, `Integer` or `Named` (a unit-only enum).
+        keys: Box<TypeRef>,
         /// Value type.
         values: Box<TypeRef>,
     },
@@ -514,6 +518,7 @@ impl Reader {
                     .collect(),
             }
         } else if schema["type"] == "object"
+            && schema.get("patternProperties").is_none()
             && schema
                 .get("additionalProperties")
                 .is_none_or(|a| a == &Value::Bool(false))
@@ -835,28 +840,12 @@ impl Reader {
                     items: Box::new(self.type_ref(items, at)?),
                 }
             }
-            ["object"] => match schema.get("additionalProperties") {
-                Some(values) if values.is_object() || values == &Value::Bool(true) => {
-                    if schema.get("properties").is_some() {
-                        return Err(unsupported(
-                            at,
-                            "an object with both fields and extra map entries is not supported",
-                        ));
-                    }
-                    if schema.get("propertyNames").is_some_and(|p| {
-                        p["type"] != "string" && p.as_object().is_some_and(|o| !o.is_empty())
-                    }) {
-                        return Err(unsupported(at, "map keys must be strings"));
-                    }
-                    TypeRef::Map {
-                        values: Box::new(self.type_ref(values, at)?),
-                    }
-                }
-                _ => return Err(unsupported(
+            ["object"] => self.map(schema, at)?.ok_or_else(|| {
+                unsupported(
                     at,
                     "an inline struct is not supported here; give it a name (a Rust struct type)",
-                )),
-            },
+                )
+            })?,
             other => return Err(unsupported(at, format!("unsupported JSON type {other:?}"))),
         };
         Ok(if nullable {
@@ -867,6 +856,180 @@ impl Reader {
             ty
         })
     }
+}
+
+impl Reader {
+    /// An object schema read as a map, with its keys' type; `None` when it is no map (an inline
+    /// struct). schemars writes a Rust map's keys as serde_json does (JSON strings) and describes
+    /// them as: `additionalProperties` alone for `String` keys (and for keys it cannot describe,
+    /// such as a unit enum with documented variants, which therefore read as strings);
+    /// `patternProperties` `^\d+$` / `^-?\d+$` for unsigned / signed integer keys (without their
+    /// width: they are read as 64-bit); one optional property per value for a unit enum whose
+    /// variants are undocumented. `propertyNames` (from other writers) is read too.
+    fn map(&mut self, schema: &Value, at: &str) -> Result<Option<TypeRef>, CodegenError> {
+        let additional = schema
+            .get("additionalProperties")
+            .filter(|v| v.is_object() || **v == Value::Bool(true));
+        let patterns = schema["patternProperties"]
+            .as_object()
+            .filter(|p| !p.is_empty());
+        let properties = schema["properties"].as_object().filter(|p| !p.is_empty());
+        let (keys, values) = match (additional, patterns, properties) {
+            (None, None, None) => return Ok(None),
+            (Some(values), None, None) => {
+                let keys = match schema.get("propertyNames") {
+                    Some(names) => self.key_names(names, at)?,
+                    None => TypeRef::String,
+                };
+                (keys, values)
+            }
+            (None, Some(patterns), None) => match patterns.iter().collect::<Vec<_>>().as_slice() {
+                [(pattern, values)] => (pattern_key(pattern), *values),
+                _ => {
+                    return Err(unsupported(
+                        at,
+                        format!(
+                            "a map whose keys match several patterns ({}) is not supported; use \
+                             one key type (a string, an integer or a unit enum)",
+                            patterns
+                                .keys()
+                                .map(|p| format!("`{p}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ))
+                }
+            },
+            (None, None, Some(properties)) => {
+                // Unit enum keys: every property optional and of one type, no other keys.
+                let first = properties.values().next().expect("not empty");
+                if schema["additionalProperties"] != Value::Bool(false)
+                    || schema["required"].as_array().is_some_and(|r| !r.is_empty())
+                    || properties.values().any(|v| v != first)
+                {
+                    return Ok(None);
+                }
+                let names: BTreeSet<String> = properties.keys().cloned().collect();
+                (self.enum_keys(&names, at)?, first)
+            }
+            (Some(_), _, Some(_)) => {
+                return Err(unsupported(
+                    at,
+                    "an object with both fields and extra map entries is not supported",
+                ))
+            }
+            _ => {
+                return Err(unsupported(
+                    at,
+                    "a map mixing several kinds of keys (fields, patterns, any string) is not \
+                     supported; use one key type (a string, an integer or a unit enum)",
+                ))
+            }
+        };
+        Ok(Some(TypeRef::Map {
+            keys: Box::new(keys),
+            values: Box::new(self.type_ref(values, at)?),
+        }))
+    }
+
+    /// The keys' type from a map's `propertyNames` schema.
+    fn key_names(&self, names: &Value, at: &str) -> Result<TypeRef, CodegenError> {
+        if let Some(r) = names["$ref"].as_str() {
+            let name = r.strip_prefix(DEFINITIONS).unwrap_or(r);
+            return match self.defs.get(name) {
+                Some(def) if unit_enum_values(def).is_some() => Ok(TypeRef::Named {
+                    name: name.to_owned(),
+                }),
+                Some(_) => Err(unsupported(
+                    at,
+                    format!(
+                        "map keys of type `{name}` are not supported: JSON object keys are \
+                         strings, integers or unit enum values"
+                    ),
+                )),
+                None => Err(unsupported(
+                    at,
+                    format!("map keys of undefined type `{name}`"),
+                )),
+            };
+        }
+        if let Some(values) = unit_enum_values(names) {
+            return self.enum_keys(&values, at);
+        }
+        match (names["type"].as_str(), names["pattern"].as_str()) {
+            (Some("string"), Some(pattern)) => Ok(pattern_key(pattern)),
+            (Some("string"), None) => Ok(TypeRef::String),
+            _ if names == &Value::Bool(true) || names.as_object().is_some_and(|o| o.is_empty()) => {
+                Ok(TypeRef::String)
+            }
+            _ => Err(unsupported(
+                at,
+                format!(
+                    "map keys described as {names} are not supported: JSON object keys are \
+                     strings, integers or unit enum values"
+                ),
+            )),
+        }
+    }
+
+    /// The named unit enum whose values are exactly `values` (the first by name when several
+    /// are: they are alike on the wire).
+    fn enum_keys(&self, values: &BTreeSet<String>, at: &str) -> Result<TypeRef, CodegenError> {
+        self.defs
+            .iter()
+            .find(|(_, def)| unit_enum_values(def).as_ref() == Some(values))
+            .map(|(name, _)| TypeRef::Named { name: name.clone() })
+            .ok_or_else(|| {
+                unsupported(
+                    at,
+                    format!(
+                        "a map whose keys are the values {} of a unit enum that has no definition \
+                         (an enum used only as map keys is not in the document); use that enum \
+                         in a field too, or `String` keys",
+                        values
+                            .iter()
+                            .map(|v| format!("`{v}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })
+    }
+}
+
+/// The keys matching a `patternProperties` pattern: schemars's unsigned and signed integer
+/// patterns, or strings.
+fn pattern_key(pattern: &str) -> TypeRef {
+    match pattern {
+        r"^\d+$" => TypeRef::Integer {
+            bits: 64,
+            signed: false,
+        },
+        r"^-?\d+$" => TypeRef::Integer {
+            bits: 64,
+            signed: true,
+        },
+        _ => TypeRef::String,
+    }
+}
+
+/// The values of a unit-only enum's schema: `{"type": "string", "enum": […]}` or a `oneOf` of
+/// string constants.
+fn unit_enum_values(schema: &Value) -> Option<BTreeSet<String>> {
+    if schema["type"] == "string" {
+        if let Some(values) = schema["enum"].as_array() {
+            return values
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect();
+        }
+    }
+    let alts = alternatives(schema)?;
+    let mut out = BTreeSet::new();
+    for a in alts {
+        out.extend(string_consts(a)?);
+    }
+    Some(out)
 }
 
 /// `{"Name": payload}` with exactly one required key and no others: an externally tagged variant.

@@ -1001,7 +1001,10 @@ impl<'a> Builder<'a> {
             match r {
                 TypeRef::Named { name } => out.push(name.clone()),
                 TypeRef::Array { items } => walk(items, out),
-                TypeRef::Map { values } => walk(values, out),
+                TypeRef::Map { keys, values } => {
+                    walk(keys, out);
+                    walk(values, out);
+                }
                 TypeRef::Nullable { inner } => walk(inner, out),
                 _ => {}
             }
@@ -1106,9 +1109,12 @@ impl<'a> Builder<'a> {
                 }
             }
             TypeRef::Array { items } => format!("list[{}]", self.ty_in(items, quote, strict)),
-            TypeRef::Map { values } => {
-                format!("dict[str, {}]", self.ty_in(values, quote, strict))
-            }
+            // Keys are always lax: JSON object keys are strings, and only lax `int` reads `"7"`.
+            TypeRef::Map { keys, values } => format!(
+                "dict[{}, {}]",
+                self.ty_in(keys, quote, false),
+                self.ty_in(values, quote, strict)
+            ),
             TypeRef::Nullable { inner } => {
                 if inner.is_nullable() {
                     self.ty_in(inner, quote, strict)
@@ -1754,7 +1760,10 @@ impl<'a> Builder<'a> {
                         out.insert(b.py_name(name));
                     }
                     TypeRef::Array { items } => walk(b, items, out),
-                    TypeRef::Map { values } => walk(b, values, out),
+                    TypeRef::Map { keys, values } => {
+                        walk(b, keys, out);
+                        walk(b, values, out);
+                    }
                     TypeRef::Nullable { inner } => walk(b, inner, out),
                     _ => {}
                 }
@@ -1908,7 +1917,10 @@ impl Builder<'_> {
                 uses.insert(self.py_name(name));
             }
             TypeRef::Array { items } => self.note_models(items, uses),
-            TypeRef::Map { values } => self.note_models(values, uses),
+            TypeRef::Map { keys, values } => {
+                self.note_models(keys, uses);
+                self.note_models(values, uses);
+            }
             TypeRef::Nullable { inner } => self.note_models(inner, uses),
             _ => {}
         }

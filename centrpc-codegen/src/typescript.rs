@@ -413,7 +413,19 @@ fn wire_notes(ty: &TypeRef) -> Vec<String> {
     match ty {
         TypeRef::Nullable { inner } => wire_notes(inner),
         TypeRef::Array { items } => wire_notes(items),
-        TypeRef::Map { values } => wire_notes(values),
+        TypeRef::Map { keys, values } => {
+            let mut notes = match keys.as_ref() {
+                TypeRef::Integer { bits, signed } => vec![format!(
+                    "Keys: {}{bits} integers, decimal strings in JSON. At run time they are \
+                     strings, as every object key (`Object.keys` gives `'7'`; `m[7]` finds it): \
+                     received keys stay exact at any size, number keys you write up to 2^53 − 1.",
+                    if *signed { "int" } else { "uint" }
+                )],
+                _ => vec![],
+            };
+            notes.extend(wire_notes(values));
+            notes
+        }
         TypeRef::Integer { bits: 64, signed } => vec![format!(
             "{}: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger \
              values lose precision.",
@@ -442,10 +454,19 @@ fn ts_type(ty: &TypeRef, names: &Names, prefix: &str) -> (String, bool) {
             (t, true) => (format!("({t})[]"), false),
             (t, false) => (format!("{t}[]"), false),
         },
-        TypeRef::Map { values } => (
-            format!("Record<string, {}>", ts_type(values, names, prefix).0),
-            false,
-        ),
+        // Integer keys are `number` (strings at run time, as every object key); an enum's
+        // keys are each optional.
+        TypeRef::Map { keys, values } => {
+            let v = ts_type(values, names, prefix).0;
+            let t = match keys.as_ref() {
+                TypeRef::Named { .. } => {
+                    format!("Partial<Record<{}, {v}>>", ts_type(keys, names, prefix).0)
+                }
+                TypeRef::Integer { .. } => format!("Record<number, {v}>"),
+                _ => format!("Record<string, {v}>"),
+            };
+            (t, false)
+        }
         TypeRef::Nullable { inner } => match inner.as_ref() {
             TypeRef::Any | TypeRef::Null => ts_type(inner, names, prefix),
             _ => (format!("{} | null", ts_type(inner, names, prefix).0), true),

@@ -329,6 +329,9 @@ func everything(shape client.Shape, event client.EventInput, command client.Comm
 		OmittedWhenNone: ptr("present"),
 		Tags:            []string{"a", "b", ""},
 		Scores:          map[string]float64{"x": 1.25, "y": -3, "": 0},
+		ByID:            map[uint64]string{7: "seven", 0: "zero", math.MaxUint32: "max"},
+		ByOffset:        map[int64]float64{-3: -1.5, 1 << 40: 2.5, math.MinInt64: 0.25, math.MaxInt64: 1e-9},
+		ByColor:         map[client.Color]uint32{client.ColorRed: 1, client.ColorDarkBlue: math.MaxUint32},
 		Nested:          client.InnerInput{Label: "nested", Weight: ptr(2.5)},
 		Items:           []client.InnerInput{{Label: "one", Weight: ptr(1.0)}, {Label: "two", Weight: ptr(0.0)}},
 		Color:           color,
@@ -361,15 +364,18 @@ func roundtrip(ctx context.Context, api *client.APIClient, name string, sent cli
 }
 
 func roundtrips(ctx context.Context, api *client.APIClient) {
-	got := roundtrip(ctx, api, "circle, created, Start, number, red",
-		everything(
-			client.Shape{Circle: &client.ShapeCircle{Radius: 1.5}},
-			client.EventInput{Created: &client.InnerInput{Label: "created", Weight: ptr(0.5)}},
-			client.Command{Start: true},
-			client.Scalar{Float64: ptr(1.5)},
-			client.ColorRed,
-		), nil)
+	first := everything(
+		client.Shape{Circle: &client.ShapeCircle{Radius: 1.5}},
+		client.EventInput{Created: &client.InnerInput{Label: "created", Weight: ptr(0.5)}},
+		client.Command{Start: true},
+		client.Scalar{Float64: ptr(1.5)},
+		client.ColorRed,
+	)
+	got := roundtrip(ctx, api, "circle, created, Start, number, red", first, nil)
 	if got != nil {
+		check("integer and enum map keys come back typed and exact",
+			reflect.DeepEqual(got.ByID, first.ByID) && reflect.DeepEqual(got.ByOffset, first.ByOffset) && reflect.DeepEqual(got.ByColor, first.ByColor),
+			"%v %v %v", got.ByID, got.ByOffset, got.ByColor)
 		check("big integers are exact", got.BigSigned == math.MaxInt64 && got.BigUnsigned == math.MaxUint64 && got.ID == math.MaxUint64 && got.Count == math.MinInt32,
 			"%d %d %d %d", got.BigSigned, got.BigUnsigned, got.ID, got.Count)
 		check("the timestamp is exact", got.When.Equal(time.Date(2024, 2, 29, 23, 59, 58, 123456789, time.UTC)), "%v", got.When)
@@ -410,6 +416,7 @@ func roundtrips(ctx context.Context, api *client.APIClient) {
 		client.ColorRed,
 	)
 	sent.Tags, sent.Items, sent.Scores = []string{}, []client.InnerInput{}, map[string]float64{}
+	sent.ByID, sent.ByOffset, sent.ByColor = map[uint64]string{}, map[int64]float64{}, map[client.Color]uint32{}
 	sent.Extra = json.RawMessage(`"a string"`)
 	got = roundtrip(ctx, api, "empty, ping, Rename, words, empty collections", sent, nil)
 	if got != nil {

@@ -150,6 +150,9 @@ def everything(case: int) -> EverythingInput:
         with_default=[7, 0, 4294967295][case],
         tags=[[], ["one"], ["a", "b", "c"]][case],
         scores=[{}, {"a": 1.5}, {"x": -2.0, "y": 1e-9}][case],
+        by_id=[{7: "seven", 0: "zero", 4294967295: "max"}, {}, {1: ""}][case],
+        by_offset=[{-3: -1.5, 2**40: 2.5, I64_MIN: 0.0, I64_MAX: 1e-9}, {0: 1.0}, {}][case],
+        by_color=[{"red": 1, "dark_blue": 4294967295}, {}, {"dark_blue": 0}][case],
         nested=InnerInput(label=f"nested {case}", weight=[None, 1.0, 3.25][case]),
         items=[InnerInput(label="i", weight=0.0), InnerInput(label="j", weight=None)][: case + 1],
         color=colors[case],
@@ -323,6 +326,20 @@ async def main(url: str, token: str) -> int:
                     (type(sent.scalar), sent.scalar),
                 )
                 c.equal(f"types.roundtrip case {case}: color", got.color, sent.color)
+                # Integer keys are ints in Python and decimal strings on the wire.
+                c.equal(f"types.roundtrip case {case}: by_id", got.by_id, sent.by_id)
+                c.equal(f"types.roundtrip case {case}: by_offset", got.by_offset, sent.by_offset)
+                c.equal(f"types.roundtrip case {case}: by_color", got.by_color, sent.by_color)
+                c.check(
+                    f"types.roundtrip case {case}: integer keys come back as int",
+                    all(type(k) is int for k in [*got.by_id, *got.by_offset]),
+                    [*got.by_id, *got.by_offset],
+                )
+                c.equal(
+                    f"types.roundtrip case {case}: integer keys are decimal strings on the wire",
+                    sorted(wire_got["byOffset"]),
+                    sorted(str(k) for k in sent.by_offset),
+                )
                 c.equal(f"types.roundtrip case {case}: from_", got.from_, sent.from_)
                 c.equal(f"types.roundtrip case {case}: type_", got.type_, sent.type_)
                 c.check(
@@ -341,6 +358,9 @@ async def main(url: str, token: str) -> int:
                 big_unsigned=0,
                 tags=[],
                 scores={},
+                by_id={},
+                by_offset={},
+                by_color={},
                 nested=InnerInput(label="no weight"),
                 items=[],
                 color="red",

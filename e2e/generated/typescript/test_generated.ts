@@ -123,6 +123,9 @@ const base: EverythingInput = {
   omittedWhenNone: 'present',
   tags: ['a', 'b', ''],
   scores: { x: 1.5, 'y z': -2, '': 0 },
+  byId: { 7: 'seven', 0: 'zero', 4294967295: 'max' },
+  byOffset: { [-3]: -1.5, [2 ** 40]: 2.5, [Number.MIN_SAFE_INTEGER]: 0.25 },
+  byColor: { red: 1, dark_blue: 4294967295 },
   nested: { label: 'nested', weight: 2.5 },
   items: [{ label: 'i1', weight: null }, { label: 'i2' }, { label: 'i3', weight: 1e-7 }],
   color: 'red',
@@ -170,6 +173,9 @@ const roundtrips: [string, EverythingInput][] = [
         items: [],
         tags: [],
         scores: {},
+        byId: {},
+        byOffset: {},
+        byColor: {},
         shape: { kind: 'empty' },
         event: { type: 'ping' },
         command: { Rename: 'new name' },
@@ -391,6 +397,16 @@ async function main(): Promise<void> {
     assert.equal(got.bigSigned, 9007199254740991);
     assert.equal(got.bigUnsigned, 9007199254740991);
     assert.equal(got.id, 42);
+  });
+
+  await check('types.roundtrip: integer and enum map keys', async () => {
+    const got = await api.typesRoundtrip(base);
+    assert.deepEqual(Object.keys(got.byOffset).sort(), ['-3', '-9007199254740991', '1099511627776']);
+    assert.equal(got.byOffset[-3], -1.5);
+    assert.equal(got.byOffset[Number.MIN_SAFE_INTEGER], 0.25);
+    assert.equal(got.byId[4294967295], 'max');
+    assert.equal(got.byColor.dark_blue, 4294967295);
+    assert.equal(got.byColor.red, 1);
   });
 
   await check('an unknown method through call(): 404', async () => {

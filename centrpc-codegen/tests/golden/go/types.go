@@ -24,14 +24,14 @@ type ChatPost struct {
 	Text string `json:"text"`
 }
 
-// Color A unit-only enum: a string in JSON.
+// Color A unit-only enum: a string in JSON, also as map keys.
 type Color string
 
 const (
-	// ColorRed Warm.
+	// ColorRed is "red".
 	ColorRed Color = "red"
 
-	// ColorDarkBlue Cool.
+	// ColorDarkBlue is "dark_blue".
 	ColorDarkBlue Color = "dark_blue"
 )
 
@@ -263,6 +263,15 @@ type Everything struct {
 	// BigUnsigned An unsigned 64-bit integer.
 	BigUnsigned uint64 `json:"bigUnsigned"`
 
+	// ByColor A map with unit enum keys (`{"red": …}` in JSON).
+	ByColor map[Color]uint32 `json:"byColor"`
+
+	// ByID A map with unsigned integer keys (`{"7": …}` in JSON).
+	ByID map[uint64]string `json:"byId"`
+
+	// ByOffset A map with signed 64-bit integer keys (`{"-3": …}` in JSON).
+	ByOffset map[int64]float64 `json:"byOffset"`
+
 	// Color A unit enum.
 	Color Color `json:"color"`
 
@@ -337,6 +346,15 @@ type EverythingInput struct {
 
 	// BigUnsigned An unsigned 64-bit integer.
 	BigUnsigned uint64 `json:"bigUnsigned"`
+
+	// ByColor A map with unit enum keys (`{"red": …}` in JSON).
+	ByColor map[Color]uint32 `json:"byColor"`
+
+	// ByID A map with unsigned integer keys (`{"7": …}` in JSON).
+	ByID map[uint64]string `json:"byId"`
+
+	// ByOffset A map with signed 64-bit integer keys (`{"-3": …}` in JSON).
+	ByOffset map[int64]float64 `json:"byOffset"`
 
 	// Color A unit enum.
 	Color Color `json:"color"`

@@ -201,6 +201,15 @@ class Everything(_Model):
     big_unsigned: int = Field(validation_alias="bigUnsigned", serialization_alias="bigUnsigned")
     """An unsigned 64-bit integer."""
 
+    by_color: dict[Color, int] = Field(validation_alias="byColor", serialization_alias="byColor")
+    """A map with unit enum keys (`{"red": …}` in JSON)."""
+
+    by_id: dict[int, str] = Field(validation_alias="byId", serialization_alias="byId")
+    """A map with unsigned integer keys (`{"7": …}` in JSON)."""
+
+    by_offset: dict[int, float] = Field(validation_alias="byOffset", serialization_alias="byOffset")
+    """A map with signed 64-bit integer keys (`{"-3": …}` in JSON)."""
+
     color: Color
     """A unit enum."""
 
@@ -284,6 +293,15 @@ class EverythingInput(_Model):
 
     big_unsigned: int = Field(validation_alias="bigUnsigned", serialization_alias="bigUnsigned")
     """An unsigned 64-bit integer."""
+
+    by_color: dict[Color, int] = Field(validation_alias="byColor", serialization_alias="byColor")
+    """A map with unit enum keys (`{"red": …}` in JSON)."""
+
+    by_id: dict[int, str] = Field(validation_alias="byId", serialization_alias="byId")
+    """A map with unsigned integer keys (`{"7": …}` in JSON)."""
+
+    by_offset: dict[int, float] = Field(validation_alias="byOffset", serialization_alias="byOffset")
+    """A map with signed 64-bit integer keys (`{"-3": …}` in JSON)."""
 
     color: Color
     """A unit enum."""
@@ -612,11 +630,7 @@ class WhoAmI(_Model):
 
 
 Color: TypeAlias = Literal["red", "dark_blue"]
-"""A unit-only enum: a string in JSON.
-
-- ``"red"``: Warm.
-- ``"dark_blue"``: Cool.
-"""
+"""A unit-only enum: a string in JSON, also as map keys."""
 
 
 Command: TypeAlias = Annotated[

@@ -18,11 +18,9 @@ export interface ChatPost {
   text: string;
 }
 
-/** A unit-only enum: a string in JSON. */
+/** A unit-only enum: a string in JSON, also as map keys. */
 export type Color =
-  /** Warm. */
   | "red"
-  /** Cool. */
   | "dark_blue";
 
 /**
@@ -151,6 +149,24 @@ export interface Everything {
    * uint64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
    */
   bigUnsigned: number;
+  /**
+   * A map with unit enum keys (`{"red": …}` in JSON).
+   *
+   * Integer (uint32).
+   */
+  byColor: Partial<Record<Color, number>>;
+  /**
+   * A map with unsigned integer keys (`{"7": …}` in JSON).
+   *
+   * Keys: uint64 integers, decimal strings in JSON. At run time they are strings, as every object key (`Object.keys` gives `'7'`; `m[7]` finds it): received keys stay exact at any size, number keys you write up to 2^53 − 1.
+   */
+  byId: Record<number, string>;
+  /**
+   * A map with signed 64-bit integer keys (`{"-3": …}` in JSON).
+   *
+   * Keys: int64 integers, decimal strings in JSON. At run time they are strings, as every object key (`Object.keys` gives `'7'`; `m[7]` finds it): received keys stay exact at any size, number keys you write up to 2^53 − 1.
+   */
+  byOffset: Record<number, number>;
   /** A unit enum. */
   color: Color;
   /** An externally tagged enum. */
@@ -229,6 +245,24 @@ export interface EverythingInput {
    * uint64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
    */
   bigUnsigned: number;
+  /**
+   * A map with unit enum keys (`{"red": …}` in JSON).
+   *
+   * Integer (uint32).
+   */
+  byColor: Partial<Record<Color, number>>;
+  /**
+   * A map with unsigned integer keys (`{"7": …}` in JSON).
+   *
+   * Keys: uint64 integers, decimal strings in JSON. At run time they are strings, as every object key (`Object.keys` gives `'7'`; `m[7]` finds it): received keys stay exact at any size, number keys you write up to 2^53 − 1.
+   */
+  byId: Record<number, string>;
+  /**
+   * A map with signed 64-bit integer keys (`{"-3": …}` in JSON).
+   *
+   * Keys: int64 integers, decimal strings in JSON. At run time they are strings, as every object key (`Object.keys` gives `'7'`; `m[7]` finds it): received keys stay exact at any size, number keys you write up to 2^53 − 1.
+   */
+  byOffset: Record<number, number>;
   /** A unit enum. */
   color: Color;
   /** An externally tagged enum. */
