@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::{
     environment,
@@ -55,6 +56,9 @@ const RESERVED: &[&str] = &[
     "NewAPIClient",
     "Stream",
     "BidiStream",
+    "Bytes",
+    "List",
+    "Map",
 ];
 
 /// Methods `APIClient` has besides the API's (its own and the embedded client's).
@@ -193,6 +197,10 @@ struct Context {
     version_lit: String,
     version_text: String,
     uses_time: bool,
+    /// Whether `Bytes`, `List` and `Map` are used (and so declared in types.go).
+    uses_bytes: bool,
+    uses_list: bool,
+    uses_map: bool,
     example_call: Option<String>,
     example_stream: Option<String>,
     types: Vec<GoType>,
@@ -351,6 +359,9 @@ struct Generator<'a> {
     types: BTreeMap<&'a str, &'a TypeDef>,
     names: BTreeMap<&'a str, String>,
     uses_time: bool,
+    uses_bytes: bool,
+    uses_list: bool,
+    uses_map: bool,
 }
 
 impl<'a> Generator<'a> {
@@ -361,7 +372,10 @@ impl<'a> Generator<'a> {
             .unwrap_or_else(|| go_name(&words(name)))
     }
 
-    /// The Go type of a type reference.
+    /// The Go type of a type reference. Lists and maps are the generated `List[T]` and `Map[V]`
+    /// (a nil one sends `[]` / `{}`, as serde requires of a `Vec` or map that is not an
+    /// `Option`; `[]T` and `map[string]V` values convert implicitly), byte strings `Bytes` (an
+    /// array of numbers, not encoding/json's base64).
     fn go_type(&mut self, ty: &TypeRef, at: &str) -> Result<String, CodegenError> {
         Ok(match ty {
             TypeRef::String | TypeRef::Uuid => "string".into(),
@@ -383,8 +397,18 @@ impl<'a> Generator<'a> {
             TypeRef::Any => "json.RawMessage".into(),
             TypeRef::Null => "*struct{}".into(),
             TypeRef::Named { name } => self.type_name(name),
-            TypeRef::Array { items } => format!("[]{}", self.go_type(items, at)?),
-            TypeRef::Map { values } => format!("map[string]{}", self.go_type(values, at)?),
+            TypeRef::Array { .. } if ty.is_bytes() => {
+                self.uses_bytes = true;
+                "Bytes".into()
+            }
+            TypeRef::Array { items } => {
+                self.uses_list = true;
+                format!("List[{}]", self.go_type(items, at)?)
+            }
+            TypeRef::Map { values } => {
+                self.uses_map = true;
+                format!("Map[{}]", self.go_type(values, at)?)
+            }
             TypeRef::Nullable { inner } => {
                 let t = self.go_type(inner, at)?;
                 if inner.is_nullable() {
@@ -398,6 +422,14 @@ impl<'a> Generator<'a> {
 
     /// A struct field: optional ones are pointers with `omitempty`, nullable ones pointers
     /// without it (so nil sends `null`).
+    ///
+    /// An optional nullable field (`Option<T>` the caller may leave out) is one pointer, nil
+    /// leaving it out, when serde's value for a left-out key is `None` (no `default`, or a
+    /// `null` one): leaving it out and sending `null` are then the same value, so no caller
+    /// needs both. With a non-null default (`#[serde(default = …)]` returning `Some`) they
+    /// differ, and the field is a pointer to the pointer: nil leaves it out (the default), a
+    /// pointer to nil sends `null` (`None`). `json.RawMessage` has the three states already
+    /// (nil, `null`, a value).
     fn field(
         &mut self,
         owner: &str,
@@ -417,9 +449,11 @@ impl<'a> Generator<'a> {
         }
         scope.claim(&name, format!("field `{}`", f.wire))?;
         let base = self.go_type(&f.ty, &at)?;
+        let null_default = f.default.as_ref().is_none_or(Value::is_null);
+        let three_state = !f.required && base.starts_with('*') && !null_default;
         let (ty, omit) = if f.required {
             (base, false)
-        } else if base.starts_with('*') || base == "json.RawMessage" {
+        } else if (base.starts_with('*') && null_default) || base == "json.RawMessage" {
             (base, true)
         } else {
             (format!("*{base}"), true)
@@ -430,7 +464,14 @@ impl<'a> Generator<'a> {
             .default
             .as_ref()
             .filter(|_| !f.required)
-            .map(|d| format!("Left out (nil), the server uses {d}."));
+            .map(|d| {
+                let null = if three_state {
+                    " A pointer to nil sends null."
+                } else {
+                    ""
+                };
+                format!("Left out (nil), the server uses {d}.{null}")
+            });
         Ok(GoField {
             doc: with_paragraph(
                 doc(
@@ -474,9 +515,9 @@ impl<'a> Generator<'a> {
             TypeKind::Alias { target } => {
                 out.kind = "alias";
                 out.target = self.go_type(target, &at)?;
-                // A defined type keeps the JSON of basic types, slices and maps; anything else
-                // (time.Time, json.RawMessage, named types with their own JSON methods, pointers)
-                // would lose its methods, so it becomes an alias.
+                // A defined type keeps the JSON of basic types; anything else (time.Time,
+                // json.RawMessage, Bytes, List, Map, named types with their own JSON methods,
+                // pointers) would lose its methods, so it becomes an alias.
                 let basic = matches!(
                     target,
                     TypeRef::String
@@ -484,8 +525,6 @@ impl<'a> Generator<'a> {
                         | TypeRef::Bool
                         | TypeRef::Integer { .. }
                         | TypeRef::Number
-                        | TypeRef::Array { .. }
-                        | TypeRef::Map { .. }
                 );
                 out.alias = !basic;
             }
@@ -699,6 +738,7 @@ impl<'a> Generator<'a> {
             TypeRef::Any => "Any".into(),
             TypeRef::Null => "Null".into(),
             TypeRef::Named { name } => self.type_name(name),
+            TypeRef::Array { .. } if ty.is_bytes() => "Bytes".into(),
             TypeRef::Array { items } => format!("{}List", self.alternative_name(items)),
             TypeRef::Map { values } => format!("{}Map", self.alternative_name(values)),
             TypeRef::Nullable { inner } => format!("Nullable{}", self.alternative_name(inner)),
@@ -761,6 +801,9 @@ pub fn render(api: &Api) -> Result<Vec<File>, CodegenError> {
         types: api.types.iter().map(|t| (t.name.as_str(), t)).collect(),
         names,
         uses_time: false,
+        uses_bytes: false,
+        uses_list: false,
+        uses_map: false,
     };
     let mut types = Vec::new();
     for t in &api.types {
@@ -1022,6 +1065,9 @@ pub fn render(api: &Api) -> Result<Vec<File>, CodegenError> {
             })
             .collect(),
         uses_time,
+        uses_bytes: gen.uses_bytes,
+        uses_list: gen.uses_list,
+        uses_map: gen.uses_map,
         types,
         methods,
         streams,
