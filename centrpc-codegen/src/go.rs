@@ -460,18 +460,14 @@ impl<'a> Generator<'a> {
         };
         let wire = if f.wire == "-" { "-," } else { f.wire.as_str() };
         let tag = format!("\"{wire}{}\"", if omit { ",omitempty" } else { "" });
-        let default = f
-            .default
-            .as_ref()
-            .filter(|_| !f.required)
-            .map(|d| {
-                let null = if three_state {
-                    " A pointer to nil sends null."
-                } else {
-                    ""
-                };
-                format!("Left out (nil), the server uses {d}.{null}")
-            });
+        let default = f.default.as_ref().filter(|_| !f.required).map(|d| {
+            let null = if three_state {
+                " A pointer to nil sends null."
+            } else {
+                ""
+            };
+            format!("Left out (nil), the server uses {d}.{null}")
+        });
         Ok(GoField {
             doc: with_paragraph(
                 doc(
@@ -1299,6 +1295,93 @@ mod tests {
         clash.streams = vec![stream("close", None)];
         let e = err(clash);
         assert!(e.contains("`Close`"), "{e}");
+    }
+
+    /// Leaving an `Option` out and sending `null` differ only when serde's default is not
+    /// `None`: then, and only then, the field has a pointer for each.
+    #[test]
+    fn optional_nullable_fields_are_three_state_only_with_a_non_null_default() {
+        let field = |default: Option<Value>| {
+            let mut t = strukt(
+                "A",
+                "a",
+                TypeRef::Nullable {
+                    inner: Box::new(TypeRef::Integer {
+                        bits: 32,
+                        signed: false,
+                    }),
+                },
+            );
+            if let TypeKind::Struct { fields } = &mut t.kind {
+                fields[0].required = false;
+                fields[0].default = default;
+            }
+            let files = render(&api(vec![t], vec![])).unwrap();
+            let types = &files
+                .iter()
+                .find(|f| f.path.ends_with("types.go"))
+                .unwrap()
+                .contents;
+            types
+                .lines()
+                .find(|l| l.contains("json:\"a"))
+                .unwrap()
+                .trim()
+                .to_owned()
+        };
+        assert_eq!(field(None), "A *uint32 `json:\"a,omitempty\"`");
+        assert_eq!(field(Some(Value::Null)), "A *uint32 `json:\"a,omitempty\"`");
+        assert_eq!(
+            field(Some(serde_json::json!(3))),
+            "A **uint32 `json:\"a,omitempty\"`"
+        );
+    }
+
+    #[test]
+    fn byte_strings_lists_and_maps_have_their_own_types() {
+        let bytes = TypeRef::Array {
+            items: Box::new(TypeRef::Integer {
+                bits: 8,
+                signed: false,
+            }),
+        };
+        assert!(bytes.is_bytes());
+        let t = strukt(
+            "A",
+            "a",
+            TypeRef::Map {
+                values: Box::new(TypeRef::Array {
+                    items: Box::new(bytes),
+                }),
+            },
+        );
+        let files = render(&api(vec![t], vec![])).unwrap();
+        let types = &files
+            .iter()
+            .find(|f| f.path.ends_with("types.go"))
+            .unwrap()
+            .contents;
+        for expected in [
+            "A Map[List[Bytes]] `json:\"a\"`",
+            "type Bytes []byte",
+            "type List[T any] []T",
+            "type Map[V any] map[string]V",
+        ] {
+            assert!(
+                types.contains(expected),
+                "types.go lacks {expected:?}:\n{types}"
+            );
+        }
+        let plain = render(&api(vec![strukt("A", "a", TypeRef::Bool)], vec![])).unwrap();
+        let types = &plain
+            .iter()
+            .find(|f| f.path.ends_with("types.go"))
+            .unwrap()
+            .contents;
+        assert!(
+            !types.contains("type List"),
+            "declared only where used:\n{types}"
+        );
     }
 
     #[test]
