@@ -143,6 +143,7 @@ fn everything_10k() -> Vec<u8> {
         "extra": {"k": [1, 2, 3], "nested": {"ok": true}},
         "from": "42",
         "type": "bench",
+        "bytes": [0, 1, 127, 255],
     });
     let mut i = 0_u32;
     while serde_json::to_vec(&value).expect("JSON").len() < 10_000 {

@@ -333,6 +333,14 @@ mod edge {
         pub maybe_int: MaybeInt,
         /// Recursion through a struct.
         pub next: Option<Box<Edge>>,
+        /// Bytes: an array of numbers, not a base64 string.
+        pub bytes: Vec<u8>,
+        /// Lists of bytes.
+        pub byte_lists: Vec<Vec<u8>>,
+        /// A map of bytes.
+        pub bytes_map: BTreeMap<String, Vec<u8>>,
+        /// Bytes or null.
+        pub opt_bytes: Option<Vec<u8>>,
     }
 
     async fn echo(_: Context<()>, e: Edge) -> Result<Edge, RpcError> {
@@ -392,6 +400,10 @@ mod edge {
             stamp: Stamp("2030-01-02T03:04:05.5Z".parse().unwrap()),
             maybe_int: MaybeInt(None),
             next: None,
+            bytes: vec![],
+            byte_lists: vec![],
+            bytes_map: BTreeMap::new(),
+            opt_bytes: None,
         };
         let mut out = vec![base.clone()];
         let mut e = base.clone();
@@ -412,6 +424,10 @@ mod edge {
         e.internal = Internal::Nowhere;
         e.maybe_int = MaybeInt(Some(-7));
         e.next = Some(Box::new(base.clone()));
+        e.bytes = vec![0, 1, 128, 255];
+        e.byte_lists = vec![vec![], vec![255, 0]];
+        e.bytes_map = BTreeMap::from([("k".into(), vec![7]), ("".into(), vec![])]);
+        e.opt_bytes = Some(vec![]);
         out.push(e.clone());
         e.level = Some(Level::Low);
         e.ext = Ext::MaybeText(None);
@@ -504,11 +520,15 @@ fn edge_constructs_read_and_write_exactly_as_serde() {
         "AB uint32 `json:\"a-b\"`",
         "Field2D bool `json:\"-,\"`",
         "type Wrapper = Point",
-        "type Names []string",
+        "type Names = List[string]",
+        "Bytes Bytes `json:\"bytes\"`",
+        "ByteLists List[Bytes] `json:\"byte_lists\"`",
+        "BytesMap Map[string, Bytes] `json:\"bytes_map\"`",
+        "OptBytes *Bytes `json:\"opt_bytes\"`",
         "type Stamp = time.Time",
         "type MaybeInt = *int32",
         "Next *Edge `json:\"next\"`",
-        "List *[]Point `json:\"list,omitempty\"`",
+        "List *List[Point] `json:\"list,omitempty\"`",
         "LevelVeryHigh Level = \"VERY_HIGH\"",
         "// Edge Everything else.\n// Its description has two lines.\ntype Edge struct",
     ] {
@@ -520,7 +540,7 @@ fn edge_constructs_read_and_write_exactly_as_serde() {
     for expected in [
         "func (c *APIClient) EdgeNothing(ctx context.Context) error {",
         "func (c *APIClient) EdgeOptional(ctx context.Context, params *Point) (*Point, error) {",
-        "func (c *APIClient) EdgeList(ctx context.Context, params []Point) ([]Point, error) {",
+        "func (c *APIClient) EdgeList(ctx context.Context, params List[Point]) (List[Point], error) {",
         "func (c *APIClient) EdgeAlias(ctx context.Context, params Wrapper) (*Names, error) {",
         "func (c *APIClient) APIHTTPStamp(ctx context.Context, params Stamp) (*Stamp, error) {",
     ] {

@@ -277,13 +277,13 @@ fn names_that_need_escaping_type_check() {
         "map: Record<string, Inner | null>;",
         "export type Empty = Record<string, never>;",
         "nested: Untagged[][];",
-        "any_list: unknown[];",
+        "any_list: JsonValue[];",
         "error: RpcError;",
         "codes: ErrorCodes_;",
         "| { \"kind-of\": \"Text\"; \"the value\": string }",
         "| { \"kind-of\": \"Nothing\" }",
-        "| { New: number }",
-        "| { Wrapped: Inner }",
+        "| { New: number; Unit?: never; Wrapped?: never }",
+        "| { Wrapped: Inner; Unit?: never; New?: never };",
         "| \"Unit\"",
         "| Untagged1",
         "*\\/",
@@ -339,6 +339,7 @@ fn a_package_without_named_types_type_checks() {
     const SHOUT: Channel<String> = Channel::new("shout:*");
     let router = Router::new(())
         .rpc("math.double", echo::<u32>)
+        .rpc("any.echo", echo::<serde_json::Value>)
         .rpc("ping", nothing_at_all)
         .stream("ticks:all", ticks)
         .stream("pairs:*", stream::bidi(pairs))
@@ -353,7 +354,11 @@ fn a_package_without_named_types_type_checks() {
     assert!(
         api.contains("mathDouble(params: number, opts?: CallOptions): Promise<number>")
             && api.contains("ping(opts?: CallOptions): Promise<null>")
-            && !api.contains("import type * as types"),
+            // Any JSON is the `JsonValue` of types.ts, the only type there.
+            && api.contains(
+                "anyEcho(params: types.JsonValue, opts?: CallOptions): Promise<types.JsonValue>"
+            )
+            && api.contains("import type * as types"),
         "{api}"
     );
     for expected in [

@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::{
     environment,
@@ -55,6 +56,9 @@ const RESERVED: &[&str] = &[
     "NewAPIClient",
     "Stream",
     "BidiStream",
+    "Bytes",
+    "List",
+    "Map",
 ];
 
 /// Methods `APIClient` has besides the API's (its own and the embedded client's).
@@ -200,6 +204,10 @@ struct Context {
     version_lit: String,
     version_text: String,
     uses_time: bool,
+    /// Whether `Bytes`, `List` and `Map` are used (and so declared in types.go).
+    uses_bytes: bool,
+    uses_list: bool,
+    uses_map: bool,
     example_call: Option<String>,
     example_stream: Option<String>,
     types: Vec<GoType>,
@@ -362,6 +370,9 @@ struct Generator<'a> {
     types: BTreeMap<&'a str, &'a TypeDef>,
     names: BTreeMap<&'a str, String>,
     uses_time: bool,
+    uses_bytes: bool,
+    uses_list: bool,
+    uses_map: bool,
 }
 
 impl<'a> Generator<'a> {
@@ -372,7 +383,10 @@ impl<'a> Generator<'a> {
             .unwrap_or_else(|| go_name(&words(name)))
     }
 
-    /// The Go type of a type reference.
+    /// The Go type of a type reference. Lists and maps are the generated `List[T]` and `Map[V]`
+    /// (a nil one sends `[]` / `{}`, as serde requires of a `Vec` or map that is not an
+    /// `Option`; `[]T` and `map[string]V` values convert implicitly), byte strings `Bytes` (an
+    /// array of numbers, not encoding/json's base64).
     fn go_type(&mut self, ty: &TypeRef, at: &str) -> Result<String, CodegenError> {
         Ok(match ty {
             TypeRef::String | TypeRef::Uuid => "string".into(),
@@ -394,13 +408,23 @@ impl<'a> Generator<'a> {
             TypeRef::Any => "json.RawMessage".into(),
             TypeRef::Null => "*struct{}".into(),
             TypeRef::Named { name } => self.type_name(name),
-            TypeRef::Array { items } => format!("[]{}", self.go_type(items, at)?),
+            TypeRef::Array { .. } if ty.is_bytes() => {
+                self.uses_bytes = true;
+                "Bytes".into()
+            }
+            TypeRef::Array { items } => {
+                self.uses_list = true;
+                format!("List[{}]", self.go_type(items, at)?)
+            }
             // encoding/json reads and writes integer and string-typed keys natively.
-            TypeRef::Map { keys, values } => format!(
-                "map[{}]{}",
-                self.go_type(keys, at)?,
-                self.go_type(values, at)?
-            ),
+            TypeRef::Map { keys, values } => {
+                self.uses_map = true;
+                format!(
+                    "Map[{}, {}]",
+                    self.go_type(keys, at)?,
+                    self.go_type(values, at)?
+                )
+            }
             TypeRef::Nullable { inner } => {
                 let t = self.go_type(inner, at)?;
                 if inner.is_nullable() {
@@ -414,6 +438,14 @@ impl<'a> Generator<'a> {
 
     /// A struct field: optional ones are pointers with `omitempty`, nullable ones pointers
     /// without it (so nil sends `null`).
+    ///
+    /// An optional nullable field (`Option<T>` the caller may leave out) is one pointer, nil
+    /// leaving it out, when serde's value for a left-out key is `None` (no `default`, or a
+    /// `null` one): leaving it out and sending `null` are then the same value, so no caller
+    /// needs both. With a non-null default (`#[serde(default = …)]` returning `Some`) they
+    /// differ, and the field is a pointer to the pointer: nil leaves it out (the default), a
+    /// pointer to nil sends `null` (`None`). `json.RawMessage` has the three states already
+    /// (nil, `null`, a value).
     fn field(
         &mut self,
         owner: &str,
@@ -433,20 +465,25 @@ impl<'a> Generator<'a> {
         }
         scope.claim(&name, format!("field `{}`", f.wire))?;
         let base = self.go_type(&f.ty, &at)?;
+        let null_default = f.default.as_ref().is_none_or(Value::is_null);
+        let three_state = !f.required && base.starts_with('*') && !null_default;
         let (ty, omit) = if f.required {
             (base, false)
-        } else if base.starts_with('*') || base == "json.RawMessage" {
+        } else if (base.starts_with('*') && null_default) || base == "json.RawMessage" {
             (base, true)
         } else {
             (format!("*{base}"), true)
         };
         let wire = if f.wire == "-" { "-," } else { f.wire.as_str() };
         let tag = format!("\"{wire}{}\"", if omit { ",omitempty" } else { "" });
-        let default = f
-            .default
-            .as_ref()
-            .filter(|_| !f.required)
-            .map(|d| format!("Left out (nil), the server uses {d}."));
+        let default = f.default.as_ref().filter(|_| !f.required).map(|d| {
+            let null = if three_state {
+                " A pointer to nil sends null."
+            } else {
+                ""
+            };
+            format!("Left out (nil), the server uses {d}.{null}")
+        });
         Ok(GoField {
             doc: with_paragraph(
                 doc(
@@ -490,9 +527,9 @@ impl<'a> Generator<'a> {
             TypeKind::Alias { target } => {
                 out.kind = "alias";
                 out.target = self.go_type(target, &at)?;
-                // A defined type keeps the JSON of basic types, slices and maps; anything else
-                // (time.Time, json.RawMessage, named types with their own JSON methods, pointers)
-                // would lose its methods, so it becomes an alias.
+                // A defined type keeps the JSON of basic types; anything else (time.Time,
+                // json.RawMessage, Bytes, List, Map, named types with their own JSON methods,
+                // pointers) would lose its methods, so it becomes an alias.
                 let basic = matches!(
                     target,
                     TypeRef::String
@@ -500,8 +537,6 @@ impl<'a> Generator<'a> {
                         | TypeRef::Bool
                         | TypeRef::Integer { .. }
                         | TypeRef::Number
-                        | TypeRef::Array { .. }
-                        | TypeRef::Map { .. }
                 );
                 out.alias = !basic;
             }
@@ -715,6 +750,7 @@ impl<'a> Generator<'a> {
             TypeRef::Any => "Any".into(),
             TypeRef::Null => "Null".into(),
             TypeRef::Named { name } => self.type_name(name),
+            TypeRef::Array { .. } if ty.is_bytes() => "Bytes".into(),
             TypeRef::Array { items } => format!("{}List", self.alternative_name(items)),
             TypeRef::Map { keys, values } => match keys.as_ref() {
                 TypeRef::String => format!("{}Map", self.alternative_name(values)),
@@ -784,6 +820,9 @@ pub fn render(api: &Api) -> Result<Vec<File>, CodegenError> {
         types: api.types.iter().map(|t| (t.name.as_str(), t)).collect(),
         names,
         uses_time: false,
+        uses_bytes: false,
+        uses_list: false,
+        uses_map: false,
     };
     let mut types = Vec::new();
     for t in &api.types {
@@ -1055,6 +1094,9 @@ pub fn render(api: &Api) -> Result<Vec<File>, CodegenError> {
             })
             .collect(),
         uses_time,
+        uses_bytes: gen.uses_bytes,
+        uses_list: gen.uses_list,
+        uses_map: gen.uses_map,
         types,
         methods,
         streams,
@@ -1287,6 +1329,94 @@ mod tests {
         clash.streams = vec![stream("close", None)];
         let e = err(clash);
         assert!(e.contains("`Close`"), "{e}");
+    }
+
+    /// Leaving an `Option` out and sending `null` differ only when serde's default is not
+    /// `None`: then, and only then, the field has a pointer for each.
+    #[test]
+    fn optional_nullable_fields_are_three_state_only_with_a_non_null_default() {
+        let field = |default: Option<Value>| {
+            let mut t = strukt(
+                "A",
+                "a",
+                TypeRef::Nullable {
+                    inner: Box::new(TypeRef::Integer {
+                        bits: 32,
+                        signed: false,
+                    }),
+                },
+            );
+            if let TypeKind::Struct { fields } = &mut t.kind {
+                fields[0].required = false;
+                fields[0].default = default;
+            }
+            let files = render(&api(vec![t], vec![])).unwrap();
+            let types = &files
+                .iter()
+                .find(|f| f.path.ends_with("types.go"))
+                .unwrap()
+                .contents;
+            types
+                .lines()
+                .find(|l| l.contains("json:\"a"))
+                .unwrap()
+                .trim()
+                .to_owned()
+        };
+        assert_eq!(field(None), "A *uint32 `json:\"a,omitempty\"`");
+        assert_eq!(field(Some(Value::Null)), "A *uint32 `json:\"a,omitempty\"`");
+        assert_eq!(
+            field(Some(serde_json::json!(3))),
+            "A **uint32 `json:\"a,omitempty\"`"
+        );
+    }
+
+    #[test]
+    fn byte_strings_lists_and_maps_have_their_own_types() {
+        let bytes = TypeRef::Array {
+            items: Box::new(TypeRef::Integer {
+                bits: 8,
+                signed: false,
+            }),
+        };
+        assert!(bytes.is_bytes());
+        let t = strukt(
+            "A",
+            "a",
+            TypeRef::Map {
+                keys: Box::new(TypeRef::String),
+                values: Box::new(TypeRef::Array {
+                    items: Box::new(bytes),
+                }),
+            },
+        );
+        let files = render(&api(vec![t], vec![])).unwrap();
+        let types = &files
+            .iter()
+            .find(|f| f.path.ends_with("types.go"))
+            .unwrap()
+            .contents;
+        for expected in [
+            "A Map[string, List[Bytes]] `json:\"a\"`",
+            "type Bytes []byte",
+            "type List[T any] []T",
+            "type Map[K comparable, V any] map[K]V",
+        ] {
+            assert!(
+                types.contains(expected),
+                "types.go lacks {expected:?}:\n{types}"
+            );
+        }
+        let plain = render(&api(vec![strukt("A", "a", TypeRef::Bool)], vec![])).unwrap();
+        let types = &plain
+            .iter()
+            .find(|f| f.path.ends_with("types.go"))
+            .unwrap()
+            .contents;
+        assert!(
+            !types.contains("type List"),
+            "declared only where used:\n{types}"
+        );
     }
 
     #[test]

@@ -321,6 +321,14 @@ impl TypeRef {
     pub fn is_nullable(&self) -> bool {
         matches!(self, Self::Nullable { .. } | Self::Null | Self::Any)
     }
+
+    /// Whether the type is a byte string, serde's `Vec<u8>`: schemars describes it as an array
+    /// of `uint8` integers, and serde reads and writes exactly that (an array of numbers 0–255,
+    /// never a string), which languages whose JSON libraries write bytes otherwise (Go's
+    /// encoding/json: base64) must know.
+    pub fn is_bytes(&self) -> bool {
+        matches!(self, Self::Array { items } if **items == Self::Integer { bits: 8, signed: false })
+    }
 }
 
 /// Reads the API document into the model.

@@ -55,6 +55,7 @@ const RESERVED_TYPE_NAMES: &[&str] = &[
     "CentrifugoRPCClient",
     "ErrorCode",
     "ErrorCodes",
+    "JsonValue",
     "RPCClientOptions",
     "RPCError",
     "RPCTimeoutError",
@@ -447,7 +448,8 @@ fn ts_type(ty: &TypeRef, names: &Names, prefix: &str) -> (String, bool) {
         TypeRef::String | TypeRef::DateTime | TypeRef::Uuid => ("string".into(), false),
         TypeRef::Bool => ("boolean".into(), false),
         TypeRef::Integer { .. } | TypeRef::Number => ("number".into(), false),
-        TypeRef::Any => ("unknown".into(), false),
+        // Not `unknown`, which would take `undefined` and bigints that JSON cannot carry.
+        TypeRef::Any => (format!("{prefix}JsonValue"), false),
         TypeRef::Null => ("null".into(), false),
         TypeRef::Named { name } => (format!("{prefix}{}", names.get(name)), false),
         TypeRef::Array { items } => match ts_type(items, names, prefix) {
@@ -951,13 +953,24 @@ fn type_view(t: &TypeDef, names: &Names) -> Result<TypeView, CodegenError> {
                     .into(),
             );
             for v in variants {
-                let ty = match &v.payload {
-                    Payload::Unit => js_string(&v.tag_value),
-                    Payload::Fields { type_name, .. } => {
-                        inline_object(&[(v.tag_value.clone(), names.get(type_name))])
-                    }
-                    Payload::Type { ty } => {
-                        inline_object(&[(v.tag_value.clone(), ts_type(ty, names, "").0)])
+                let content = match &v.payload {
+                    Payload::Unit => None,
+                    Payload::Fields { type_name, .. } => Some(names.get(type_name)),
+                    Payload::Type { ty } => Some(ts_type(ty, names, "").0),
+                };
+                // The other variants' keys are `?: never`, so an object with two keys (which
+                // serde refuses) does not type-check.
+                let ty = match content {
+                    None => js_string(&v.tag_value),
+                    Some(content) => {
+                        let mut body = vec![format!("{}: {content}", js_key(&v.tag_value))];
+                        body.extend(
+                            variants
+                                .iter()
+                                .filter(|o| o.tag_value != v.tag_value)
+                                .map(|o| format!("{}?: never", js_key(&o.tag_value))),
+                        );
+                        format!("{{ {} }}", body.join("; "))
                     }
                 };
                 view.members.push(member(&v.description, ty));

@@ -118,6 +118,7 @@ func main() {
 	process(ctx, api)
 	system(ctx, api)
 	roundtrips(ctx, api)
+	zeroParams(ctx, api)
 	lowLevel(ctx, api)
 	options(*url, *token)
 	streams(*url, *token, *metrics, *apiURL, *apiKey)
@@ -292,7 +293,11 @@ func wireForms() {
 		{"externally tagged, unit", client.Command{Start: true}, `"Start"`},
 		{"externally tagged, struct", client.Command{Stop: &client.CommandStop{Force: true}}, `{"Stop":{"force":true}}`},
 		{"externally tagged, newtype", client.Command{Rename: ptr("x")}, `{"Rename":"x"}`},
-		{"untagged", client.Scalar{StringList: &[]string{"a"}}, `["a"]`},
+		{"untagged", client.Scalar{StringList: &client.List[string]{"a"}}, `["a"]`},
+		{"bytes: an array of numbers", client.Bytes{0, 1, 127, 128, 255}, `[0,1,127,128,255]`},
+		{"bytes: nil is []", client.Bytes(nil), `[]`},
+		{"list: nil is []", client.List[string](nil), `[]`},
+		{"map: nil is {}", client.Map[string, float64](nil), `{}`},
 		{"unit enum", client.ColorDarkBlue, `"dark_blue"`},
 		{"newtype", client.TaskID(math.MaxUint64), `18446744073709551615`},
 		{"optional left out, nullable sent as null", client.InnerInput{Label: "x"}, `{"label":"x"}`},
@@ -313,6 +318,57 @@ func wireForms() {
 	var sc client.Scalar
 	check("untagged: a numeric string stays text", json.Unmarshal([]byte(`"3"`), &sc) == nil && sc.String != nil && *sc.String == "3", "%+v", sc)
 	check("untagged: null fits no alternative", json.Unmarshal([]byte(`null`), &sc) != nil, "%+v", sc)
+	var b client.Bytes
+	check("bytes decode from an array of numbers", json.Unmarshal([]byte(`[0, 255, 7]`), &b) == nil && bytes.Equal(b, []byte{0, 255, 7}), "%v", b)
+	check("bytes: 256 is not a byte", json.Unmarshal([]byte(`[256]`), &b) != nil, "decoded %v", b)
+	check("bytes: a base64 string is not bytes", json.Unmarshal([]byte(`"AAE="`), &b) != nil, "decoded %v", b)
+	zero := asJSON(minimal())
+	for _, member := range []string{`"tags":[]`, `"scores":{}`, `"items":[]`, `"bytes":[]`} {
+		check("zero EverythingInput sends "+member, strings.Contains(zero, member), "%s", zero)
+	}
+	for _, member := range []string{`maybeBytes`, `nullableDefault`, `withDefault`} {
+		check("zero EverythingInput leaves out "+member, !strings.Contains(zero, member), "%s", zero)
+	}
+	null := minimal()
+	null.NullableDefault = ptr[*uint32](nil)
+	check("a pointer to nil sends null where the default is not null", strings.Contains(asJSON(null), `"nullableDefault":null`), "%s", asJSON(null))
+}
+
+// minimal is the zero EverythingInput but for what has no valid zero value: an enum value needs
+// a variant, a UUID its digits.
+func minimal() client.EverythingInput {
+	return client.EverythingInput{
+		Shape:   client.Shape{Empty: true},
+		Event:   client.EventInput{Ping: true},
+		Command: client.Command{Start: true},
+		Scalar:  client.Scalar{Float64: ptr(0.0)},
+		Color:   client.ColorRed,
+		UUID:    "00000000-0000-0000-0000-000000000000",
+	}
+}
+
+// zeroParams sends the zero value of each params struct of the API's methods: nil lists and
+// maps, empty strings and zeros must be what the server reads (no 422 for a null), and the
+// app's answer is the one for those values.
+func zeroParams(ctx context.Context, api *client.APIClient) {
+	stats, err := api.TasksGetStats(ctx, client.TaskStatsParams{})
+	check("zero TaskStatsParams", err == nil && *stats == client.TaskStatsResult{}, "%v %+v", err, stats)
+	slept, err := api.TasksSlow(ctx, client.SlowParams{})
+	check("zero SlowParams", err == nil && slept.SleptMs == 0, "%v %+v", err, slept)
+	_, err = api.TasksComplete(ctx, client.TaskRef{})
+	expectRPCError("zero TaskRef → the app's 1004", err, 1004, "task not found", false)
+	_, err = api.TasksCreate(ctx, client.CreateTaskParams{})
+	expectRPCError("zero CreateTaskParams → the app's 1001", err, 1001, "title must be 1 to 200 characters", false)
+	_, err = api.TasksProcess(ctx, client.ProcessParams{})
+	expectRPCError("zero ProcessParams → the app's check", err, client.CodeInvalidParams, "invalid params: steps must be 1 to 100", false)
+
+	roundtrip(ctx, api, "zero EverythingInput (nil lists, map and bytes)", minimal(), func(want map[string]any) {
+		want["maybe"] = nil
+		want["maybeBytes"] = nil
+		want["withDefault"] = json.Number("7")
+		want["nullableDefault"] = json.Number("3")
+		want["nested"].(map[string]any)["weight"] = nil
+	})
 }
 
 func everything(shape client.Shape, event client.EventInput, command client.Command, scalar client.Scalar, color client.Color) client.EverythingInput {
@@ -345,6 +401,9 @@ func everything(shape client.Shape, event client.EventInput, command client.Comm
 		Extra:           json.RawMessage(`{"any":["json",1,null,{"b":false}]}`),
 		From:            "from",
 		Type:            "type",
+		Bytes:           client.Bytes{0, 1, 127, 128, 255},
+		MaybeBytes:      &client.Bytes{},
+		NullableDefault: ptr(ptr(uint32(5))),
 	}
 }
 
@@ -376,6 +435,8 @@ func roundtrips(ctx context.Context, api *client.APIClient) {
 		check("integer and enum map keys come back typed and exact",
 			reflect.DeepEqual(got.ByID, first.ByID) && reflect.DeepEqual(got.ByOffset, first.ByOffset) && reflect.DeepEqual(got.ByColor, first.ByColor),
 			"%v %v %v", got.ByID, got.ByOffset, got.ByColor)
+		check("bytes come back as sent", bytes.Equal(got.Bytes, []byte{0, 1, 127, 128, 255}) && got.MaybeBytes != nil && len(*got.MaybeBytes) == 0,
+			"%v %v", got.Bytes, got.MaybeBytes)
 		check("big integers are exact", got.BigSigned == math.MaxInt64 && got.BigUnsigned == math.MaxUint64 && got.ID == math.MaxUint64 && got.Count == math.MinInt32,
 			"%d %d %d %d", got.BigSigned, got.BigUnsigned, got.ID, got.Count)
 		check("the timestamp is exact", got.When.Equal(time.Date(2024, 2, 29, 23, 59, 58, 123456789, time.UTC)), "%v", got.When)
@@ -392,16 +453,19 @@ func roundtrips(ctx context.Context, api *client.APIClient) {
 		client.Scalar{String: ptr("text")},
 		client.ColorDarkBlue,
 	)
-	sent.Maybe, sent.WithDefault, sent.OmittedWhenNone = nil, nil, nil
+	sent.Maybe, sent.WithDefault, sent.OmittedWhenNone, sent.MaybeBytes, sent.NullableDefault = nil, nil, nil, nil, nil
 	sent.Nested.Weight = nil
 	sent.Extra = json.RawMessage("null")
 	sent.BigSigned, sent.BigUnsigned = math.MinInt64, 0
 	got = roundtrip(ctx, api, "rect, deleted, Stop, text, dark_blue, defaults", sent, func(want map[string]any) {
 		want["maybe"] = nil
+		want["maybeBytes"] = nil
 		want["withDefault"] = json.Number("7")
+		want["nullableDefault"] = json.Number("3")
 		want["nested"].(map[string]any)["weight"] = nil
 	})
 	if got != nil {
+		check("a left-out nullableDefault is the server's 3", got.NullableDefault != nil && *got.NullableDefault == 3, "%v", got.NullableDefault)
 		check("left-out fields come back as the server's defaults", got.Maybe == nil && got.WithDefault == 7 && got.OmittedWhenNone == nil,
 			"%v %d %v", got.Maybe, got.WithDefault, got.OmittedWhenNone)
 		check("a max uint64 inside an adjacently tagged variant is exact", got.Event.Deleted != nil && got.Event.Deleted.ID == math.MaxUint64, "%+v", got.Event)
@@ -412,14 +476,16 @@ func roundtrips(ctx context.Context, api *client.APIClient) {
 		client.Shape{Empty: true},
 		client.EventInput{Ping: true},
 		client.Command{Rename: ptr("renamed")},
-		client.Scalar{StringList: &[]string{"several", "words"}},
+		client.Scalar{StringList: &client.List[string]{"several", "words"}},
 		client.ColorRed,
 	)
-	sent.Tags, sent.Items, sent.Scores = []string{}, []client.InnerInput{}, map[string]float64{}
+	sent.Tags, sent.Items, sent.Scores, sent.Bytes = []string{}, []client.InnerInput{}, map[string]float64{}, client.Bytes{}
+	sent.NullableDefault = ptr[*uint32](nil)
 	sent.ByID, sent.ByOffset, sent.ByColor = map[uint64]string{}, map[int64]float64{}, map[client.Color]uint32{}
 	sent.Extra = json.RawMessage(`"a string"`)
-	got = roundtrip(ctx, api, "empty, ping, Rename, words, empty collections", sent, nil)
+	got = roundtrip(ctx, api, "empty, ping, Rename, words, empty collections, null for a non-null default", sent, nil)
 	if got != nil {
+		check("null sent for nullableDefault stays null", got.NullableDefault == nil, "%v", got.NullableDefault)
 		check("unit variants decode", got.Shape.Empty && got.Event.Ping && got.Command.Rename != nil && *got.Command.Rename == "renamed" &&
 			got.Scalar.StringList != nil && strings.Join(*got.Scalar.StringList, " ") == "several words", "%+v", got)
 	}

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from centrifuge import PublicationContext, SubscriptionEventHandler
+from pydantic import ValidationError
 from opensdk.python import (
     APIClient,
     CentrifugoRPCClient,
@@ -178,6 +179,10 @@ def everything(case: int) -> EverythingInput:
         ][case],
         from_=f"sender {case}",
         type_=f"type {case}",
+        bytes_=[[], [0, 1, 127, 128, 255], list(b"\x00bytes\xff")][case],
+        maybe_bytes=[None, [], [7]][case],
+        # None is a value of its own: the server's default (3) is for a left-out key.
+        nullable_default=[None, 5, 0][case],
     )
 
 
@@ -340,6 +345,13 @@ async def main(url: str, token: str) -> int:
                     sorted(wire_got["byOffset"]),
                     sorted(str(k) for k in sent.by_offset),
                 )
+                c.equal(f"types.roundtrip case {case}: bytes", got.bytes_, sent.bytes_)
+                c.check(
+                    f"types.roundtrip case {case}: bytes sent as an array of numbers",
+                    wire_sent["bytes"] == list(sent.bytes_)
+                    and all(type(b) is int for b in wire_sent["bytes"]),
+                    wire_sent["bytes"],
+                )
                 c.equal(f"types.roundtrip case {case}: from_", got.from_, sent.from_)
                 c.equal(f"types.roundtrip case {case}: type_", got.type_, sent.type_)
                 c.check(
@@ -374,6 +386,7 @@ async def main(url: str, token: str) -> int:
                 extra={},
                 from_="f",
                 type_="t",
+                bytes_=[],
             )
             wire = sparse.model_dump(mode="json", by_alias=True, exclude_unset=True)
             c.check(
@@ -386,6 +399,17 @@ async def main(url: str, token: str) -> int:
             got = await api.types_roundtrip(sparse)
             c.equal("types.roundtrip: server default withDefault=7", got.with_default, 7)
             c.equal("types.roundtrip: maybe comes back null", got.maybe, None)
+            c.equal("types.roundtrip: maybeBytes comes back null", got.maybe_bytes, None)
+            c.equal("types.roundtrip: nullableDefault is 3", got.nullable_default, 3)
+            try:
+                EverythingInput.model_validate({**wire, "bytes": b"\x01\x02"})
+                c.check("a bytes object is refused for bytes (it would not be an array)", False, "")
+            except ValidationError as e:
+                c.check(
+                    "a bytes object is refused for bytes (it would not be an array)",
+                    "bytes" in str(e),
+                    str(e),
+                )
             c.check(
                 "types.roundtrip: omittedWhenNone stays absent",
                 got.omitted_when_none is None and "omitted_when_none" not in got.model_fields_set,

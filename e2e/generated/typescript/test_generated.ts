@@ -96,10 +96,13 @@ const eventOut = (e: EventInput): Event =>
 
 /** What `types.roundtrip` returns for `v`: the same, with the server's defaults filled in. */
 function expectedOf(v: EverythingInput): Everything {
-  const { omittedWhenNone, withDefault, maybe, nested, items, event, ...rest } = v;
+  const { omittedWhenNone, withDefault, maybe, maybeBytes, nullableDefault, nested, items, event, ...rest } = v;
   const out: Everything = {
     ...rest,
     maybe: maybe ?? null,
+    maybeBytes: maybeBytes ?? null,
+    // Left out, the server's default is 3; `null` is a value of its own.
+    nullableDefault: nullableDefault === undefined ? 3 : nullableDefault,
     withDefault: withDefault ?? 7,
     nested: inner(nested),
     items: items.map(inner),
@@ -139,6 +142,9 @@ const base: EverythingInput = {
   extra: { nested: [1, 'two', null, { three: true }], n: -1.5 },
   from: 'alice',
   type: 'keyword',
+  bytes: [0, 1, 127, 128, 255],
+  maybeBytes: [],
+  nullableDefault: 5,
 };
 
 /** Values covering every variant of Shape, Event, Command and Scalar and both Colors. */
@@ -154,6 +160,9 @@ const roundtrips: [string, EverythingInput][] = [
       maybe: null,
       withDefault: undefined,
       omittedWhenNone: null,
+      maybeBytes: null,
+      nullableDefault: null,
+      bytes: [],
       color: 'dark_blue',
       shape: { kind: 'rect', w: 2, h: 3.5 },
       event: { type: 'deleted', data: { id: Number.MAX_SAFE_INTEGER } },
@@ -166,7 +175,7 @@ const roundtrips: [string, EverythingInput][] = [
   [
     'empty, ping, Rename, words, optional keys absent',
     (() => {
-      const { maybe: _m, withDefault: _w, omittedWhenNone: _o, ...v } = base;
+      const { maybe: _m, withDefault: _w, omittedWhenNone: _o, maybeBytes: _b, nullableDefault: _n, ...v } = base;
       return {
         ...v,
         nested: { label: 'no weight' },
@@ -513,12 +522,24 @@ export function typeChecks(api: APIClient): void {
   const scalar: Scalar = true;
   // @ts-expect-error a timeout is a number
   const opts: CallOptions = { timeout: '1s' };
+  // @ts-expect-error an externally tagged value has exactly one variant's key
+  const twoKeys: Command = { Stop: { force: true }, Rename: 'x' };
+  // @ts-expect-error not even a unit variant's key beside another
+  const withUnit: Command = { Rename: 'x', Start: null };
+  // @ts-expect-error JSON has no undefined
+  void api.systemEcho(undefined);
+  // @ts-expect-error JSON has no bigint
+  void api.systemEcho(1n);
+  // @ts-expect-error not inside an object either
+  void api.systemEcho({ a: undefined });
+  // @ts-expect-error nor a bigint inside an array
+  const extra: EverythingInput['extra'] = [1, 2n];
   // Narrowing on the tag.
   const s = { kind: 'rect', w: 1, h: 2 } as Shape;
   const width: number = s.kind === 'rect' ? s.w : s.kind === 'circle' ? s.radius : 0;
   const e = { type: 'deleted', data: { id: 1 } } as Event;
   const id: number = e.type === 'deleted' ? e.data.id : 0;
-  void [n, color, shape, rect, command, stop, event, scalar, opts, width, id];
+  void [n, color, shape, rect, command, stop, event, scalar, opts, width, id, twoKeys, withUnit, extra];
 }
 
 await main();

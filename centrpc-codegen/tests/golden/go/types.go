@@ -264,13 +264,16 @@ type Everything struct {
 	BigUnsigned uint64 `json:"bigUnsigned"`
 
 	// ByColor A map with unit enum keys (`{"red": …}` in JSON).
-	ByColor map[Color]uint32 `json:"byColor"`
+	ByColor Map[Color, uint32] `json:"byColor"`
 
 	// ByID A map with unsigned integer keys (`{"7": …}` in JSON).
-	ByID map[uint64]string `json:"byId"`
+	ByID Map[uint64, string] `json:"byId"`
 
 	// ByOffset A map with signed 64-bit integer keys (`{"-3": …}` in JSON).
-	ByOffset map[int64]float64 `json:"byOffset"`
+	ByOffset Map[int64, float64] `json:"byOffset"`
+
+	// Bytes Bytes (`Vec<u8>`): an array of integers 0–255 on the wire, as serde writes it.
+	Bytes Bytes `json:"bytes"`
 
 	// Color A unit enum.
 	Color Color `json:"color"`
@@ -297,13 +300,19 @@ type Everything struct {
 	ID TaskID `json:"id"`
 
 	// Items A list of structs.
-	Items []Inner `json:"items"`
+	Items List[Inner] `json:"items"`
 
 	// Maybe An optional value, `null` when absent.
 	Maybe *string `json:"maybe"`
 
+	// MaybeBytes Optional bytes, `null` when absent.
+	MaybeBytes *Bytes `json:"maybeBytes"`
+
 	// Nested A nested struct.
 	Nested Inner `json:"nested"`
+
+	// NullableDefault Defaults to 3 when the caller leaves it out; `null` is a value of its own (`None`).
+	NullableDefault *uint32 `json:"nullableDefault"`
 
 	// OmittedWhenNone Left out of the JSON entirely when absent.
 	OmittedWhenNone *string `json:"omittedWhenNone,omitempty"`
@@ -315,13 +324,13 @@ type Everything struct {
 	Scalar Scalar `json:"scalar"`
 
 	// Scores A map with string keys.
-	Scores map[string]float64 `json:"scores"`
+	Scores Map[string, float64] `json:"scores"`
 
 	// Shape An internally tagged enum.
 	Shape Shape `json:"shape"`
 
 	// Tags A list.
-	Tags []string `json:"tags"`
+	Tags List[string] `json:"tags"`
 
 	// Text A string.
 	Text string `json:"text"`
@@ -348,13 +357,16 @@ type EverythingInput struct {
 	BigUnsigned uint64 `json:"bigUnsigned"`
 
 	// ByColor A map with unit enum keys (`{"red": …}` in JSON).
-	ByColor map[Color]uint32 `json:"byColor"`
+	ByColor Map[Color, uint32] `json:"byColor"`
 
 	// ByID A map with unsigned integer keys (`{"7": …}` in JSON).
-	ByID map[uint64]string `json:"byId"`
+	ByID Map[uint64, string] `json:"byId"`
 
 	// ByOffset A map with signed 64-bit integer keys (`{"-3": …}` in JSON).
-	ByOffset map[int64]float64 `json:"byOffset"`
+	ByOffset Map[int64, float64] `json:"byOffset"`
+
+	// Bytes Bytes (`Vec<u8>`): an array of integers 0–255 on the wire, as serde writes it.
+	Bytes Bytes `json:"bytes"`
 
 	// Color A unit enum.
 	Color Color `json:"color"`
@@ -381,13 +393,21 @@ type EverythingInput struct {
 	ID TaskID `json:"id"`
 
 	// Items A list of structs.
-	Items []InnerInput `json:"items"`
+	Items List[InnerInput] `json:"items"`
 
 	// Maybe An optional value, `null` when absent.
 	Maybe *string `json:"maybe,omitempty"`
 
+	// MaybeBytes Optional bytes, `null` when absent.
+	MaybeBytes *Bytes `json:"maybeBytes,omitempty"`
+
 	// Nested A nested struct.
 	Nested InnerInput `json:"nested"`
+
+	// NullableDefault Defaults to 3 when the caller leaves it out; `null` is a value of its own (`None`).
+	//
+	// Left out (nil), the server uses 3. A pointer to nil sends null.
+	NullableDefault **uint32 `json:"nullableDefault,omitempty"`
 
 	// OmittedWhenNone Left out of the JSON entirely when absent.
 	OmittedWhenNone *string `json:"omittedWhenNone,omitempty"`
@@ -399,13 +419,13 @@ type EverythingInput struct {
 	Scalar Scalar `json:"scalar"`
 
 	// Scores A map with string keys.
-	Scores map[string]float64 `json:"scores"`
+	Scores Map[string, float64] `json:"scores"`
 
 	// Shape An internally tagged enum.
 	Shape Shape `json:"shape"`
 
 	// Tags A list.
-	Tags []string `json:"tags"`
+	Tags List[string] `json:"tags"`
 
 	// Text A string.
 	Text string `json:"text"`
@@ -525,7 +545,7 @@ type Scalar struct {
 	String *string
 
 	// StringList A list of words.
-	StringList *[]string
+	StringList *List[string]
 }
 
 // MarshalJSON writes the variant that is set, as serde does; exactly one must be set.
@@ -556,7 +576,7 @@ func (v *Scalar) UnmarshalJSON(data []byte) error {
 		v.String = &v2
 		return nil
 	}
-	var v3 []string
+	var v3 List[string]
 	if fits(data, &v3, false) {
 		v.StringList = &v3
 		return nil
@@ -794,6 +814,68 @@ type WhoAmI struct {
 
 	// User The authenticated user ID ("" when anonymous).
 	User string `json:"user"`
+}
+
+// Bytes is a byte string (serde's Vec<u8>): on the wire an array of numbers 0–255, as serde
+// reads and writes it, not encoding/json's base64 string. A nil Bytes sends [].
+type Bytes []byte
+
+// MarshalJSON writes the bytes as an array of numbers.
+func (b Bytes) MarshalJSON() ([]byte, error) {
+	out := make([]byte, 0, 2+4*len(b))
+	out = append(out, '[')
+	for i, x := range b {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = fmt.Appendf(out, "%d", x)
+	}
+	return append(out, ']'), nil
+}
+
+// UnmarshalJSON reads an array of numbers 0–255; null leaves b as it is, as encoding/json does.
+func (b *Bytes) UnmarshalJSON(data []byte) error {
+	if isNull(data) {
+		return nil
+	}
+	var numbers []int64
+	if err := json.Unmarshal(data, &numbers); err != nil {
+		return fmt.Errorf("Bytes: %w", err)
+	}
+	out := make(Bytes, len(numbers))
+	for i, n := range numbers {
+		if n < 0 || n > 255 {
+			return fmt.Errorf("Bytes: %d is not a byte (0–255)", n)
+		}
+		out[i] = byte(n)
+	}
+	*b = out
+	return nil
+}
+
+// List is a JSON array of T. A nil List sends [], since serde accepts null only for an
+// Option (a *List here); a []T converts to a List implicitly.
+type List[T any] []T
+
+// MarshalJSON writes the elements, or [] for nil.
+func (l List[T]) MarshalJSON() ([]byte, error) {
+	if l == nil {
+		return []byte("[]"), nil
+	}
+	return json.Marshal([]T(l))
+}
+
+// Map is a JSON object with keys of K (string, an integer type, or a unit enum, as JSON object
+// keys) and values of V. A nil Map sends {}, since serde accepts null only for an Option (a *Map
+// here); a map[K]V converts to a Map implicitly.
+type Map[K comparable, V any] map[K]V
+
+// MarshalJSON writes the entries, or {} for nil.
+func (m Map[K, V]) MarshalJSON() ([]byte, error) {
+	if m == nil {
+		return []byte("{}"), nil
+	}
+	return json.Marshal(map[K]V(m))
 }
 
 // oneVariant checks that exactly one variant of an enum value is set.

@@ -193,7 +193,7 @@ class EventPingVariant(_Model):
 class Everything(_Model):
     """Every construct at once."""
 
-    _always_sent: ClassVar[tuple[str, ...]] = ("with_default",)
+    _always_sent: ClassVar[tuple[str, ...]] = ("nullable_default", "with_default")
 
     big_signed: int = Field(validation_alias="bigSigned", serialization_alias="bigSigned")
     """A signed 64-bit integer (exact in Python and Go; in TypeScript exact up to 2^53 − 1)."""
@@ -209,6 +209,9 @@ class Everything(_Model):
 
     by_offset: dict[int, float] = Field(validation_alias="byOffset", serialization_alias="byOffset")
     """A map with signed 64-bit integer keys (`{"-3": …}` in JSON)."""
+
+    bytes_: list[int] = Field(validation_alias="bytes", serialization_alias="bytes")
+    """Bytes (`Vec<u8>`): an array of integers 0–255 on the wire, as serde writes it."""
 
     color: Color
     """A unit enum."""
@@ -240,8 +243,21 @@ class Everything(_Model):
     maybe: str | None
     """An optional value, `null` when absent."""
 
+    maybe_bytes: list[int] | None = Field(
+        validation_alias="maybeBytes",
+        serialization_alias="maybeBytes",
+    )
+    """Optional bytes, `null` when absent."""
+
     nested: Inner
     """A nested struct."""
+
+    nullable_default: int | None = Field(
+        default=3,
+        validation_alias="nullableDefault",
+        serialization_alias="nullableDefault",
+    )
+    """Defaults to 3 when the caller leaves it out; `null` is a value of its own (`None`)."""
 
     omitted_when_none: str | None = Field(
         default=None,
@@ -303,6 +319,9 @@ class EverythingInput(_Model):
     by_offset: dict[int, float] = Field(validation_alias="byOffset", serialization_alias="byOffset")
     """A map with signed 64-bit integer keys (`{"-3": …}` in JSON)."""
 
+    bytes_: list[int] = Field(validation_alias="bytes", serialization_alias="bytes")
+    """Bytes (`Vec<u8>`): an array of integers 0–255 on the wire, as serde writes it."""
+
     color: Color
     """A unit enum."""
 
@@ -333,8 +352,22 @@ class EverythingInput(_Model):
     maybe: str | None = None
     """An optional value, `null` when absent."""
 
+    maybe_bytes: list[int] | None = Field(
+        default=None,
+        validation_alias="maybeBytes",
+        serialization_alias="maybeBytes",
+    )
+    """Optional bytes, `null` when absent."""
+
     nested: InnerInput
     """A nested struct."""
+
+    nullable_default: int | None = Field(
+        default=3,
+        validation_alias="nullableDefault",
+        serialization_alias="nullableDefault",
+    )
+    """Defaults to 3 when the caller leaves it out; `null` is a value of its own (`None`)."""
 
     omitted_when_none: str | None = Field(
         default=None,

@@ -41,8 +41,8 @@ export class APIClient {
    * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
    * @throws {RPCTimeoutError} no reply within the call's timeout.
    */
-  systemEcho(params: unknown, opts?: CallOptions): Promise<unknown> {
-    return this.rpc.call<unknown>("system.echo", params, opts);
+  systemEcho(params: types.JsonValue, opts?: CallOptions): Promise<types.JsonValue> {
+    return this.rpc.call<types.JsonValue>("system.echo", params, opts);
   }
 
   /**

@@ -4,6 +4,9 @@
 // Integers are `number`: 64-bit values are exact only up to 2^53 − 1 (Number.MAX_SAFE_INTEGER).
 // Timestamps are RFC 3339 strings and UUIDs are strings.
 
+/** Any JSON value (`serde_json::Value`): what JSON can carry, so not `undefined` or a bigint. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
 /** A chat message as clients publish it. */
 export interface ChatMessage {
   /** The text (1–500 characters). */
@@ -32,9 +35,9 @@ export type Command =
   /** Start. */
   | "Start"
   /** Stop. */
-  | { Stop: CommandStop }
+  | { Stop: CommandStop; Start?: never; Rename?: never }
   /** Rename. */
-  | { Rename: string };
+  | { Rename: string; Start?: never; Stop?: never };
 
 export interface CommandStop {
   /** Without waiting. */
@@ -167,6 +170,12 @@ export interface Everything {
    * Keys: int64 integers, decimal strings in JSON. At run time they are strings, as every object key (`Object.keys` gives `'7'`; `m[7]` finds it): received keys stay exact at any size, number keys you write up to 2^53 − 1.
    */
   byOffset: Record<number, number>;
+  /**
+   * Bytes (`Vec<u8>`): an array of integers 0–255 on the wire, as serde writes it.
+   *
+   * Integer (uint8).
+   */
+  bytes: number[];
   /** A unit enum. */
   color: Color;
   /** An externally tagged enum. */
@@ -180,7 +189,7 @@ export interface Everything {
   /** An adjacently tagged enum. */
   event: Event;
   /** Any JSON. */
-  extra: unknown;
+  extra: JsonValue;
   /** A boolean. */
   flag: boolean;
   /** A field whose wire name is a keyword in Python and Go. */
@@ -191,8 +200,22 @@ export interface Everything {
   items: Inner[];
   /** An optional value, `null` when absent. */
   maybe: string | null;
+  /**
+   * Optional bytes, `null` when absent.
+   *
+   * Integer (uint8).
+   */
+  maybeBytes: number[] | null;
   /** A nested struct. */
   nested: Inner;
+  /**
+   * Defaults to 3 when the caller leaves it out; `null` is a value of its own (`None`).
+   *
+   * Integer (uint32).
+   *
+   * @defaultValue `3`
+   */
+  nullableDefault: number | null;
   /** Left out of the JSON entirely when absent. */
   omittedWhenNone?: string | null;
   /** A float. */
@@ -263,6 +286,12 @@ export interface EverythingInput {
    * Keys: int64 integers, decimal strings in JSON. At run time they are strings, as every object key (`Object.keys` gives `'7'`; `m[7]` finds it): received keys stay exact at any size, number keys you write up to 2^53 − 1.
    */
   byOffset: Record<number, number>;
+  /**
+   * Bytes (`Vec<u8>`): an array of integers 0–255 on the wire, as serde writes it.
+   *
+   * Integer (uint8).
+   */
+  bytes: number[];
   /** A unit enum. */
   color: Color;
   /** An externally tagged enum. */
@@ -276,7 +305,7 @@ export interface EverythingInput {
   /** An adjacently tagged enum. */
   event: EventInput;
   /** Any JSON. */
-  extra: unknown;
+  extra: JsonValue;
   /** A boolean. */
   flag: boolean;
   /** A field whose wire name is a keyword in Python and Go. */
@@ -287,8 +316,22 @@ export interface EverythingInput {
   items: InnerInput[];
   /** An optional value, `null` when absent. */
   maybe?: string | null;
+  /**
+   * Optional bytes, `null` when absent.
+   *
+   * Integer (uint8).
+   */
+  maybeBytes?: number[] | null;
   /** A nested struct. */
   nested: InnerInput;
+  /**
+   * Defaults to 3 when the caller leaves it out; `null` is a value of its own (`None`).
+   *
+   * Integer (uint32).
+   *
+   * @defaultValue `3`
+   */
+  nullableDefault?: number | null;
   /** Left out of the JSON entirely when absent. */
   omittedWhenNone?: string | null;
   /** A float. */
@@ -619,7 +662,7 @@ export interface WhoAmI {
   /** Proxy payload encoding. */
   encoding: string;
   /** Connection meta, when Centrifugo includes it. */
-  meta: unknown;
+  meta: JsonValue;
   /** Client protocol. */
   protocol: string;
   /** Client transport. */
