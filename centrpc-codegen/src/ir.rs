@@ -329,6 +329,22 @@ impl TypeRef {
     pub fn is_bytes(&self) -> bool {
         matches!(self, Self::Array { items } if **items == Self::Integer { bits: 8, signed: false })
     }
+
+    /// The values an integer type takes (serde refuses any other), e.g. `(0, 4294967295)` for
+    /// `u32`; `None` for other types.
+    pub fn integer_range(&self) -> Option<(i128, i128)> {
+        match *self {
+            Self::Integer { bits, signed: true } => {
+                let half = 1i128 << (bits.clamp(1, 64) - 1);
+                Some((-half, half - 1))
+            }
+            Self::Integer {
+                bits,
+                signed: false,
+            } => Some((0, (1i128 << bits.clamp(1, 64)) - 1)),
+            _ => None,
+        }
+    }
 }
 
 /// Reads the API document into the model.

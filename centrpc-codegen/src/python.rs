@@ -101,6 +101,23 @@ const RESERVED_MEMBERS: &[&str] = &[
 /// Capitalised names a type may not take: builtins, and every name the generated modules import
 /// or define next to the models (they are all re-exported from the package).
 const RESERVED_TYPES: &[&str] = &[
+    // models.py's ranged integer aliases.
+    "Int8",
+    "Int16",
+    "Int32",
+    "Int64",
+    "UInt8",
+    "UInt16",
+    "UInt32",
+    "UInt64",
+    "StrictInt8",
+    "StrictInt16",
+    "StrictInt32",
+    "StrictInt64",
+    "StrictUInt8",
+    "StrictUInt16",
+    "StrictUInt32",
+    "StrictUInt64",
     "Annotated",
     "Any",
     "APIClient",
@@ -236,6 +253,8 @@ struct Package {
     model_imports: Vec<String>,
     /// Whether the `_OmitNone` base is needed.
     omit_none: bool,
+    /// Ranged integer aliases, by name.
+    int_aliases: Vec<IntAlias>,
     classes: Vec<Class>,
     aliases: Vec<Alias>,
     /// Every model class, for `model_rebuild()`.
@@ -427,6 +446,23 @@ struct Builder<'a> {
     recursive: BTreeSet<String>,
     uses: BTreeSet<&'static str>,
     omit_none: bool,
+    /// The integer aliases models.py needs, by name (`UInt32` →
+    /// `Annotated[int, Field(ge=0, le=4294967295)]`), so a value out of the Rust type's range is
+    /// refused when a model is built, as the server would refuse it.
+    int_aliases: BTreeMap<String, IntAlias>,
+    /// Renders integers as plain `int` (api.py's signatures, which do not import the aliases;
+    /// the models they take check the ranges).
+    plain_ints: bool,
+}
+
+/// A ranged integer alias of models.py.
+#[derive(Debug, Clone, Serialize)]
+struct IntAlias {
+    name: String,
+    base: String,
+    min: String,
+    max: String,
+    doc: String,
 }
 
 /// A Python string literal (JSON escapes are valid Python escapes).
@@ -615,6 +651,7 @@ impl Package {
         // The base model's `model_post_init` takes `Any`.
         b.uses.insert("Any");
         let (classes, aliases) = b.models()?;
+        let int_aliases: Vec<IntAlias> = b.int_aliases.values().cloned().collect();
         let mut rebuild: Vec<String> = classes.iter().map(|c| c.name.clone()).collect();
         rebuild.sort();
         let mut model_names: Vec<String> = classes
@@ -840,6 +877,7 @@ impl Package {
             import_name,
             model_imports,
             omit_none: b.omit_none,
+            int_aliases,
             classes,
             aliases,
             rebuild,
@@ -910,6 +948,8 @@ impl<'a> Builder<'a> {
             recursive: BTreeSet::new(),
             uses: BTreeSet::new(),
             omit_none: false,
+            int_aliases: BTreeMap::new(),
+            plain_ints: false,
         };
         b.recursive = b.alias_cycles();
         Ok(b)
@@ -1074,7 +1114,29 @@ impl<'a> Builder<'a> {
         match r {
             TypeRef::String => strict_scalar(self, "str", "StrictStr"),
             TypeRef::Bool => strict_scalar(self, "bool", "StrictBool"),
-            TypeRef::Integer { .. } => strict_scalar(self, "int", "StrictInt"),
+            TypeRef::Integer { .. } if self.plain_ints => strict_scalar(self, "int", "StrictInt"),
+            TypeRef::Integer { bits, signed } => {
+                let base = strict_scalar(self, "int", "StrictInt");
+                let (min, max) = r.integer_range().expect("an integer");
+                let rust = format!("{}{bits}", if *signed { "i" } else { "u" });
+                let name = format!(
+                    "{}{}Int{bits}",
+                    if strict { "Strict" } else { "" },
+                    if *signed { "" } else { "U" }
+                );
+                self.uses.insert("Annotated");
+                self.uses.insert("TypeAlias");
+                self.int_aliases
+                    .entry(name.clone())
+                    .or_insert_with(|| IntAlias {
+                        name: name.clone(),
+                        base,
+                        min: min.to_string(),
+                        max: max.to_string(),
+                        doc: format!("An integer from {min} to {max} (Rust's `{rust}`)."),
+                    });
+                name
+            }
             TypeRef::Number => strict_scalar(self, "float", "StrictFloat"),
             TypeRef::DateTime => {
                 self.uses.insert("AwareDatetime");
@@ -1110,6 +1172,9 @@ impl<'a> Builder<'a> {
             }
             TypeRef::Array { items } => format!("list[{}]", self.ty_in(items, quote, strict)),
             // Keys are always lax: JSON object keys are strings, and only lax `int` reads `"7"`.
+            TypeRef::Map { keys, values } if matches!(**keys, TypeRef::Integer { .. }) => {
+                format!("dict[int, {}]", self.ty_in(values, quote, strict))
+            }
             TypeRef::Map { keys, values } => format!(
                 "dict[{}, {}]",
                 self.ty_in(keys, quote, false),
@@ -1732,7 +1797,9 @@ impl<'a> Builder<'a> {
     /// A type for api.py, noting the imports it needs there.
     fn api_ty(&mut self, r: &TypeRef, api_uses: &mut BTreeSet<String>) -> String {
         let saved = std::mem::take(&mut self.uses);
+        self.plain_ints = true;
         let ty = self.ty(r, false);
+        self.plain_ints = false;
         let used = std::mem::replace(&mut self.uses, saved);
         api_uses.extend(used.into_iter().map(str::to_owned));
         ty

@@ -228,6 +228,19 @@ async def main(url: str, token: str) -> int:
                 "task not found",
                 False,
             )
+            # Integers carry their Rust type's range: a value the server would refuse (422) is
+            # refused when the model is built, for every width and sign.
+            for build, value, accepted in [
+                (lambda v: TaskRef(id=v), -1, False),
+                (lambda v: TaskRef(id=v), U64_MAX + 1, False),
+                (lambda v: TaskRef(id=v), 0, True),
+                (lambda v: SlowParams(ms=v), -1, False),
+            ]:
+                try:
+                    build(value)
+                    c.check(f"integer range: {value} accepted", accepted, "accepted")
+                except ValidationError as e:
+                    c.check(f"integer range: {value} refused", not accepted, str(e))
 
         async def failures() -> None:
             await c.error(
@@ -389,6 +402,20 @@ async def main(url: str, token: str) -> int:
                 bytes_=[],
             )
             wire = sparse.model_dump(mode="json", by_alias=True, exclude_unset=True)
+            for key, value, accepted in [
+                ("count", 2**31, False),
+                ("count", -(2**31), True),
+                ("bigSigned", I64_MIN - 1, False),
+                ("bigUnsigned", U64_MAX, True),
+                ("bigUnsigned", -1, False),
+                ("bytes", [256], False),
+                ("withDefault", 2**32, False),
+            ]:
+                try:
+                    EverythingInput.model_validate({**wire, key: value})
+                    c.check(f"integer range: {key}={value} accepted", accepted, "accepted")
+                except ValidationError as e:
+                    c.check(f"integer range: {key}={value} refused", not accepted, str(e))
             c.check(
                 "optional fields left unset are left out of the request",
                 not {"withDefault", "maybe", "omittedWhenNone"} & wire.keys()

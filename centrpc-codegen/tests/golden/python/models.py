@@ -10,6 +10,17 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictFloat, StrictStr
 
+Int32: TypeAlias = Annotated[int, Field(ge=-2147483648, le=2147483647)]
+"""An integer from -2147483648 to 2147483647 (Rust's `i32`)."""
+Int64: TypeAlias = Annotated[int, Field(ge=-9223372036854775808, le=9223372036854775807)]
+"""An integer from -9223372036854775808 to 9223372036854775807 (Rust's `i64`)."""
+UInt32: TypeAlias = Annotated[int, Field(ge=0, le=4294967295)]
+"""An integer from 0 to 4294967295 (Rust's `u32`)."""
+UInt64: TypeAlias = Annotated[int, Field(ge=0, le=18446744073709551615)]
+"""An integer from 0 to 18446744073709551615 (Rust's `u64`)."""
+UInt8: TypeAlias = Annotated[int, Field(ge=0, le=255)]
+"""An integer from 0 to 255 (Rust's `u8`)."""
+
 
 class _Model(BaseModel):
     """Base of every model: populated by attribute or wire name; fields required on the wire
@@ -69,7 +80,7 @@ class ConnInfo(_Model):
 class Count(_Model):
     """One number of `watch:count`."""
 
-    n: int
+    n: UInt64
     """The number."""
 
     user: str
@@ -79,13 +90,13 @@ class Count(_Model):
 class CountParams(_Model):
     """Parameters of the `watch:count` stream."""
 
-    count: int
+    count: UInt64
     """How many numbers (at most 10 000 000)."""
 
-    from_: int = Field(default=0, validation_alias="from", serialization_alias="from")
+    from_: UInt64 = Field(default=0, validation_alias="from", serialization_alias="from")
     """The first number."""
 
-    interval_ms: int = 0
+    interval_ms: UInt64 = 0
     """Pause between numbers, in milliseconds (at most 10 000)."""
 
 
@@ -113,7 +124,7 @@ class EventCreatedVariant(_Model):
 class EventDeleted(_Model):
     """The content of the ``deleted`` variant of :data:`Event`."""
 
-    id: int
+    id: UInt64
     """Which."""
 
 
@@ -148,7 +159,7 @@ class EventInputCreatedVariant(_Model):
 class EventInputDeleted(_Model):
     """The content of the ``deleted`` variant of :data:`EventInput`."""
 
-    id: int
+    id: UInt64
     """Which."""
 
 
@@ -195,13 +206,13 @@ class Everything(_Model):
 
     _always_sent: ClassVar[tuple[str, ...]] = ("nullable_default", "with_default")
 
-    big_signed: int = Field(validation_alias="bigSigned", serialization_alias="bigSigned")
+    big_signed: Int64 = Field(validation_alias="bigSigned", serialization_alias="bigSigned")
     """A signed 64-bit integer (exact in Python and Go; in TypeScript exact up to 2^53 − 1)."""
 
-    big_unsigned: int = Field(validation_alias="bigUnsigned", serialization_alias="bigUnsigned")
+    big_unsigned: UInt64 = Field(validation_alias="bigUnsigned", serialization_alias="bigUnsigned")
     """An unsigned 64-bit integer."""
 
-    by_color: dict[Color, int] = Field(validation_alias="byColor", serialization_alias="byColor")
+    by_color: dict[Color, UInt32] = Field(validation_alias="byColor", serialization_alias="byColor")
     """A map with unit enum keys (`{"red": …}` in JSON)."""
 
     by_id: dict[int, str] = Field(validation_alias="byId", serialization_alias="byId")
@@ -210,7 +221,7 @@ class Everything(_Model):
     by_offset: dict[int, float] = Field(validation_alias="byOffset", serialization_alias="byOffset")
     """A map with signed 64-bit integer keys (`{"-3": …}` in JSON)."""
 
-    bytes_: list[int] = Field(validation_alias="bytes", serialization_alias="bytes")
+    bytes_: list[UInt8] = Field(validation_alias="bytes", serialization_alias="bytes")
     """Bytes (`Vec<u8>`): an array of integers 0–255 on the wire, as serde writes it."""
 
     color: Color
@@ -219,7 +230,7 @@ class Everything(_Model):
     command: Command
     """An externally tagged enum."""
 
-    count: int
+    count: Int32
     """A 32-bit integer."""
 
     event: Event
@@ -243,7 +254,7 @@ class Everything(_Model):
     maybe: str | None
     """An optional value, `null` when absent."""
 
-    maybe_bytes: list[int] | None = Field(
+    maybe_bytes: list[UInt8] | None = Field(
         validation_alias="maybeBytes",
         serialization_alias="maybeBytes",
     )
@@ -252,7 +263,7 @@ class Everything(_Model):
     nested: Inner
     """A nested struct."""
 
-    nullable_default: int | None = Field(
+    nullable_default: UInt32 | None = Field(
         default=3,
         validation_alias="nullableDefault",
         serialization_alias="nullableDefault",
@@ -293,7 +304,7 @@ class Everything(_Model):
     when: AwareDatetime
     """A timestamp (RFC 3339)."""
 
-    with_default: int = Field(
+    with_default: UInt32 = Field(
         default=7,
         validation_alias="withDefault",
         serialization_alias="withDefault",
@@ -304,13 +315,13 @@ class Everything(_Model):
 class EverythingInput(_Model):
     """Every construct at once."""
 
-    big_signed: int = Field(validation_alias="bigSigned", serialization_alias="bigSigned")
+    big_signed: Int64 = Field(validation_alias="bigSigned", serialization_alias="bigSigned")
     """A signed 64-bit integer (exact in Python and Go; in TypeScript exact up to 2^53 − 1)."""
 
-    big_unsigned: int = Field(validation_alias="bigUnsigned", serialization_alias="bigUnsigned")
+    big_unsigned: UInt64 = Field(validation_alias="bigUnsigned", serialization_alias="bigUnsigned")
     """An unsigned 64-bit integer."""
 
-    by_color: dict[Color, int] = Field(validation_alias="byColor", serialization_alias="byColor")
+    by_color: dict[Color, UInt32] = Field(validation_alias="byColor", serialization_alias="byColor")
     """A map with unit enum keys (`{"red": …}` in JSON)."""
 
     by_id: dict[int, str] = Field(validation_alias="byId", serialization_alias="byId")
@@ -319,7 +330,7 @@ class EverythingInput(_Model):
     by_offset: dict[int, float] = Field(validation_alias="byOffset", serialization_alias="byOffset")
     """A map with signed 64-bit integer keys (`{"-3": …}` in JSON)."""
 
-    bytes_: list[int] = Field(validation_alias="bytes", serialization_alias="bytes")
+    bytes_: list[UInt8] = Field(validation_alias="bytes", serialization_alias="bytes")
     """Bytes (`Vec<u8>`): an array of integers 0–255 on the wire, as serde writes it."""
 
     color: Color
@@ -328,7 +339,7 @@ class EverythingInput(_Model):
     command: Command
     """An externally tagged enum."""
 
-    count: int
+    count: Int32
     """A 32-bit integer."""
 
     event: EventInput
@@ -352,7 +363,7 @@ class EverythingInput(_Model):
     maybe: str | None = None
     """An optional value, `null` when absent."""
 
-    maybe_bytes: list[int] | None = Field(
+    maybe_bytes: list[UInt8] | None = Field(
         default=None,
         validation_alias="maybeBytes",
         serialization_alias="maybeBytes",
@@ -362,7 +373,7 @@ class EverythingInput(_Model):
     nested: InnerInput
     """A nested struct."""
 
-    nullable_default: int | None = Field(
+    nullable_default: UInt32 | None = Field(
         default=3,
         validation_alias="nullableDefault",
         serialization_alias="nullableDefault",
@@ -403,7 +414,7 @@ class EverythingInput(_Model):
     when: AwareDatetime
     """A timestamp (RFC 3339)."""
 
-    with_default: int = Field(
+    with_default: UInt32 = Field(
         default=7,
         validation_alias="withDefault",
         serialization_alias="withDefault",
@@ -451,10 +462,10 @@ class Login(_Model):
 class ProcessParams(_Model):
     """Parameters of `tasks.process`."""
 
-    delay_ms: int = 0
+    delay_ms: UInt64 = 0
     """Pause between steps, in milliseconds (at most 5 000)."""
 
-    steps: int
+    steps: UInt32
     """Number of steps (1–100)."""
 
 
@@ -464,17 +475,17 @@ class ProcessResult(_Model):
     channel: str
     """The channel progress went to."""
 
-    steps: int
+    steps: UInt32
     """Steps done."""
 
 
 class Progress(_Model):
     """Published to the caller's personal channel `#<user>` after each step of `tasks.process`."""
 
-    of: int
+    of: UInt32
     """Steps in all."""
 
-    step: int
+    step: UInt32
     """Steps done."""
 
 
@@ -514,41 +525,41 @@ class ShapeRect(_Model):
 class SlowParams(_Model):
     """Parameters of `tasks.slow`."""
 
-    ms: int
+    ms: UInt64
     """How long to work, in milliseconds (at most 60 000)."""
 
 
 class SlowResult(_Model):
     """Result of `tasks.slow`."""
 
-    slept_ms: int
+    slept_ms: UInt64
     """How long it worked."""
 
 
 class Tally(_Model):
     """The running total of a `tally:<name>` stream, sent after each of the subscriber's additions."""
 
-    adds: int
+    adds: UInt64
     """Additions received."""
 
-    refused: int
+    refused: UInt64
     """Publications refused because they were not a [`TallyAdd`] (their error is logged)."""
 
-    total: int
+    total: Int64
     """The total so far."""
 
 
 class TallyAdd(_Model):
     """What a `tally:<name>` subscriber publishes."""
 
-    add: int
+    add: Int64
     """Added to the total (may be negative)."""
 
 
 class TallyParams(_Model):
     """Parameters of a `tally:<name>` stream."""
 
-    start: int = 0
+    start: Int64 = 0
     """The starting total."""
 
 
@@ -558,7 +569,7 @@ class Task(_Model):
     done: bool
     """Whether it is done."""
 
-    id: int
+    id: UInt64
     """Task id."""
 
     owner: str
@@ -599,7 +610,7 @@ class TaskEventCreatedVariant(_Model):
 class TaskRef(_Model):
     """Identifies one task."""
 
-    id: int
+    id: UInt64
     """Task id."""
 
 
@@ -613,10 +624,10 @@ class TaskStatsParams(_Model):
 class TaskStatsResult(_Model):
     """Task statistics for a user."""
 
-    completed: int
+    completed: UInt64
     """Completed tasks."""
 
-    total: int
+    total: UInt64
     """Total tasks."""
 
 
@@ -630,7 +641,7 @@ class WatchTasks(_Model):
 class Welcome(_Model):
     """What the connect hook answers a logged-in client with (its connect reply data)."""
 
-    expires_at: int
+    expires_at: Int64
     """When the login expires (unix seconds); Centrifugo refreshes the connection before."""
 
     user: str
@@ -738,7 +749,7 @@ One of :class:`TaskEventCreatedVariant`, :class:`TaskEventCompletedVariant`, tol
 """
 
 
-TaskId: TypeAlias = int
+TaskId: TypeAlias = UInt64
 """A newtype: a task id on the wire as a plain integer."""
 
 
