@@ -1,5 +1,5 @@
-//! The Python client generator: golden files, `mypy --strict` and `ruff` on the generated
-//! package, pip-installability, an edge-case API (awkward names, descriptions, defaults,
+//! The Python client generator: golden files, `mypy --strict`, `pyright` (strict) and `ruff` on
+//! the generated package, pip-installability, an edge-case API (awkward names, descriptions, defaults,
 //! recursion), and the generated client end to end through the real Centrifugo.
 
 mod common;
@@ -77,6 +77,13 @@ fn type_check(package: &Path) {
         .args(["--strict", "--no-incremental", "--config-file", ""])
         .arg(package.file_name().unwrap())
         .current_dir(parent));
+    // pyright in strict mode, from the package's own `[tool.pyright]`, against the venv's
+    // packages (pydantic, centrifuge-python).
+    run(Command::new(venv("pyright"))
+        .args(["--pythonpath"])
+        .arg(venv("python"))
+        .arg(".")
+        .current_dir(package));
     run(Command::new(venv("ruff"))
         .args(["check", "--no-cache", "."])
         .current_dir(package));

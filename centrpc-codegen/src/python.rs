@@ -826,6 +826,9 @@ impl Package {
         let example = b.example(&methods);
 
         let mut model_imports = Vec::new();
+        if b.omit_none {
+            b.uses.insert("cast");
+        }
         let typing: Vec<&str> = [
             "TYPE_CHECKING",
             "Annotated",
@@ -833,6 +836,7 @@ impl Package {
             "ClassVar",
             "Literal",
             "TypeAlias",
+            "cast",
         ]
         .into_iter()
         .filter(|n| b.uses.contains(n))
