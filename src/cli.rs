@@ -150,8 +150,9 @@ fn generate_command<S: Send + Sync + 'static>(
         Some(path) => read_document(path)?,
         None => schema::document(router),
     };
-    let written = centrpc_codegen::generate(&document, &args.languages(), &args.output)
-        .map_err(|e| e.to_string())?;
+    let written =
+        centrpc_codegen::generate(&document, &args.languages(), &args.output, &args.options())
+            .map_err(|e| e.to_string())?;
     for dir in written {
         eprintln!("wrote {}", dir.display());
     }

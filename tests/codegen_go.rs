@@ -503,7 +503,7 @@ fn edge_constructs_read_and_write_exactly_as_serde() {
     let document = centrpc::schema::document(&edge::router());
     let api = codegen::ir::read(&document).expect("the document reads");
     let rendered = codegen::Language::Go
-        .render(&api)
+        .render(&api, &Default::default())
         .expect("the Go client renders");
     let tmp = tempfile::tempdir().unwrap();
     let module = tmp.path().join("go");
@@ -624,4 +624,53 @@ fn edge_constructs_read_and_write_exactly_as_serde() {
             serde_json::to_string(sent).unwrap()
         );
     }
+}
+
+#[test]
+fn a_custom_module_path_builds_and_bad_ones_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let output = Command::new(example_bin())
+        .args([
+            "generate",
+            "--go",
+            "--go-module",
+            "example.com/acme/tasks-api/v2",
+            "--output",
+        ])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert_ok("generate --go-module", &output);
+    let module = tmp.path().join("go");
+    let go_mod = std::fs::read_to_string(module.join("go.mod")).unwrap();
+    assert!(
+        go_mod.contains("\nmodule example.com/acme/tasks-api/v2\n"),
+        "{go_mod}"
+    );
+    let client = std::fs::read_to_string(module.join("client.go")).unwrap();
+    assert!(client.contains("\npackage tasksapi\n"), "{client}");
+    assert_ok("go vet ./...", &go(&module, &["vet", "./..."]));
+    assert_ok("go build ./...", &go(&module, &["build", "./..."]));
+    assert_ok("go mod tidy -diff", &go(&module, &["mod", "tidy", "-diff"]));
+
+    let output = Command::new(example_bin())
+        .args([
+            "generate",
+            "--go",
+            "--go-module",
+            "example.com//tasks",
+            "--output",
+        ])
+        .arg(tmp.path().join("bad"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "invalid --go-module \"example.com//tasks\": a module path has no empty elements"
+        ),
+        "{stderr}"
+    );
+    assert!(!tmp.path().join("bad").exists(), "nothing is written");
 }

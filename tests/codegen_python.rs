@@ -479,7 +479,9 @@ fn awkward_apis_generate_valid_typed_python() {
         ),
         other => panic!("Msg read as {other:?}"),
     }
-    let files = Language::Python.render(&api).expect("renders");
+    let files = Language::Python
+        .render(&api, &Default::default())
+        .expect("renders");
     let tmp = tempfile::tempdir().unwrap();
     let package = tmp.path().join("edge").join("python");
     for file in &files {
@@ -539,7 +541,7 @@ fn colliding_python_names_are_reported() {
         Ok(p)
     }
     let document = schema::document(&Router::new(()).rpc("a.both", both));
-    let err = codegen::render(&document, &[Language::Python]).unwrap_err();
+    let err = codegen::render(&document, &[Language::Python], &Default::default()).unwrap_err();
     assert!(
         matches!(&err, codegen::CodegenError::Collision(m) if m.contains("ShapeEmpty")),
         "{err}"
@@ -556,9 +558,66 @@ fn colliding_python_names_are_reported() {
         Ok(p)
     }
     let document = schema::document(&Router::new(()).rpc("a.fields", fields));
-    let err = codegen::render(&document, &[Language::Python]).unwrap_err();
+    let err = codegen::render(&document, &[Language::Python], &Default::default()).unwrap_err();
     assert!(
         matches!(&err, codegen::CodegenError::Collision(m) if m.contains("n2fa")),
         "{err}"
     );
+}
+
+#[test]
+fn a_custom_package_name_type_checks_and_installs_and_bad_ones_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let result = Command::new(stack::example_bin())
+        .args([
+            "generate",
+            "--python",
+            "--python-package",
+            "acme-tasks",
+            "--output",
+        ])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "generate failed: {}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let package = tmp.path().join("python");
+    let pyproject = std::fs::read_to_string(package.join("pyproject.toml")).unwrap();
+    assert!(
+        pyproject.contains("name = \"acme-tasks\"")
+            && pyproject.contains("packages = [\"acme_tasks\"]"),
+        "{pyproject}"
+    );
+    type_check(&package);
+    let site = tmp.path().join("site");
+    // Installed without building (as a plain directory under its import name), then imported.
+    std::fs::create_dir(&site).unwrap();
+    std::os::unix::fs::symlink(&package, site.join("acme_tasks")).unwrap();
+    let out = run(Command::new(venv("python"))
+        .args([
+            "-c",
+            "import acme_tasks as t; print(t.AppErrorCode.TASK_NOT_FOUND.value)",
+        ])
+        .env("PYTHONPATH", &site)
+        .current_dir(tmp.path()));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1004");
+
+    for bad in ["9tasks", "tasks-", "acme.tasks", "class", "tâsks", ""] {
+        let result = Command::new(stack::example_bin())
+            .args(["generate", "--python", "--python-package", bad, "--output"])
+            .arg(tmp.path().join("bad"))
+            .output()
+            .unwrap();
+        assert_eq!(result.status.code(), Some(2), "{bad:?} is refused");
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "invalid --python-package {bad:?}: a Python package name is ASCII letters"
+            )),
+            "{stderr}"
+        );
+    }
 }

@@ -60,7 +60,8 @@ fn tsc(dir: &Path, args: &[&str]) {
 /// --output OUT` writes, rendered in this process so it is never a stale binary's output).
 fn generate_example(out: &Path) -> PathBuf {
     let document = schema::document(&app::router(app::App::default()));
-    codegen::generate(&document, &[Language::TypeScript], out).expect("generates");
+    codegen::generate(&document, &[Language::TypeScript], out, &Default::default())
+        .expect("generates");
     out.join("typescript")
 }
 
@@ -266,7 +267,13 @@ fn names_that_need_escaping_type_check() {
     let document = schema::document(&router);
     let ws = workspace();
     let out = ws.dir.path().join("odd");
-    codegen::generate(&document, &[Language::TypeScript], &out).expect("generates");
+    codegen::generate(
+        &document,
+        &[Language::TypeScript],
+        &out,
+        &Default::default(),
+    )
+    .expect("generates");
     let package = out.join("typescript");
     let read = |f: &str| std::fs::read_to_string(package.join(f)).unwrap();
     let (types, api, manifest) = (read("types.ts"), read("api.ts"), read("package.json"));
@@ -347,8 +354,13 @@ fn a_package_without_named_types_type_checks() {
         .channel_with_publish::<String>(SHOUT);
     let ws = workspace();
     let out = ws.dir.path().join("bare");
-    codegen::generate(&schema::document(&router), &[Language::TypeScript], &out)
-        .expect("generates");
+    codegen::generate(
+        &schema::document(&router),
+        &[Language::TypeScript],
+        &out,
+        &Default::default(),
+    )
+    .expect("generates");
     let package = out.join("typescript");
     let api = std::fs::read_to_string(package.join("api.ts")).unwrap();
     assert!(
@@ -486,4 +498,51 @@ fn the_generated_client_streams_end_to_end() {
         String::from_utf8_lossy(&out.stderr),
         stack.logs()
     );
+}
+
+#[test]
+fn a_custom_npm_package_name_type_checks_and_bad_ones_are_refused() {
+    let ws = workspace();
+    let document = schema::document(&app::router(app::App::default()));
+    let named = |name: &str| codegen::Options {
+        npm_package: Some(name.into()),
+        ..Default::default()
+    };
+    let out = ws.dir.path().join("scoped");
+    codegen::generate(
+        &document,
+        &[Language::TypeScript],
+        &out,
+        &named("@acme/tasks-api"),
+    )
+    .expect("generates");
+    let package = out.join("typescript");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(package.join("package.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["name"], "@acme/tasks-api");
+    // The workspace's node_modules resolves the package's own imports.
+    std::os::unix::fs::symlink(ws.dir.path().join("node_modules"), out.join("node_modules"))
+        .unwrap();
+    tsc(
+        &package,
+        &["-p", ".", "--noEmit", "--strict", "--skipLibCheck", "false"],
+    );
+    for bad in [
+        "Tasks",
+        "@acme",
+        "@acme/",
+        ".tasks",
+        "_tasks",
+        "tasks client",
+        "a/b",
+    ] {
+        let err = codegen::render(&document, &[Language::TypeScript], &named(bad)).unwrap_err();
+        assert!(
+            err.to_string().starts_with(&format!(
+                "invalid --npm-package {bad:?}: an npm package name"
+            )),
+            "{err}"
+        );
+    }
 }

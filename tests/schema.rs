@@ -5,11 +5,12 @@ mod common;
 
 use centrpc::{
     codegen::{
-        ir::{self, Payload, TypeKind, TypeRef},
+        ir::{self, AppError, Payload, TypeKind, TypeRef},
         CodegenError,
     },
+    method,
     schema::{self, diff},
-    Context, Router, RpcError,
+    Context, DeclaredError, Router, RpcError,
 };
 use common::app;
 use schemars::JsonSchema;
@@ -321,6 +322,141 @@ struct WithHiddenKeys {
 
 async fn takes<P: Send + 'static>(_: Context, _: P) -> Result<(), RpcError> {
     Ok(())
+}
+
+fn app_error(name: &str, code: u64, description: &str, temporary: bool) -> AppError {
+    AppError {
+        name: name.into(),
+        words: name.split('_').map(str::to_lowercase).collect(),
+        code,
+        description: description.into(),
+        temporary,
+    }
+}
+
+#[test]
+fn declared_errors_and_input_copies_are_in_the_model() {
+    let api = ir::read(&example_document()).unwrap();
+    let by_name = |name: &str| api.methods.iter().find(|m| m.name == name).unwrap();
+    assert_eq!(
+        by_name("tasks.complete").errors,
+        [app_error(
+            "TASK_NOT_FOUND",
+            1004,
+            "No task with that id.",
+            false
+        )]
+    );
+    assert_eq!(
+        by_name("tasks.create").errors,
+        [app_error(
+            "INVALID_TITLE",
+            1001,
+            "The title is empty or longer than 200 characters.",
+            false
+        )]
+    );
+    assert!(by_name("system.echo").errors.is_empty());
+    let watch = api
+        .streams
+        .iter()
+        .find(|s| s.pattern == "watch:tasks")
+        .unwrap();
+    assert_eq!(
+        watch.errors,
+        [app_error(
+            "NOT_YOUR_CHANNEL",
+            1403,
+            "Watching another user's tasks.",
+            false
+        )]
+    );
+    let codes: Vec<(&str, u64)> = api
+        .app_errors
+        .iter()
+        .map(|e| (e.name.as_str(), e.code))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("INVALID_TITLE", 1001),
+            ("TASK_NOT_FOUND", 1004),
+            ("NOT_YOUR_CHANNEL", 1403),
+            ("DEMO_FAILURE", 1500),
+            ("PUBLISHING_DISABLED", 1503),
+        ]
+    );
+    let input_of = |name: &str| {
+        api.types
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap()
+            .input_of
+            .clone()
+    };
+    assert_eq!(input_of("EverythingInput").as_deref(), Some("Everything"));
+    assert_eq!(input_of("InnerInput").as_deref(), Some("Inner"));
+    assert_eq!(input_of("Everything"), None);
+    assert_eq!(input_of("Color"), None);
+
+    // One code declared by two methods under one name is one constant, described by the first
+    // method (by name); each method keeps its own description and flag.
+    let declared = |code, name| method(takes::<u32>).error(DeclaredError::new(code, name, name));
+    let doc = schema::document(
+        &Router::new(())
+            .rpc("b.second", declared(1004, "TASK_NOT_FOUND"))
+            .rpc(
+                "a.first",
+                method(takes::<u32>)
+                    .error(DeclaredError::new(1004, "TASK_NOT_FOUND", "Gone.").temporary()),
+            ),
+    );
+    let api = ir::read(&doc).unwrap();
+    assert_eq!(
+        api.app_errors,
+        [app_error("TASK_NOT_FOUND", 1004, "Gone.", true)]
+    );
+    assert_eq!(
+        api.methods[1].errors,
+        [app_error("TASK_NOT_FOUND", 1004, "TASK_NOT_FOUND", false)]
+    );
+
+    // One code under two names, or one name for two codes, is refused naming both methods.
+    let doc = schema::document(
+        &Router::new(())
+            .rpc("a.first", declared(1004, "TASK_NOT_FOUND"))
+            .rpc("b.second", declared(1004, "NO_SUCH_TASK")),
+    );
+    let err = ir::read(&doc).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "name collision: error code 1004 is declared as `TASK_NOT_FOUND` by method `a.first` \
+         and as `NO_SUCH_TASK` by method `b.second`; one code needs one name"
+    );
+    let doc = schema::document(
+        &Router::new(())
+            .rpc("a.first", declared(1004, "TASK_NOT_FOUND"))
+            .rpc("b.second", declared(1005, "task_not_found")),
+    );
+    let err = ir::read(&doc).unwrap_err().to_string();
+    assert!(
+        err.contains("`task_not_found` is declared with code 1004 by method `a.first` and with code 1005 by method `b.second`"),
+        "{err}"
+    );
+    // A built-in code in a hand-edited document.
+    let mut doc = schema::document(&Router::new(()).rpc("a.first", declared(1004, "GONE")));
+    let own = doc["methods"][0]["errors"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|e| e.get("$ref").is_none())
+        .unwrap();
+    own["code"] = json!(404);
+    let err = ir::read(&doc).unwrap_err().to_string();
+    assert!(
+        err.contains("method `a.first` declares the application error `GONE` with code 404, the code of the built-in error `METHOD_NOT_FOUND`"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::Language;
+use crate::{Language, Options};
 
 /// Flags of `generate`.
 #[derive(Debug, Args)]
@@ -29,9 +29,30 @@ pub struct GenerateArgs {
     /// Read the API from this document (`my-app schema --output FILE`).
     #[arg(long, value_name = "FILE")]
     pub schema: Option<PathBuf>,
+    /// The Python package's import name (`acme_tasks`; distribution `acme-tasks`). Default:
+    /// `<title>_client`.
+    #[arg(long, value_name = "NAME")]
+    pub python_package: Option<String>,
+    /// The npm package name (`package.json`), optionally scoped (`@acme/tasks`). Default:
+    /// `<title>-client`.
+    #[arg(long, value_name = "NAME")]
+    pub npm_package: Option<String>,
+    /// The Go module path (`example.com/acme/tasks`); the package is named after its last
+    /// element. Default: `<title>client`.
+    #[arg(long, value_name = "PATH")]
+    pub go_module: Option<String>,
 }
 
 impl GenerateArgs {
+    /// The package names asked for.
+    pub fn options(&self) -> Options {
+        Options {
+            python_package: self.python_package.clone(),
+            npm_package: self.npm_package.clone(),
+            go_module: self.go_module.clone(),
+        }
+    }
+
     /// The languages asked for.
     pub fn languages(&self) -> Vec<Language> {
         let picked: Vec<Language> = [

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::{
     environment,
-    ir::{Api, Field, Payload, TypeDef, TypeKind, TypeRef},
+    ir::{Api, AppError, Field, Payload, TypeDef, TypeKind, TypeRef},
     naming::words,
     CodegenError, File,
 };
@@ -188,6 +188,46 @@ fn wrap(text: &str) -> String {
     out
 }
 
+/// An application error's description as one sentence, with "temporary" when it is.
+fn app_error_meaning(e: &AppError) -> String {
+    let description = clean(Some(&e.description))
+        .map(|d| d.split_whitespace().collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| e.name.clone());
+    let temporary = if e.temporary {
+        " It is temporary: a retry may work."
+    } else {
+        ""
+    };
+    format!("{}.{temporary}", description.trim_end_matches('.'))
+}
+
+/// The doc paragraphs listing the application errors a method returns or a stream refuses
+/// with (a Go doc list of their constants), `None` when it declares none.
+fn app_errors_doc(
+    errors: &[AppError],
+    names: &BTreeMap<u64, String>,
+    verb: &str,
+) -> Option<String> {
+    if errors.is_empty() {
+        return None;
+    }
+    let items: Vec<String> = errors
+        .iter()
+        .map(|e| {
+            format!(
+                "  - {} ({}): {}",
+                names[&e.code],
+                e.code,
+                app_error_meaning(e)
+            )
+        })
+        .collect();
+    Some(format!(
+        "Besides the built-in codes, it {verb} these application errors (RPCError.Code):\n\n{}",
+        items.join("\n")
+    ))
+}
+
 /// Adds a paragraph to a doc comment.
 fn with_paragraph(doc: String, paragraph: Option<String>) -> String {
     match paragraph {
@@ -215,6 +255,8 @@ struct Context {
     streams: Vec<GoStream>,
     channels: Vec<GoChannel>,
     errors: Vec<GoError>,
+    /// The application's declared error codes.
+    app_errors: Vec<GoError>,
     /// The Go type of the typed connect data, when typed (`WithConnectData` takes it).
     connect_data: Option<String>,
     /// The Go type of the typed connect reply data, when typed (`APIClient.ConnectReplyData`).
@@ -782,9 +824,103 @@ fn channel_expr(prefix: &str, keyed: bool) -> String {
     }
 }
 
-/// Renders the Go module.
-pub fn render(api: &Api) -> Result<Vec<File>, CodegenError> {
-    let package = package_name(&api.title);
+/// Go's keywords: a package may not be named after one.
+const GO_KEYWORDS: &[&str] = &[
+    "break",
+    "case",
+    "chan",
+    "const",
+    "continue",
+    "default",
+    "defer",
+    "else",
+    "fallthrough",
+    "for",
+    "func",
+    "go",
+    "goto",
+    "if",
+    "import",
+    "interface",
+    "map",
+    "package",
+    "range",
+    "return",
+    "select",
+    "struct",
+    "switch",
+    "type",
+    "var",
+];
+
+/// Checks a module path given as `--go-module` and returns the package name it implies: its last
+/// element (or the one before a major version suffix `v2`, `v3`…), lowercased, with what is not
+/// a letter or digit left out. Refuses paths `go mod` would not accept (empty elements, other
+/// characters than letters, digits and `-._~`, elements starting or ending with a dot) and
+/// paths whose package name would not be a Go identifier.
+pub fn check_module(path: &str) -> Result<String, CodegenError> {
+    let refuse = |problem: &str| CodegenError::Option {
+        flag: "--go-module",
+        value: path.to_owned(),
+        problem: problem.to_owned(),
+    };
+    let elements: Vec<&str> = path.split('/').collect();
+    for e in &elements {
+        if e.is_empty() {
+            return Err(refuse(
+                "a module path has no empty elements (no leading, trailing or double `/`)",
+            ));
+        }
+        if !e
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
+        {
+            return Err(refuse(
+                "a module path's elements hold only ASCII letters, digits and `-._~`",
+            ));
+        }
+        if e.starts_with('.') || e.ends_with('.') {
+            return Err(refuse(
+                "a module path's elements neither start nor end with a dot",
+            ));
+        }
+    }
+    let last = match elements.as_slice() {
+        [.., before, last]
+            if last.len() > 1
+                && last.starts_with('v')
+                && last[1..].chars().all(|c| c.is_ascii_digit()) =>
+        {
+            *before
+        }
+        [.., last] => *last,
+        [] => unreachable!("split yields one element at least"),
+    };
+    let package: String = last
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if !package.starts_with(|c: char| c.is_ascii_lowercase())
+        || GO_KEYWORDS.contains(&package.as_str())
+    {
+        return Err(refuse(&format!(
+            "the package is named after the path's last element, and `{package}` is no Go \
+             package name (it must start with a letter and not be a keyword)"
+        )));
+    }
+    Ok(package)
+}
+
+/// Renders the Go module, at the path `module` when given (`--go-module`).
+pub fn render(api: &Api, module: Option<&str>) -> Result<Vec<File>, CodegenError> {
+    let (module, package) = match module {
+        Some(path) => (path.to_owned(), check_module(path)?),
+        None => {
+            let name = package_name(&api.title);
+            (name.clone(), name)
+        }
+    };
     let mut globals = Scope::new("package-level names");
     for r in RESERVED {
         globals.claim(r, format!("the client's own `{r}`"))?;
@@ -853,6 +989,23 @@ pub fn render(api: &Api) -> Result<Vec<File>, CodegenError> {
             code: e.code,
         });
     }
+    let mut app_errors = Vec::new();
+    let mut app_names = BTreeMap::new();
+    for e in &api.app_errors {
+        let name = format!("Code{}", go_name(&e.words));
+        globals.claim(
+            &name,
+            format!("application error `{}` ({})", e.name, e.code),
+        )?;
+        app_names.insert(e.code, name.clone());
+        let meaning = app_error_meaning(e);
+        app_errors.push(GoError {
+            doc: wrap(&format!("{name} ({}): {meaning}", e.code)),
+            meaning,
+            name,
+            code: e.code,
+        });
+    }
     let mut method_scope = Scope::new("methods of APIClient");
     for m in CLIENT_METHODS {
         method_scope.claim(m, format!("the client's own `{m}`"))?;
@@ -898,8 +1051,11 @@ pub fn render(api: &Api) -> Result<Vec<File>, CodegenError> {
         );
         methods.push(GoMethod {
             doc: with_paragraph(
-                doc(&name, m.description.as_deref(), "calls the RPC method."),
-                Some(format!("It calls {}.", lit(&m.name))),
+                with_paragraph(
+                    doc(&name, m.description.as_deref(), "calls the RPC method."),
+                    Some(format!("It calls {}.", lit(&m.name))),
+                ),
+                app_errors_doc(&m.errors, &app_names, "returns"),
             ),
             wire: lit(&m.name),
             method: m.name.clone(),
@@ -958,12 +1114,15 @@ pub fn render(api: &Api) -> Result<Vec<File>, CodegenError> {
         );
         streams.push(GoStream {
             doc: with_paragraph(
-                doc(
-                    &name,
-                    st.description.as_deref(),
-                    "opens the subscription stream.",
+                with_paragraph(
+                    doc(
+                        &name,
+                        st.description.as_deref(),
+                        "opens the subscription stream.",
+                    ),
+                    Some(wrap(&about)),
                 ),
-                Some(wrap(&about)),
+                app_errors_doc(&st.errors, &app_names, "refuses with"),
             ),
             signature: format!("{name}({args}) (*{ret}, error)"),
             pattern: st.pattern.clone(),
@@ -1078,7 +1237,7 @@ pub fn render(api: &Api) -> Result<Vec<File>, CodegenError> {
         connect_reply,
         example_call,
         example_stream,
-        module: package.clone(),
+        module,
         package,
         title_lit: lit(&api.title),
         version_lit: lit(&api.version),
@@ -1102,6 +1261,7 @@ pub fn render(api: &Api) -> Result<Vec<File>, CodegenError> {
         streams,
         channels,
         errors,
+        app_errors,
         centrifuge_go: CENTRIFUGE_GO,
     };
     let env = environment();
@@ -1157,10 +1317,12 @@ mod tests {
                     description: None,
                     params: None,
                     result: TypeRef::Null,
+                    errors: Vec::new(),
                 })
                 .collect(),
             types,
             errors: Vec::new(),
+            app_errors: Vec::new(),
             streams: Vec::new(),
             channels: Vec::new(),
             connect: Default::default(),
@@ -1182,12 +1344,13 @@ mod tests {
                     default: None,
                 }],
             },
+            input_of: None,
         }
     }
 
     #[test]
     fn refuses_what_go_cannot_express() {
-        let err = |a: Api| render(&a).unwrap_err().to_string();
+        let err = |a: Api| render(&a, None).unwrap_err().to_string();
         let e = err(api(vec![strukt("RPCError", "a", TypeRef::Bool)], vec![]));
         assert!(e.contains("`RPCError`"), "{e}");
         let e = err(api(vec![], vec!["connect"]));
@@ -1213,6 +1376,7 @@ mod tests {
                     kind: TypeKind::Alias {
                         target: TypeRef::Bool,
                     },
+                    input_of: None,
                 },
             ],
             vec![],
@@ -1229,8 +1393,9 @@ mod tests {
             description: None,
             params: Some(TypeRef::DateTime),
             result: TypeRef::DateTime,
+            errors: Vec::new(),
         }];
-        let files = render(&a).unwrap();
+        let files = render(&a, None).unwrap();
         let types = &files
             .iter()
             .find(|f| f.path.ends_with("types.go"))
@@ -1259,6 +1424,7 @@ mod tests {
             params: None,
             item: TypeRef::Bool,
             publication,
+            errors: Vec::new(),
         }
     }
 
@@ -1275,8 +1441,68 @@ mod tests {
         }
     }
 
+    #[test]
+    fn app_error_constants_claim_their_names() {
+        let timeout = crate::ir::AppError {
+            name: "TIMEOUT".into(),
+            words: words("TIMEOUT"),
+            code: 1001,
+            description: "Too slow.".into(),
+            temporary: true,
+        };
+        let mut a = api(vec![], vec!["x.y"]);
+        a.app_errors = vec![timeout.clone()];
+        let e = render(&a, None).unwrap_err().to_string();
+        assert!(
+            e.contains("the client's own `CodeTimeout` and application error `TIMEOUT` (1001)"),
+            "{e}"
+        );
+        let gone = crate::ir::AppError {
+            name: "GONE".into(),
+            words: words("GONE"),
+            ..timeout
+        };
+        a.app_errors = vec![gone.clone()];
+        a.methods[0].errors = vec![gone];
+        let client = client_go(&a);
+        assert!(
+            client.contains("\tCodeGone uint32 = 1001\n")
+                && client.contains(
+                    "//   - CodeGone (1001): Too slow. It is temporary: a retry may work.\n"
+                ),
+            "{client}"
+        );
+    }
+
+    #[test]
+    fn module_paths_are_checked_and_name_the_package() {
+        assert_eq!(
+            check_module("example.com/acme/tasks-api").unwrap(),
+            "tasksapi"
+        );
+        assert_eq!(check_module("example.com/acme/tasks/v2").unwrap(), "tasks");
+        assert_eq!(check_module("tasks").unwrap(), "tasks");
+        for bad in [
+            "",
+            "a//b",
+            "/a",
+            "a/",
+            "a b",
+            "a/.b",
+            "example.com/9lives",
+            "x/type",
+            "ü",
+        ] {
+            let e = check_module(bad).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!("invalid --go-module {bad:?}: ")),
+                "{e}"
+            );
+        }
+    }
+
     fn client_go(a: &Api) -> String {
-        render(a)
+        render(a, None)
             .unwrap()
             .into_iter()
             .find(|f| f.path.ends_with("client.go"))
@@ -1317,7 +1543,7 @@ mod tests {
             "news has no client publication"
         );
 
-        let err = |a: Api| render(&a).unwrap_err().to_string();
+        let err = |a: Api| render(&a, None).unwrap_err().to_string();
         let mut clash = api(vec![], vec!["subscribe_news"]);
         clash.channels = vec![channel("news", "news", None)];
         let e = err(clash);
@@ -1350,7 +1576,7 @@ mod tests {
                 fields[0].required = false;
                 fields[0].default = default;
             }
-            let files = render(&api(vec![t], vec![])).unwrap();
+            let files = render(&api(vec![t], vec![]), None).unwrap();
             let types = &files
                 .iter()
                 .find(|f| f.path.ends_with("types.go"))
@@ -1390,7 +1616,7 @@ mod tests {
                 }),
             },
         );
-        let files = render(&api(vec![t], vec![])).unwrap();
+        let files = render(&api(vec![t], vec![]), None).unwrap();
         let types = &files
             .iter()
             .find(|f| f.path.ends_with("types.go"))
@@ -1407,7 +1633,7 @@ mod tests {
                 "types.go lacks {expected:?}:\n{types}"
             );
         }
-        let plain = render(&api(vec![strukt("A", "a", TypeRef::Bool)], vec![])).unwrap();
+        let plain = render(&api(vec![strukt("A", "a", TypeRef::Bool)], vec![]), None).unwrap();
         let types = &plain
             .iter()
             .find(|f| f.path.ends_with("types.go"))

@@ -24,6 +24,11 @@ pub struct Api {
     pub types: Vec<TypeDef>,
     /// The built-in error codes.
     pub errors: Vec<ErrorCode>,
+    /// The application errors methods and streams declare, one per code, sorted by code. Every
+    /// declaration of a code must use one name; the description and `temporary` flag are those
+    /// of its first declaration (methods by name, then streams by pattern), while each method's
+    /// and stream's own `errors` keep theirs.
+    pub app_errors: Vec<AppError>,
     /// Subscription streams, sorted by pattern (document key `x-streams`).
     pub streams: Vec<Stream>,
     /// Typed channels, sorted by name (document key `x-channels`).
@@ -64,6 +69,9 @@ pub struct Stream {
     pub item: TypeRef,
     /// What the subscriber publishes; `Some` exactly for bidirectional streams.
     pub publication: Option<TypeRef>,
+    /// The application errors a subscribe may be refused with (besides the built-in ones), in
+    /// declaration order.
+    pub errors: Vec<AppError>,
 }
 
 /// A typed channel: what is published into the channels of `pattern`, and what clients may
@@ -101,6 +109,24 @@ pub struct Method {
     pub params: Option<TypeRef>,
     /// The result type (`Null` for `()`).
     pub result: TypeRef,
+    /// The application errors the method may return (besides the built-in ones), in
+    /// declaration order.
+    pub errors: Vec<AppError>,
+}
+
+/// An application error a method or stream declares (centrpc's `DeclaredError`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AppError {
+    /// The declared name, e.g. `TASK_NOT_FOUND`.
+    pub name: String,
+    /// Its words, e.g. `["task", "not", "found"]`; languages join them in their case.
+    pub words: Vec<String>,
+    /// The code, e.g. `1004`.
+    pub code: u64,
+    /// When it is returned.
+    pub description: String,
+    /// Whether retrying may help.
+    pub temporary: bool,
 }
 
 /// A built-in error code.
@@ -127,6 +153,10 @@ pub struct TypeDef {
     pub description: Option<String>,
     /// What it is.
     pub kind: TypeKind,
+    /// For the params-side copy of a type whose two serde contracts differ (`EverythingInput`),
+    /// the type it copies (`Everything`, what results carry): a result of that type read back
+    /// through the copy's contract is what the server would read (document key `x-input-of`).
+    pub input_of: Option<String>,
 }
 
 /// The shape of a named type.
@@ -375,6 +405,7 @@ pub fn read(document: &Value) -> Result<Api, CodegenError> {
         methods.push(Method {
             words: words(&name),
             description: m["description"].as_str().map(str::to_owned),
+            errors: app_errors(&m["errors"], &at("errors"))?,
             name,
             params,
             result,
@@ -394,8 +425,10 @@ pub fn read(document: &Value) -> Result<Api, CodegenError> {
             Some(p) => Some(reader.type_ref(&p["schema"], &at("publication"))?),
             None => None,
         };
+        let errors = app_errors(&s["errors"], &at("errors"))?;
         let (prefix, keyed) = split_pattern(&pattern);
         streams.push(Stream {
+            errors,
             words: words(&prefix),
             prefix,
             keyed,
@@ -440,7 +473,7 @@ pub fn read(document: &Value) -> Result<Api, CodegenError> {
             *slot = Some(reader.type_ref(&p["schema"], &format!("connect {part}"))?);
         }
     }
-    let errors = document["components"]["errors"]
+    let errors: Vec<ErrorCode> = document["components"]["errors"]
         .as_object()
         .into_iter()
         .flatten()
@@ -460,6 +493,7 @@ pub fn read(document: &Value) -> Result<Api, CodegenError> {
             .as_str()
             .unwrap_or("0.0.0")
             .to_owned(),
+        app_errors: merge_app_errors(&methods, &streams, &errors)?,
         methods,
         types: reader.types.into_values().collect(),
         errors,
@@ -469,6 +503,97 @@ pub fn read(document: &Value) -> Result<Api, CodegenError> {
     };
     check_collisions(&api)?;
     Ok(api)
+}
+
+/// The application errors of a method's or stream's `errors` list: the entries that are no
+/// `$ref` to a built-in error (`{"code", "message": name, "data": {"description", "temporary"}}`).
+fn app_errors(list: &Value, at: &str) -> Result<Vec<AppError>, CodegenError> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e.get("$ref").is_none())
+        .map(|e| {
+            let name = e["message"].as_str().unwrap_or_default();
+            let code = e["code"].as_u64().ok_or_else(|| {
+                unsupported(
+                    at,
+                    format!("the application error `{name}` has no non-negative integer code"),
+                )
+            })?;
+            if words(name).is_empty() {
+                return Err(unsupported(
+                    at,
+                    format!(
+                        "the application error {code} has no name (a constant-style `message`)"
+                    ),
+                ));
+            }
+            Ok(AppError {
+                words: words(name),
+                name: name.to_owned(),
+                code,
+                description: e["data"]["description"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned(),
+                temporary: e["data"]["temporary"].as_bool().unwrap_or(false),
+            })
+        })
+        .collect()
+}
+
+/// The API-wide application errors, one per code (sorted by code): the first declaration of
+/// each code (methods by name, then streams by pattern). Refuses one code declared under two
+/// names, two codes under one name (they would get one constant) and a built-in error's code,
+/// naming the declarations.
+fn merge_app_errors(
+    methods: &[Method],
+    streams: &[Stream],
+    builtin: &[ErrorCode],
+) -> Result<Vec<AppError>, CodegenError> {
+    let declarations = methods
+        .iter()
+        .map(|m| (format!("method `{}`", m.name), &m.errors))
+        .chain(
+            streams
+                .iter()
+                .map(|s| (format!("stream `{}`", s.pattern), &s.errors)),
+        );
+    let mut by_code: BTreeMap<u64, (AppError, String)> = BTreeMap::new();
+    let mut by_words: BTreeMap<Vec<String>, (u64, String)> = BTreeMap::new();
+    for (owner, errors) in declarations {
+        for e in errors {
+            if let Some(b) = builtin.iter().find(|b| b.code == e.code) {
+                return Err(CodegenError::Collision(format!(
+                    "{owner} declares the application error `{}` with code {}, the code of the \
+                     built-in error `{}`; use a code in 1000–1999",
+                    e.name, e.code, b.name
+                )));
+            }
+            if let Some((first, first_owner)) = by_code.get(&e.code) {
+                if first.words != e.words {
+                    return Err(CodegenError::Collision(format!(
+                        "error code {} is declared as `{}` by {first_owner} and as `{}` by \
+                         {owner}; one code needs one name",
+                        e.code, first.name, e.name
+                    )));
+                }
+                continue;
+            }
+            if let Some((code, first_owner)) = by_words.get(&e.words) {
+                return Err(CodegenError::Collision(format!(
+                    "the application error name `{}` is declared with code {code} by \
+                     {first_owner} and with code {} by {owner}; they would get the same \
+                     generated constant",
+                    e.name, e.code
+                )));
+            }
+            by_words.insert(e.words.clone(), (e.code, owner.clone()));
+            by_code.insert(e.code, (e.clone(), owner.clone()));
+        }
+    }
+    Ok(by_code.into_values().map(|(e, _)| e).collect())
 }
 
 /// A channel pattern's fixed part, and whether a `*` follows it (`tally:*` → `tally:`, keyed).
@@ -561,6 +686,7 @@ impl Reader {
             words: words(name),
             description: description(schema),
             kind,
+            input_of: schema["x-input-of"].as_str().map(str::to_owned),
         })
     }
 
@@ -769,6 +895,7 @@ impl Reader {
                 words: words(name),
                 description,
                 kind: TypeKind::Struct { fields },
+                input_of: None,
             },
         );
     }

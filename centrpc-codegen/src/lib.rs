@@ -56,6 +56,15 @@ pub enum CodegenError {
     Template(String),
     /// Reading or writing files failed.
     Io(String),
+    /// A generator option ([`Options`]) has a value its language refuses.
+    Option {
+        /// The option's flag, e.g. `--go-module`.
+        flag: &'static str,
+        /// The value given.
+        value: String,
+        /// What is wrong and what is allowed.
+        problem: String,
+    },
 }
 
 impl fmt::Display for CodegenError {
@@ -65,6 +74,11 @@ impl fmt::Display for CodegenError {
             Self::Collision(m) => write!(f, "name collision: {m}"),
             Self::Template(m) => write!(f, "template error (please report): {m}"),
             Self::Io(m) => write!(f, "{m}"),
+            Self::Option {
+                flag,
+                value,
+                problem,
+            } => write!(f, "invalid {flag} {value:?}: {problem}"),
         }
     }
 }
@@ -101,13 +115,44 @@ impl Language {
         }
     }
 
-    /// Renders this language's package for `api`.
-    pub fn render(self, api: &ir::Api) -> Result<Vec<File>, CodegenError> {
+    /// Renders this language's package for `api`, named as `options` say.
+    pub fn render(self, api: &ir::Api, options: &Options) -> Result<Vec<File>, CodegenError> {
         match self {
-            Self::Python => python::render(api),
-            Self::TypeScript => typescript::render(api),
-            Self::Go => go::render(api),
+            Self::Python => python::render(api, options.python_package.as_deref()),
+            Self::TypeScript => typescript::render(api, options.npm_package.as_deref()),
+            Self::Go => go::render(api, options.go_module.as_deref()),
         }
+    }
+}
+
+/// How the generated packages are named; each `None` keeps the default derived from the API's
+/// title (`tasks` → Python `tasks-client` / `tasks_client`, npm `tasks-client`, Go module and
+/// package `tasksclient`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// The Python import name (`acme_tasks`); the distribution name is it with `-` for `_`
+    /// (`acme-tasks`). Either form is accepted.
+    pub python_package: Option<String>,
+    /// The npm package name (`package.json` `name`), optionally scoped: `@acme/tasks`.
+    pub npm_package: Option<String>,
+    /// The Go module path (`example.com/acme/tasks`); the package is named after its last
+    /// element (`tasks`, or the one before a major version suffix such as `v2`).
+    pub go_module: Option<String>,
+}
+
+impl Options {
+    /// Refuses any value its language would not accept, whichever languages are generated.
+    pub fn check(&self) -> Result<(), CodegenError> {
+        if let Some(name) = &self.python_package {
+            python::check_package(name)?;
+        }
+        if let Some(name) = &self.npm_package {
+            typescript::check_package(name)?;
+        }
+        if let Some(path) = &self.go_module {
+            go::check_module(path)?;
+        }
+        Ok(())
     }
 }
 
@@ -134,22 +179,25 @@ impl File {
 pub fn render(
     document: &Value,
     languages: &[Language],
+    options: &Options,
 ) -> Result<Vec<(Language, Vec<File>)>, CodegenError> {
+    options.check()?;
     let api = ir::read(document)?;
     languages
         .iter()
-        .map(|&l| Ok((l, l.render(&api)?)))
+        .map(|&l| Ok((l, l.render(&api, options)?)))
         .collect()
 }
 
-/// Generates the packages into `out/<language>`, replacing earlier generated output. Returns the
+/// Generates the packages into `out/<language>`, named as `options` say, replacing earlier generated output. Returns the
 /// directories written. Refuses to replace a non-empty directory it did not write.
 pub fn generate(
     document: &Value,
     languages: &[Language],
     out: &Path,
+    options: &Options,
 ) -> Result<Vec<PathBuf>, CodegenError> {
-    let rendered = render(document, languages)?;
+    let rendered = render(document, languages, options)?;
     let io = |what: &str, p: &Path, e: std::io::Error| {
         CodegenError::Io(format!("cannot {what} {}: {e}", p.display()))
     };

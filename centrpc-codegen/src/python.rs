@@ -23,8 +23,8 @@ use serde_json::Value;
 use crate::{
     environment,
     ir::{
-        Api, Channel, Field, Method, Payload, Stream, TypeDef, TypeKind, TypeRef, UntaggedVariant,
-        Variant,
+        Api, AppError, Channel, Field, Method, Payload, Stream, TypeDef, TypeKind, TypeRef,
+        UntaggedVariant, Variant,
     },
     naming::{pascal, screaming, snake, words},
     CodegenError, File,
@@ -121,6 +121,7 @@ const RESERVED_TYPES: &[&str] = &[
     "Annotated",
     "Any",
     "APIClient",
+    "AppErrorCode",
     "AwareDatetime",
     "BaseModel",
     "CentrifugoRPCClient",
@@ -221,9 +222,9 @@ const RESERVED_TYPES: &[&str] = &[
     "ZeroDivisionError",
 ];
 
-/// Renders the python package.
-pub fn render(api: &Api) -> Result<Vec<File>, CodegenError> {
-    let package = Package::build(api)?;
+/// Renders the python package, named `python_package` when given (`--python-package`).
+pub fn render(api: &Api, python_package: Option<&str>) -> Result<Vec<File>, CodegenError> {
+    let package = Package::build(api, python_package)?;
     let mut env = environment();
     env.add_filter("pystr", |s: String| py_str(&s));
     for (name, source) in TEMPLATES {
@@ -280,6 +281,8 @@ struct Package {
     /// The connect reply's typed data (`APIClient.connect_reply_data`), when typed.
     connect_reply: Option<PyConnectPart>,
     errors: Vec<PyError>,
+    /// The members of `AppErrorCode`: the application's declared errors.
+    app_errors: Vec<PyError>,
     /// `__all__` of the package.
     all: Vec<String>,
     /// Extra runtime dependencies (beyond centrifuge-python and pydantic).
@@ -520,6 +523,104 @@ fn docstring(text: &str, indent: &str) -> String {
     out
 }
 
+/// The default distribution and import names: `<title>-client`, `<title>_client`.
+fn default_names(title: &str) -> (String, String) {
+    let base = {
+        let w = words(title);
+        if w.is_empty() {
+            vec!["api".to_owned()]
+        } else {
+            w
+        }
+    };
+    let mut import_name = identifier(&format!("{}_client", base.join("_")));
+    if import_name.starts_with(|c: char| c.is_ascii_digit()) {
+        import_name = format!("api_{import_name}");
+    }
+    (format!("{}-client", base.join("-")), import_name)
+}
+
+/// Checks a package name given as `--python-package` and returns the distribution and import
+/// names it stands for (`acme-tasks`, `acme_tasks`, from either form): ASCII letters, digits,
+/// `_` and `-`, starting with a letter and ending with a letter or digit, and no keyword.
+pub fn check_package(name: &str) -> Result<(String, String), CodegenError> {
+    let import_name = name.replace('-', "_");
+    let ok = name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && !KEYWORDS.contains(&import_name.as_str());
+    if !ok {
+        return Err(CodegenError::Option {
+            flag: "--python-package",
+            value: name.to_owned(),
+            problem: "a Python package name is ASCII letters, digits, `_` and `-` (read as `_` \
+                      in the import name), starts with a letter, ends with a letter or digit, \
+                      and is no keyword"
+                .into(),
+        });
+    }
+    Ok((import_name.replace('_', "-"), import_name))
+}
+
+/// The member of `AppErrorCode` for an application error: its name in SCREAMING_SNAKE_CASE
+/// (`CODE_` first when it would start with a digit).
+fn app_error_member(e: &AppError) -> String {
+    let name = identifier(&screaming(&e.words));
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("CODE_{name}")
+    } else {
+        name
+    }
+}
+
+/// An application error's description as one sentence, with "temporary" when it is.
+fn app_error_meaning(e: &AppError) -> String {
+    let description = if e.description.trim().is_empty() {
+        e.name.clone()
+    } else {
+        e.description
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    format!(
+        "{}.{}",
+        description.trim_end_matches('.'),
+        if e.temporary {
+            " Temporary: a retry may succeed."
+        } else {
+            ""
+        }
+    )
+}
+
+/// The docstring paragraph listing the application errors a method or stream declares (an RST
+/// list of `AppErrorCode` members); empty when it declares none.
+fn app_errors_doc(errors: &[AppError], verb: &str) -> String {
+    if errors.is_empty() {
+        return String::new();
+    }
+    let mut out = wrap(
+        &format!(
+            "Besides the built-in codes, it {verb} these application errors (``RPCError.code``, \
+             :class:`AppErrorCode`):"
+        ),
+        DOC_WIDTH,
+    );
+    out.push('\n');
+    for e in errors {
+        out.push_str(&format!(
+            "\n- ``{}`` ({}): {}",
+            app_error_member(e),
+            e.code,
+            app_error_meaning(e)
+        ));
+    }
+    out
+}
+
 /// Keeps only characters valid in an identifier.
 fn identifier(s: &str) -> String {
     s.chars()
@@ -646,7 +747,7 @@ fn pep440(version: &str) -> String {
 }
 
 impl Package {
-    fn build(api: &Api) -> Result<Self, CodegenError> {
+    fn build(api: &Api, python_package: Option<&str>) -> Result<Self, CodegenError> {
         let mut b = Builder::new(api)?;
         // The base model's `model_post_init` takes `Any`.
         b.uses.insert("Any");
@@ -665,6 +766,7 @@ impl Package {
         let mut api_model_uses: BTreeSet<String> = BTreeSet::new();
         let mut adapters = Vec::new();
         let mut methods = Vec::new();
+        let mut codecs: Vec<Codec> = Vec::new();
         let mut method_names: BTreeMap<String, String> = BTreeMap::new();
         if api.connect.reply_data.is_some() {
             method_names.insert(
@@ -673,7 +775,13 @@ impl Package {
             );
         }
         for m in &api.methods {
-            let pm = b.method(m, &mut api_uses, &mut api_model_uses, &mut adapters)?;
+            let pm = b.method(
+                m,
+                &mut api_uses,
+                &mut api_model_uses,
+                &mut adapters,
+                &mut codecs,
+            )?;
             if let Some(prev) = method_names.insert(pm.name.clone(), m.name.clone()) {
                 return Err(CodegenError::Collision(format!(
                     "methods `{prev}` and `{}` would both be the Python method `{}`; rename one",
@@ -682,7 +790,6 @@ impl Package {
             }
             methods.push(pm);
         }
-        let mut codecs: Vec<Codec> = Vec::new();
         let mut subscriptions = Vec::new();
         let mut publishes = Vec::new();
         let mut client_imports: BTreeSet<String> = BTreeSet::new();
@@ -792,8 +899,21 @@ impl Package {
             })
             .collect();
 
+        let app_errors = api
+            .app_errors
+            .iter()
+            .map(|e| PyError {
+                name: app_error_member(e),
+                code: e.code,
+                doc: docstring(&app_error_meaning(e), "    "),
+                message: app_error_meaning(e).replace('|', "\\|"),
+                temporary: e.temporary,
+            })
+            .collect();
+
         let mut all: Vec<String> = [
             "APIClient",
+            "AppErrorCode",
             "CentrifugoRPCClient",
             "ErrorCode",
             "PublishingSubscription",
@@ -809,19 +929,10 @@ impl Package {
         .collect();
         isort(&mut all);
 
-        let base = {
-            let w = words(&api.title);
-            if w.is_empty() {
-                vec!["api".to_owned()]
-            } else {
-                w
-            }
+        let (dist, import_name) = match python_package {
+            Some(name) => check_package(name)?,
+            None => default_names(&api.title),
         };
-        let mut import_name = identifier(&format!("{}_client", base.join("_")));
-        if import_name.starts_with(|c: char| c.is_ascii_digit()) {
-            import_name = format!("api_{import_name}");
-        }
-        let dist = format!("{}-client", base.join("-"));
 
         let example = b.example(&methods);
 
@@ -897,6 +1008,7 @@ impl Package {
             connect_data,
             connect_reply,
             errors,
+            app_errors,
             all,
             extra_dependencies,
             example,
@@ -1815,6 +1927,7 @@ impl<'a> Builder<'a> {
         api_uses: &mut BTreeSet<String>,
         model_uses: &mut BTreeSet<String>,
         adapters: &mut Vec<Adapter>,
+        codecs: &mut Vec<Codec>,
     ) -> Result<PyMethod, CodegenError> {
         let mut name = identifier(&snake(&m.words));
         if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
@@ -1846,9 +1959,19 @@ impl<'a> Builder<'a> {
         let (params_arg, params_expr, params_ty) = match &m.params {
             None => (None, "None".to_owned(), String::new()),
             Some(p) => {
-                let ty = self.api_ty(p, api_uses);
+                let mut ty = self.api_ty(p, api_uses);
                 note_models(self, p, model_uses);
-                let expr = if is_class(self, p) {
+                let expr = if let Some(output) = self.output_twin(p) {
+                    // A result of the output twin is accepted too, read back through this
+                    // type's contract, so a result can be modified and sent back.
+                    let output = self.py_name(&output);
+                    model_uses.insert(output.clone());
+                    let convert = self.as_input(&ty, &output, codecs);
+                    ty = format!("{ty} | {output}");
+                    format!(
+                        "{convert}(params).model_dump(mode=\"json\", by_alias=True, exclude_unset=True)"
+                    )
+                } else if is_class(self, p) {
                     "params.model_dump(mode=\"json\", by_alias=True, exclude_unset=True)".to_owned()
                 } else {
                     let adapter = format!("_{screaming_name}_PARAMS");
@@ -1892,6 +2015,11 @@ impl<'a> Builder<'a> {
             doc.push_str("\n\n");
         }
         doc.push_str(&format!("Calls ``{}``.", m.name));
+        let errors = app_errors_doc(&m.errors, "may fail with");
+        if !errors.is_empty() {
+            doc.push_str("\n\n");
+            doc.push_str(&errors);
+        }
         Ok(PyMethod {
             wire: m.name.clone(),
             wire_literal: py_str(&m.name),
@@ -2003,6 +2131,37 @@ impl Builder<'_> {
 
     /// The name of a codec function for `r` (`_decode_task_event`), added once per type.
     #[allow(clippy::too_many_arguments)]
+    /// The type a params class is the input copy of (`Everything` for `EverythingInput`), when
+    /// both are classes.
+    fn output_twin(&self, r: &TypeRef) -> Option<String> {
+        let TypeRef::Named { name } = r else {
+            return None;
+        };
+        let output = self.defs.get(name)?.input_of.as_deref()?;
+        (self.is_class(r) && matches!(self.shapes.get(output), Some(Shape::Class)))
+            .then(|| output.to_owned())
+    }
+
+    /// The function `_as_<input>` that returns an `input` as it is and reads an `output` (its
+    /// output twin) back as one: through JSON, with the input's contract, as the server would.
+    fn as_input(&self, input: &str, output: &str, codecs: &mut Vec<Codec>) -> String {
+        let name = format!("_as_{}", snake(&words(input)));
+        if !codecs.iter().any(|c| c.name == name) {
+            codecs.push(Codec {
+                name: name.clone(),
+                arg_ty: format!("{input} | {output}"),
+                ret_ty: input.to_owned(),
+                body: format!(
+                    "(\n        value\n        if isinstance(value, {input})\n        else \
+                     {input}.model_validate_json(\n            value.model_dump_json(by_alias=True, \
+                     exclude_unset=True), strict=True\n        )\n    )"
+                ),
+                arg: "value".into(),
+            });
+        }
+        name
+    }
+
     fn codec(
         &mut self,
         r: &TypeRef,
@@ -2162,6 +2321,11 @@ impl Builder<'_> {
             " A refusal raises :class:`RPCError`; the iteration ends when the server ends the stream.",
         );
         doc.push_str(&wrap(&generated, DOC_WIDTH));
+        let errors = app_errors_doc(&st.errors, "may refuse with");
+        if !errors.is_empty() {
+            doc.push_str("\n\n");
+            doc.push_str(&errors);
+        }
         PySubscribe {
             name,
             pattern: st.pattern.clone(),

@@ -37,7 +37,9 @@ fn golden_files_are_what_the_generators_render() {
     let text = std::fs::read_to_string(golden().join("tasks.openrpc.json")).unwrap();
     let document: serde_json::Value = serde_json::from_str(&text).unwrap();
     let mut problems = Vec::new();
-    for (language, files) in centrpc_codegen::render(&document, &Language::ALL).unwrap() {
+    for (language, files) in
+        centrpc_codegen::render(&document, &Language::ALL, &Default::default()).unwrap()
+    {
         let committed = files_under(&golden().join(language.dir()));
         let fresh: BTreeMap<PathBuf, String> =
             files.into_iter().map(|f| (f.path, f.contents)).collect();

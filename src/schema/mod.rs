@@ -109,7 +109,16 @@ pub fn document<S: Send + Sync + 'static>(router: &Router<S>) -> Value {
         .into_iter()
         .map(|(name, mut schema)| {
             rewrite_refs(&mut schema, &renames);
-            (renames.get(&name).cloned().unwrap_or(name), schema)
+            match renames.get(&name) {
+                // The copy names the type it copies, so clients can read a result back as params.
+                Some(new) => {
+                    if let Some(object) = schema.as_object_mut() {
+                        object.insert("x-input-of".into(), json!(name));
+                    }
+                    (new.clone(), schema)
+                }
+                None => (name, schema),
+            }
         })
         .collect();
     params

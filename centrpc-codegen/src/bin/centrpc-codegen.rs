@@ -21,8 +21,13 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let result = centrpc_codegen::read_document(path).and_then(|document| {
-        centrpc_codegen::generate(&document, &cli.generate.languages(), &cli.generate.output)
-            .map_err(|e| e.to_string())
+        centrpc_codegen::generate(
+            &document,
+            &cli.generate.languages(),
+            &cli.generate.output,
+            &cli.generate.options(),
+        )
+        .map_err(|e| e.to_string())
     });
     match result {
         Ok(written) => {

@@ -154,14 +154,15 @@ func tasks(ctx context.Context, api *client.APIClient) {
 	check("tasks.get_stats (one done)", err == nil && *stats == client.TaskStatsResult{Total: 1, Completed: 1}, "%v %+v", err, stats)
 
 	_, err = api.TasksComplete(ctx, client.TaskRef{ID: 1 << 40})
-	expectRPCError("tasks.complete of a missing task → 1004", err, 1004, "task not found", false)
+	expectRPCError("tasks.complete of a missing task → CodeTaskNotFound", err, client.CodeTaskNotFound, "task not found", false)
+	check("CodeTaskNotFound is the declared 1004", client.CodeTaskNotFound == 1004, "%d", client.CodeTaskNotFound)
 	_, err = api.TasksCreate(ctx, client.CreateTaskParams{Title: "   "})
-	expectRPCError("tasks.create with an empty title → 1001", err, 1001, "title must be 1 to 200 characters", false)
+	expectRPCError("tasks.create with an empty title → CodeInvalidTitle", err, client.CodeInvalidTitle, "title must be 1 to 200 characters", false)
 }
 
 func failuresAreTyped(ctx context.Context, api *client.APIClient) {
 	err := api.TasksFail(ctx, client.FailParams{Kind: client.FailureKindApp})
-	expectRPCError("tasks.fail app → 1500", err, 1500, "demo failure", false)
+	expectRPCError("tasks.fail app → CodeDemoFailure", err, client.CodeDemoFailure, "demo failure", false)
 	err = api.TasksFail(ctx, client.FailParams{Kind: client.FailureKindTemporary})
 	expectRPCError("tasks.fail temporary → 1500 temporary", err, 1500, "demo failure, try again", true)
 	err = api.TasksFail(ctx, client.FailParams{Kind: client.FailureKindInternal})

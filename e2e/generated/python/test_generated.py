@@ -23,6 +23,7 @@ from centrifuge import PublicationContext, SubscriptionEventHandler
 from pydantic import ValidationError
 from opensdk.python import (
     APIClient,
+    AppErrorCode,
     CentrifugoRPCClient,
     Color,
     Command,
@@ -215,16 +216,16 @@ async def main(url: str, token: str) -> int:
             stats = await api.tasks_get_stats(TaskStatsParams(user_id="42"))
             c.equal("tasks.get_stats: one done", (stats.total, stats.completed), (1, 1))
             await c.error(
-                "tasks.create: empty title → 1001",
+                "tasks.create: empty title → AppErrorCode.INVALID_TITLE",
                 api.tasks_create(CreateTaskParams(title="   ")),
-                1001,
+                AppErrorCode.INVALID_TITLE,
                 "title must be 1 to 200 characters",
                 False,
             )
             await c.error(
-                "tasks.complete: unknown id → 1004",
+                "tasks.complete: unknown id → AppErrorCode.TASK_NOT_FOUND",
                 api.tasks_complete(TaskRef(id=U64_MAX)),
-                1004,
+                AppErrorCode.TASK_NOT_FOUND,
                 "task not found",
                 False,
             )
@@ -244,9 +245,9 @@ async def main(url: str, token: str) -> int:
 
         async def failures() -> None:
             await c.error(
-                "tasks.fail app → 1500",
+                "tasks.fail app → AppErrorCode.DEMO_FAILURE",
                 api.tasks_fail(FailParams(kind="app")),
-                1500,
+                AppErrorCode.DEMO_FAILURE,
                 "demo failure",
                 False,
             )
@@ -372,6 +373,30 @@ async def main(url: str, token: str) -> int:
                     isinstance(got, Everything),
                     type(got),
                 )
+
+            c.equal(
+                "AppErrorCode: the declared codes",
+                {e.name: e.value for e in AppErrorCode},
+                {
+                    "INVALID_TITLE": 1001,
+                    "TASK_NOT_FOUND": 1004,
+                    "NOT_YOUR_CHANNEL": 1403,
+                    "DEMO_FAILURE": 1500,
+                    "PUBLISHING_DISABLED": 1503,
+                },
+            )
+
+            # Read-modify-write: a result goes back as params as it is, modified.
+            first = await api.types_roundtrip(everything(1))
+            first.text = "modified"
+            first.nested.weight = None
+            again = await api.types_roundtrip(first)
+            c.equal(
+                "types.roundtrip of a modified result: equal on the wire",
+                again.model_dump(mode="json", by_alias=True, exclude_unset=True),
+                first.model_dump(mode="json", by_alias=True, exclude_unset=True),
+            )
+            c.equal("types.roundtrip of a modified result: text", again.text, "modified")
 
             # Fields the caller leaves out: the server's defaults come back.
             sparse = EverythingInput(

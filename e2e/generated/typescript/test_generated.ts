@@ -14,6 +14,7 @@ import WebSocket from 'ws';
 
 import {
   APIClient,
+  AppErrorCodes,
   CentrifugoRPCClient,
   connectData,
   ErrorCodes,
@@ -22,6 +23,7 @@ import {
   TIMEOUT_CODE,
 } from 'tasks-client';
 import type {
+  AppErrorCode,
   CallOptions,
   Color,
   Command,
@@ -276,7 +278,7 @@ async function main(): Promise<void> {
 
   await check('tasks.complete of a missing task: app error 1004', async () => {
     await rejects(api.tasksComplete({ id: Number.MAX_SAFE_INTEGER }), {
-      code: 1004,
+      code: AppErrorCodes.TASK_NOT_FOUND,
       message: 'task not found',
       temporary: false,
     });
@@ -288,7 +290,7 @@ async function main(): Promise<void> {
   });
 
   await check('tasks.fail app: 1500', async () => {
-    await rejects(api.tasksFail({ kind: 'app' }), { code: 1500, message: 'demo failure', temporary: false });
+    await rejects(api.tasksFail({ kind: 'app' }), { code: AppErrorCodes.DEMO_FAILURE, message: 'demo failure', temporary: false });
   });
   await check('tasks.fail temporary: 1500, temporary', async () => {
     await rejects(api.tasksFail({ kind: 'temporary' }), {
@@ -438,6 +440,18 @@ async function main(): Promise<void> {
       total: 1,
       completed: 1,
     });
+  });
+
+  await check('the declared application error codes', async () => {
+    assert.deepEqual(AppErrorCodes, {
+      INVALID_TITLE: 1001,
+      TASK_NOT_FOUND: 1004,
+      NOT_YOUR_CHANNEL: 1403,
+      DEMO_FAILURE: 1500,
+      PUBLISHING_DISABLED: 1503,
+    });
+    const code: AppErrorCode = AppErrorCodes.TASK_NOT_FOUND;
+    assert.equal(code, 1004);
   });
 
   await check('the built-in error codes', async () => {

@@ -57,6 +57,24 @@ const (
 	CodeTimedOut uint32 = 504
 )
 
+// The application's own error codes (RPCError.Code), as its methods and streams declare them.
+const (
+	// CodeInvalidTitle (1001): The title is empty or longer than 200 characters.
+	CodeInvalidTitle uint32 = 1001
+
+	// CodeTaskNotFound (1004): No task with that id.
+	CodeTaskNotFound uint32 = 1004
+
+	// CodeNotYourChannel (1403): Watching another user's tasks.
+	CodeNotYourChannel uint32 = 1403
+
+	// CodeDemoFailure (1500): The demo failure (temporary when asked for).
+	CodeDemoFailure uint32 = 1500
+
+	// CodePublishingDisabled (1503): The server API for publishing is not configured.
+	CodePublishingDisabled uint32 = 1503
+)
+
 // CodeTimeout is the Code of the RPCError a call returns when the client stopped waiting (the
 // ctx deadline, or WithTimeout); such an error is Temporary and matches ErrTimeout.
 const CodeTimeout uint32 = 1
@@ -706,6 +724,10 @@ func (c *APIClient) SystemWhoami(ctx context.Context) (*WhoAmI, error) {
 // TasksComplete Mark a task as done.
 //
 // It calls "tasks.complete".
+//
+// Besides the built-in codes, it returns these application errors (RPCError.Code):
+//
+//   - CodeTaskNotFound (1004): No task with that id.
 func (c *APIClient) TasksComplete(ctx context.Context, params TaskRef) (*Task, error) {
 	var result Task
 	if err := c.Call(ctx, "tasks.complete", params, &result); err != nil {
@@ -717,6 +739,10 @@ func (c *APIClient) TasksComplete(ctx context.Context, params TaskRef) (*Task, e
 // TasksCreate Create a task owned by the calling user.
 //
 // It calls "tasks.create".
+//
+// Besides the built-in codes, it returns these application errors (RPCError.Code):
+//
+//   - CodeInvalidTitle (1001): The title is empty or longer than 200 characters.
 func (c *APIClient) TasksCreate(ctx context.Context, params CreateTaskParams) (*Task, error) {
 	var result Task
 	if err := c.Call(ctx, "tasks.create", params, &result); err != nil {
@@ -728,6 +754,10 @@ func (c *APIClient) TasksCreate(ctx context.Context, params CreateTaskParams) (*
 // TasksFail Fail on purpose, to show each error outcome.
 //
 // It calls "tasks.fail".
+//
+// Besides the built-in codes, it returns these application errors (RPCError.Code):
+//
+//   - CodeDemoFailure (1500): The demo failure (temporary when asked for).
 func (c *APIClient) TasksFail(ctx context.Context, params FailParams) error {
 	return c.Call(ctx, "tasks.fail", params, nil)
 }
@@ -746,6 +776,10 @@ func (c *APIClient) TasksGetStats(ctx context.Context, params TaskStatsParams) (
 // TasksProcess Run `steps` steps, publishing progress to the caller's personal channel `#<user>`.
 //
 // It calls "tasks.process".
+//
+// Besides the built-in codes, it returns these application errors (RPCError.Code):
+//
+//   - CodePublishingDisabled (1503): The server API for publishing is not configured.
 func (c *APIClient) TasksProcess(ctx context.Context, params ProcessParams) (*ProcessResult, error) {
 	var result ProcessResult
 	if err := c.Call(ctx, "tasks.process", params, &result); err != nil {
@@ -800,6 +834,10 @@ func (c *APIClient) WatchCount(ctx context.Context, params CountParams) (*Stream
 // It subscribes to the stream "watch:tasks" (the channel "watch:tasks") with params as the
 // subscribe data, and returns once the server accepts; its refusal is an *RPCError (such as
 // CodeInvalidParams). Range over Items for the TaskEvent items, and Close the stream when done.
+//
+// Besides the built-in codes, it refuses with these application errors (RPCError.Code):
+//
+//   - CodeNotYourChannel (1403): Watching another user's tasks.
 func (c *APIClient) WatchTasks(ctx context.Context, params WatchTasks) (*Stream[TaskEvent], error) {
 	return openStream[TaskEvent](ctx, c.CentrifugoRPCClient, "watch:tasks", params)
 }

@@ -49,6 +49,16 @@ _DECODE_TASK_EVENT_ADAPTER: TypeAdapter[TaskEvent] = TypeAdapter(TaskEvent)
 _ENCODE_LOGIN_NONE_ADAPTER: TypeAdapter[Login | None] = TypeAdapter(Login | None)
 
 
+def _as_everything_input(value: EverythingInput | Everything) -> EverythingInput:
+    return (
+        value
+        if isinstance(value, EverythingInput)
+        else EverythingInput.model_validate_json(
+            value.model_dump_json(by_alias=True, exclude_unset=True), strict=True
+        )
+    )
+
+
 def _decode_tally(data: Any) -> Tally:
     return Tally.model_validate_json(json.dumps(data), strict=True)
 
@@ -160,6 +170,11 @@ class APIClient:
         """Mark a task as done.
 
         Calls ``tasks.complete``.
+
+        Besides the built-in codes, it may fail with these application errors
+        (``RPCError.code``, :class:`AppErrorCode`):
+
+        - ``TASK_NOT_FOUND`` (1004): No task with that id.
         """
         data = await self._rpc.call(
             "tasks.complete",
@@ -177,6 +192,11 @@ class APIClient:
         """Create a task owned by the calling user.
 
         Calls ``tasks.create``.
+
+        Besides the built-in codes, it may fail with these application errors
+        (``RPCError.code``, :class:`AppErrorCode`):
+
+        - ``INVALID_TITLE`` (1001): The title is empty or longer than 200 characters.
         """
         data = await self._rpc.call(
             "tasks.create",
@@ -194,6 +214,11 @@ class APIClient:
         """Fail on purpose, to show each error outcome.
 
         Calls ``tasks.fail``.
+
+        Besides the built-in codes, it may fail with these application errors
+        (``RPCError.code``, :class:`AppErrorCode`):
+
+        - ``DEMO_FAILURE`` (1500): The demo failure (temporary when asked for).
         """
         await self._rpc.call(
             "tasks.fail",
@@ -227,6 +252,11 @@ class APIClient:
         """Run `steps` steps, publishing progress to the caller's personal channel `#<user>`.
 
         Calls ``tasks.process``.
+
+        Besides the built-in codes, it may fail with these application errors
+        (``RPCError.code``, :class:`AppErrorCode`):
+
+        - ``PUBLISHING_DISABLED`` (1503): The server API for publishing is not configured.
         """
         data = await self._rpc.call(
             "tasks.process",
@@ -254,7 +284,7 @@ class APIClient:
 
     async def types_roundtrip(
         self,
-        params: EverythingInput,
+        params: EverythingInput | Everything,
         *,
         timeout: float | None = None,
     ) -> Everything:
@@ -264,7 +294,7 @@ class APIClient:
         """
         data = await self._rpc.call(
             "types.roundtrip",
-            params.model_dump(mode="json", by_alias=True, exclude_unset=True),
+            _as_everything_input(params).model_dump(mode="json", by_alias=True, exclude_unset=True),
             timeout=timeout,
         )
         return Everything.model_validate_json(json.dumps(data), strict=True)
@@ -315,6 +345,11 @@ class APIClient:
         Subscribes to the stream ``watch:tasks`` (channel ``watch:tasks``) on the first
         iteration, or on ``async with``; each item is :class:`TaskEvent`. A refusal raises
         :class:`RPCError`; the iteration ends when the server ends the stream.
+
+        Besides the built-in codes, it may refuse with these application errors
+        (``RPCError.code``, :class:`AppErrorCode`):
+
+        - ``NOT_YOUR_CHANNEL`` (1403): Watching another user's tasks.
         """
         return Subscription(
             self._rpc,

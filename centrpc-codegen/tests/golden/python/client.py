@@ -70,6 +70,26 @@ class ErrorCode(IntEnum):
     """the handler ran past its deadline (temporary: a retry may succeed)"""
 
 
+class AppErrorCode(IntEnum):
+    """The application's own error codes, as its methods and streams declare them; compare
+    ``RPCError.code`` with them."""
+
+    INVALID_TITLE = 1001
+    """The title is empty or longer than 200 characters."""
+
+    TASK_NOT_FOUND = 1004
+    """No task with that id."""
+
+    NOT_YOUR_CHANNEL = 1403
+    """Watching another user's tasks."""
+
+    DEMO_FAILURE = 1500
+    """The demo failure (temporary when asked for)."""
+
+    PUBLISHING_DISABLED = 1503
+    """The server API for publishing is not configured."""
+
+
 class RPCError(Exception):
     """An error reply: ``code``, ``message`` and ``temporary`` exactly as the server sent them
     (``temporary`` means a retry may succeed)."""

@@ -62,6 +62,9 @@ export class APIClient {
    *
    * Calls the RPC method `tasks.complete`.
    *
+   * Besides the built-in codes, it may fail with these application errors (`RPCError.code`, {@link AppErrorCodes}):
+   * - `TASK_NOT_FOUND` (1004): No task with that id.
+   *
    * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
    * @throws {RPCTimeoutError} no reply within the call's timeout.
    */
@@ -74,6 +77,9 @@ export class APIClient {
    *
    * Calls the RPC method `tasks.create`.
    *
+   * Besides the built-in codes, it may fail with these application errors (`RPCError.code`, {@link AppErrorCodes}):
+   * - `INVALID_TITLE` (1001): The title is empty or longer than 200 characters.
+   *
    * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
    * @throws {RPCTimeoutError} no reply within the call's timeout.
    */
@@ -85,6 +91,9 @@ export class APIClient {
    * Fail on purpose, to show each error outcome.
    *
    * Calls the RPC method `tasks.fail`.
+   *
+   * Besides the built-in codes, it may fail with these application errors (`RPCError.code`, {@link AppErrorCodes}):
+   * - `DEMO_FAILURE` (1500): The demo failure (temporary when asked for).
    *
    * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
    * @throws {RPCTimeoutError} no reply within the call's timeout.
@@ -109,6 +118,9 @@ export class APIClient {
    * Run `steps` steps, publishing progress to the caller's personal channel `#<user>`.
    *
    * Calls the RPC method `tasks.process`.
+   *
+   * Besides the built-in codes, it may fail with these application errors (`RPCError.code`, {@link AppErrorCodes}):
+   * - `PUBLISHING_DISABLED` (1503): The server API for publishing is not configured.
    *
    * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
    * @throws {RPCTimeoutError} no reply within the call's timeout.
@@ -191,6 +203,9 @@ export class APIClient {
    * Your task events as they happen, until you unsubscribe.
    *
    * Subscribes to the stream `watch:tasks`, with `params` as the subscribe data, when the iteration starts, and yields each item. The iteration completes when the server ends the stream, goes on across a stream error (the SDK resubscribes), and unsubscribes when left early (`break`, or aborting `opts.signal`).
+   *
+   * Besides the built-in codes, it may refuse with these application errors (`RPCError.code`, {@link AppErrorCodes}):
+   * - `NOT_YOUR_CHANNEL` (1403): Watching another user's tasks.
    *
    * @throws {RPCError} (from the iteration) the refusal, with the server's code and message (e.g. 422 for invalid params, 403 when the channel is not allowed), an ending the client does not recover from, or a disconnect.
    */

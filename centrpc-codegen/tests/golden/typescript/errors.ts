@@ -28,6 +28,26 @@ export const ErrorCodes = {
 /** One of {@link ErrorCodes}. */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
+/**
+ * The application's own error codes, as its methods and streams declare them (compare
+ * `RPCError.code` with them).
+ */
+export const AppErrorCodes = {
+  /** The title is empty or longer than 200 characters. */
+  INVALID_TITLE: 1001,
+  /** No task with that id. */
+  TASK_NOT_FOUND: 1004,
+  /** Watching another user's tasks. */
+  NOT_YOUR_CHANNEL: 1403,
+  /** The demo failure (temporary when asked for). */
+  DEMO_FAILURE: 1500,
+  /** The server API for publishing is not configured. */
+  PUBLISHING_DISABLED: 1503,
+} as const;
+
+/** One of {@link AppErrorCodes}. */
+export type AppErrorCode = (typeof AppErrorCodes)[keyof typeof AppErrorCodes];
+
 /** The code of {@link RPCTimeoutError} (centrifuge-js's own timeout code). */
 export const TIMEOUT_CODE = 1;
 

@@ -4,6 +4,7 @@ export { APIClient, connectData } from './api.js';
 export { CentrifugoRPCClient, DEFAULT_TIMEOUT_MS } from './client.js';
 export type { CallOptions, RPCClientOptions } from './client.js';
 export {
+  AppErrorCodes,
   DISCONNECTED_CODE,
   ErrorCodes,
   RPCError,
@@ -11,7 +12,7 @@ export {
   TIMEOUT_CODE,
   toRPCError,
 } from './errors.js';
-export type { ErrorCode } from './errors.js';
+export type { AppErrorCode, ErrorCode } from './errors.js';
 export {
   BidiStream,
   NOT_SUBSCRIBED_CODE,
