@@ -592,6 +592,34 @@ fn diff_classifies_breaking_and_compatible_changes() {
             "method added",
         ),
         (
+            "method marked idempotent",
+            edited(|d| {
+                let slow = d["methods"]
+                    .as_array_mut()
+                    .unwrap()
+                    .iter_mut()
+                    .find(|m| m["name"] == "tasks.slow")
+                    .unwrap();
+                slow["x-idempotent"] = json!(true);
+            }),
+            false,
+            "tasks.slow: now idempotent",
+        ),
+        (
+            "method no longer idempotent",
+            edited(|d| {
+                let stats = d["methods"]
+                    .as_array_mut()
+                    .unwrap()
+                    .iter_mut()
+                    .find(|m| m["name"] == "tasks.get_stats")
+                    .unwrap();
+                stats.as_object_mut().unwrap().remove("x-idempotent");
+            }),
+            false,
+            "tasks.get_stats: no longer idempotent",
+        ),
+        (
             "stream removed",
             edited(|d| {
                 d["x-streams"]

@@ -277,8 +277,10 @@ struct GoMethod {
     result: Option<String>,
     result_named: bool,
     result_elem: String,
-    /// For the README: the signature.
+    /// The signature, for the README and the `API` interface.
     signature: String,
+    /// Whether the client's retry policy applies.
+    idempotent: bool,
 }
 
 /// A subscription stream: an APIClient method that opens a `Stream` (`BidiStream`).
@@ -909,6 +911,7 @@ pub fn render(api: &Api) -> Result<Vec<File>, CodegenError> {
             result_named,
             result_elem,
             signature,
+            idempotent: m.idempotent,
         });
     }
     let mut streams = Vec::new();
@@ -1157,6 +1160,7 @@ mod tests {
                     description: None,
                     params: None,
                     result: TypeRef::Null,
+                    idempotent: false,
                 })
                 .collect(),
             types,
@@ -1229,6 +1233,7 @@ mod tests {
             description: None,
             params: Some(TypeRef::DateTime),
             result: TypeRef::DateTime,
+            idempotent: false,
         }];
         let files = render(&a).unwrap();
         let types = &files

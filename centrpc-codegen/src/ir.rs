@@ -101,6 +101,9 @@ pub struct Method {
     pub params: Option<TypeRef>,
     /// The result type (`Null` for `()`).
     pub result: TypeRef,
+    /// Whether the method is idempotent (`"x-idempotent": true`): the clients' opt-in retry
+    /// policy applies to it.
+    pub idempotent: bool,
 }
 
 /// A built-in error code.
@@ -362,6 +365,7 @@ pub fn read(document: &Value) -> Result<Api, CodegenError> {
             name,
             params,
             result,
+            idempotent: m["x-idempotent"] == Value::Bool(true),
         });
     }
     methods.sort_by(|a, b| a.name.cmp(&b.name));

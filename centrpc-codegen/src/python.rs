@@ -116,7 +116,9 @@ const RESERVED_TYPES: &[&str] = &[
     "Literal",
     "RPCDisconnectedError",
     "RPCError",
+    "RPCResultError",
     "RPCTimeoutError",
+    "RetryPolicy",
     "SerializerFunctionWrapHandler",
     "Strict",
     "StrictBool",
@@ -326,6 +328,10 @@ struct PyMethod {
     /// Statement(s) after the call, each a full line at method-body indentation, that return the
     /// decoded result from `data`; `None` when the result is `None`.
     returns: Option<String>,
+    /// Whether `returns` validates (and so runs inside `decoding(...)`).
+    decodes: bool,
+    /// Whether the method is idempotent (the client's retry policy applies).
+    idempotent: bool,
     /// Docstring block, indented.
     doc: String,
     /// One line for the README.
@@ -702,6 +708,9 @@ impl Package {
         };
         let connect_data = connect_part(&api.connect.data, false);
         let connect_reply = connect_part(&api.connect.reply_data, true);
+        if connect_reply.is_some() || methods.iter().any(|m| m.decodes) {
+            client_imports.insert("decoding".into());
+        }
         let mut client_imports: Vec<String> = client_imports.into_iter().collect();
         isort(&mut client_imports);
         let mut api_model_imports: Vec<String> = api_model_uses.into_iter().collect();
@@ -758,11 +767,14 @@ impl Package {
         let mut all: Vec<String> = [
             "APIClient",
             "CentrifugoRPCClient",
+            "DEFAULT_TIMEOUT",
             "ErrorCode",
             "PublishingSubscription",
             "RPCDisconnectedError",
             "RPCError",
+            "RPCResultError",
             "RPCTimeoutError",
+            "RetryPolicy",
             "Subscription",
         ]
         .iter()
@@ -1827,6 +1839,8 @@ impl<'a> Builder<'a> {
             params_arg,
             params_expr,
             result_ty,
+            decodes: !matches!(m.result, TypeRef::Null | TypeRef::Any),
+            idempotent: m.idempotent,
             returns,
             doc: docstring(&doc, "        "),
             summary: description.lines().next().unwrap_or_default().to_owned(),

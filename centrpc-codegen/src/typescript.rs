@@ -86,6 +86,7 @@ pub fn render(api: &Api) -> Result<Vec<File>, CodegenError> {
             let params = m.params.as_ref().map(|p| ts_type(p, &names, "types.").0);
             Ok(MethodView {
                 name: m.name.clone(),
+                idempotent: m.idempotent,
                 name_literal: js_string(&m.name),
                 doc: jsdoc(
                     &[
@@ -93,7 +94,8 @@ pub fn render(api: &Api) -> Result<Vec<File>, CodegenError> {
                         format!("Calls the RPC method `{}`.", m.name),
                         "@throws {RPCError} the server's error reply (any code, e.g. 422 for \
                          invalid params), or a client-side failure.\n\
-                         @throws {RPCTimeoutError} no reply within the call's timeout."
+                         @throws {RPCTimeoutError} no reply within the call's timeout.\n\
+                         @throws {RPCAbortedError} `opts.signal` was aborted."
                             .into(),
                     ],
                     "  ",
@@ -504,6 +506,8 @@ struct MemberView {
 #[derive(Serialize)]
 struct MethodView {
     name: String,
+    /// Whether the client's retry policy applies.
+    idempotent: bool,
     name_literal: String,
     ident: String,
     doc: String,
