@@ -298,16 +298,15 @@ class CentrifugoRPCClient:
         when the connection closes first. With ``idempotent`` (the typed methods of idempotent
         API methods set it) the client's retry policy applies.
         """
-        attempts = self._retry.attempts if idempotent and self._retry is not None else 1
+        retry = self._retry if idempotent else None
         attempt = 1
         while True:
             try:
                 return await self._call_once(method, params, timeout)
             except RPCError as e:
-                if attempt >= attempts or not _retryable(e):
+                if retry is None or attempt >= retry.attempts or not _retryable(e):
                     raise
-                assert self._retry is not None
-                await asyncio.sleep(self._retry.delay(attempt))
+                await asyncio.sleep(retry.delay(attempt))
                 attempt += 1
 
     async def _call_once(self, method: str, params: Any, timeout: float | None) -> Any:
