@@ -102,6 +102,9 @@ pub struct MethodInfo {
     pub description: Option<String>,
     /// The application errors the method declares (from [`MethodDef::error`]).
     pub errors: Vec<DeclaredError>,
+    /// Whether calling it twice has the effect of calling it once (from
+    /// [`MethodDef::idempotent`]): generated clients may then retry it on temporary errors.
+    pub idempotent: bool,
     /// Generates the params schema (the deserialize contract).
     pub params: SchemaFn,
     /// Generates the result schema (the serialize contract).
@@ -117,6 +120,7 @@ impl fmt::Debug for MethodInfo {
             .field("name", &self.name)
             .field("description", &self.description)
             .field("errors", &self.errors)
+            .field("idempotent", &self.idempotent)
             .finish_non_exhaustive()
     }
 }
@@ -144,6 +148,7 @@ pub struct MethodDef<S> {
     check: CheckFn,
     description: Option<String>,
     errors: Vec<DeclaredError>,
+    idempotent: bool,
     layers: Vec<CallLayer<S>>,
 }
 
@@ -152,6 +157,7 @@ impl<S> fmt::Debug for MethodDef<S> {
         f.debug_struct("MethodDef")
             .field("description", &self.description)
             .field("errors", &self.errors)
+            .field("idempotent", &self.idempotent)
             .field("layers", &self.layers.len())
             .finish_non_exhaustive()
     }
@@ -172,6 +178,7 @@ where
         check: handler::checker::<S, M, H>(),
         description: None,
         errors: Vec::new(),
+        idempotent: false,
         layers: Vec::new(),
     }
 }
@@ -186,6 +193,15 @@ impl<S: Send + Sync + 'static> MethodDef<S> {
     /// Declares an application error the method may return; the API document lists it.
     pub fn error(mut self, error: DeclaredError) -> Self {
         self.errors.push(error);
+        self
+    }
+
+    /// Marks the method idempotent: calling it again with the same params has no further effect
+    /// (a read, or a write keyed by its params). The API document says so (`"x-idempotent": true`)
+    /// and the generated clients' opt-in retry policy retries only such methods, on temporary
+    /// errors and client-side timeouts.
+    pub fn idempotent(mut self) -> Self {
+        self.idempotent = true;
         self
     }
 
@@ -304,6 +320,7 @@ impl<S: Send + Sync + 'static> Router<S> {
                 name: name.to_owned(),
                 description: def.description,
                 errors: def.errors,
+                idempotent: def.idempotent,
                 params: def.params,
                 result: def.result,
                 check: def.check,
@@ -641,5 +658,15 @@ mod tests {
         assert_eq!(r.methods()[0].description.as_deref(), Some("First."));
         assert_eq!(r.methods()[0].errors[0].code, 1004);
         assert!(r.methods()[1].errors.is_empty());
+    }
+
+    #[test]
+    fn methods_are_not_idempotent_unless_marked() {
+        let r = Router::new(())
+            .rpc("a.read", method(ok).idempotent())
+            .rpc("b.write", method(ok))
+            .rpc("c.bare", ok);
+        let idempotent: Vec<_> = r.methods().iter().map(|m| m.idempotent).collect();
+        assert_eq!(idempotent, [true, false, false]);
     }
 }

@@ -383,6 +383,7 @@ fn declared_errors_and_input_copies_are_in_the_model() {
             ("TASK_NOT_FOUND", 1004),
             ("NOT_YOUR_CHANNEL", 1403),
             ("DEMO_FAILURE", 1500),
+            ("FLAKY_FAILURE", 1501),
             ("PUBLISHING_DISABLED", 1503),
         ]
     );
@@ -726,6 +727,34 @@ fn diff_classifies_breaking_and_compatible_changes() {
             }),
             false,
             "method added",
+        ),
+        (
+            "method marked idempotent",
+            edited(|d| {
+                let slow = d["methods"]
+                    .as_array_mut()
+                    .unwrap()
+                    .iter_mut()
+                    .find(|m| m["name"] == "tasks.slow")
+                    .unwrap();
+                slow["x-idempotent"] = json!(true);
+            }),
+            false,
+            "tasks.slow: now idempotent",
+        ),
+        (
+            "method no longer idempotent",
+            edited(|d| {
+                let stats = d["methods"]
+                    .as_array_mut()
+                    .unwrap()
+                    .iter_mut()
+                    .find(|m| m["name"] == "tasks.get_stats")
+                    .unwrap();
+                stats.as_object_mut().unwrap().remove("x-idempotent");
+            }),
+            false,
+            "tasks.get_stats: no longer idempotent",
         ),
         (
             "stream removed",

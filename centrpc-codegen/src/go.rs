@@ -319,8 +319,10 @@ struct GoMethod {
     result: Option<String>,
     result_named: bool,
     result_elem: String,
-    /// For the README: the signature.
+    /// The signature, for the README and the `API` interface.
     signature: String,
+    /// Whether the client's retry policy applies.
+    idempotent: bool,
 }
 
 /// A subscription stream: an APIClient method that opens a `Stream` (`BidiStream`).
@@ -1065,6 +1067,7 @@ pub fn render(api: &Api, module: Option<&str>) -> Result<Vec<File>, CodegenError
             result_named,
             result_elem,
             signature,
+            idempotent: m.idempotent,
         });
     }
     let mut streams = Vec::new();
@@ -1318,6 +1321,7 @@ mod tests {
                     params: None,
                     result: TypeRef::Null,
                     errors: Vec::new(),
+                    idempotent: false,
                 })
                 .collect(),
             types,
@@ -1394,6 +1398,7 @@ mod tests {
             params: Some(TypeRef::DateTime),
             result: TypeRef::DateTime,
             errors: Vec::new(),
+            idempotent: false,
         }];
         let files = render(&a, None).unwrap();
         let types = &files

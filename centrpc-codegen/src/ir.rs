@@ -112,6 +112,9 @@ pub struct Method {
     /// The application errors the method may return (besides the built-in ones), in
     /// declaration order.
     pub errors: Vec<AppError>,
+    /// Whether the method is idempotent (`"x-idempotent": true`): the clients' opt-in retry
+    /// policy applies to it.
+    pub idempotent: bool,
 }
 
 /// An application error a method or stream declares (centrpc's `DeclaredError`).
@@ -409,6 +412,7 @@ pub fn read(document: &Value) -> Result<Api, CodegenError> {
             name,
             params,
             result,
+            idempotent: m["x-idempotent"] == Value::Bool(true),
         });
     }
     methods.sort_by(|a, b| a.name.cmp(&b.name));

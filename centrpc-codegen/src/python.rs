@@ -134,7 +134,9 @@ const RESERVED_TYPES: &[&str] = &[
     "Literal",
     "RPCDisconnectedError",
     "RPCError",
+    "RPCResultError",
     "RPCTimeoutError",
+    "RetryPolicy",
     "SerializerFunctionWrapHandler",
     "Strict",
     "StrictBool",
@@ -348,6 +350,10 @@ struct PyMethod {
     /// Statement(s) after the call, each a full line at method-body indentation, that return the
     /// decoded result from `data`; `None` when the result is `None`.
     returns: Option<String>,
+    /// Whether `returns` validates (and so runs inside `decoding(...)`).
+    decodes: bool,
+    /// Whether the method is idempotent (the client's retry policy applies).
+    idempotent: bool,
     /// Docstring block, indented.
     doc: String,
     /// One line for the README.
@@ -846,6 +852,9 @@ impl Package {
         };
         let connect_data = connect_part(&api.connect.data, false);
         let connect_reply = connect_part(&api.connect.reply_data, true);
+        if connect_reply.is_some() || methods.iter().any(|m| m.decodes) {
+            client_imports.insert("decoding".into());
+        }
         let mut client_imports: Vec<String> = client_imports.into_iter().collect();
         isort(&mut client_imports);
         let mut api_model_imports: Vec<String> = api_model_uses.into_iter().collect();
@@ -915,11 +924,14 @@ impl Package {
             "APIClient",
             "AppErrorCode",
             "CentrifugoRPCClient",
+            "DEFAULT_TIMEOUT",
             "ErrorCode",
             "PublishingSubscription",
             "RPCDisconnectedError",
             "RPCError",
+            "RPCResultError",
             "RPCTimeoutError",
+            "RetryPolicy",
             "Subscription",
         ]
         .iter()
@@ -2026,6 +2038,8 @@ impl<'a> Builder<'a> {
             params_arg,
             params_expr,
             result_ty,
+            decodes: !matches!(m.result, TypeRef::Null | TypeRef::Any),
+            idempotent: m.idempotent,
             returns,
             doc: docstring(&doc, "        "),
             summary: description.lines().next().unwrap_or_default().to_owned(),

@@ -129,6 +129,7 @@ pub fn render(api: &Api, npm_package: Option<&str>) -> Result<Vec<File>, Codegen
             let params = m.params.as_ref().map(|p| ts_type(p, &names, "types.").0);
             Ok(MethodView {
                 name: m.name.clone(),
+                idempotent: m.idempotent,
                 name_literal: js_string(&m.name),
                 doc: jsdoc(
                     &[
@@ -137,7 +138,8 @@ pub fn render(api: &Api, npm_package: Option<&str>) -> Result<Vec<File>, Codegen
                         app_errors_doc(&m.errors, "may fail with"),
                         "@throws {RPCError} the server's error reply (any code, e.g. 422 for \
                          invalid params), or a client-side failure.\n\
-                         @throws {RPCTimeoutError} no reply within the call's timeout."
+                         @throws {RPCTimeoutError} no reply within the call's timeout.\n\
+                         @throws {RPCAbortedError} `opts.signal` was aborted."
                             .into(),
                     ],
                     "  ",
@@ -601,6 +603,8 @@ struct MemberView {
 #[derive(Serialize)]
 struct MethodView {
     name: String,
+    /// Whether the client's retry policy applies.
+    idempotent: bool,
     name_literal: String,
     ident: String,
     doc: String,

@@ -37,6 +37,8 @@ pub mod codes {
     pub const INVALID_TITLE: u32 = 1001;
     /// The demo failure of `tasks.fail`.
     pub const DEMO_FAILURE: u32 = 1500;
+    /// The temporary failure of `tasks.flaky` (one of a key's first calls).
+    pub const FLAKY_FAILURE: u32 = 1501;
     /// The demo disconnect of `tasks.fail` (4500+: the client does not reconnect).
     pub const DEMO_DISCONNECT: u32 = 4501;
     /// The connect hook refused the login (terminal disconnect).
@@ -56,6 +58,8 @@ pub const DEMO_PASSWORD: &str = "centrpc";
 pub struct App {
     tasks: Mutex<BTreeMap<u64, Task>>,
     next_id: AtomicU64,
+    /// How many times `tasks.flaky` (or `tasks.flaky_unsafe`) was called, by key.
+    flaky: Mutex<BTreeMap<String, u32>>,
     /// How many slow calls were cancelled before they finished (Centrifugo gave up on them).
     pub cancelled: AtomicU64,
     /// How many subscription streams ended because their subscriber left or the server closed them.
@@ -75,6 +79,7 @@ impl Default for App {
         Self {
             tasks: Mutex::default(),
             next_id: AtomicU64::default(),
+            flaky: Mutex::default(),
             cancelled: AtomicU64::default(),
             streams_cancelled: AtomicU64::default(),
             api: None,
@@ -365,6 +370,22 @@ pub struct SlowResult {
     pub slept_ms: u64,
 }
 
+/// Parameters of `tasks.flaky` and `tasks.flaky_unsafe`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct FlakyParams {
+    /// Whose calls to count: each key has its own count.
+    pub key: String,
+    /// How many of the key's first calls fail, temporarily.
+    pub failures: u32,
+}
+
+/// Result of `tasks.flaky` and `tasks.flaky_unsafe`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FlakyResult {
+    /// Which call of the key this is, from 1 (the failed ones count).
+    pub attempt: u32,
+}
+
 /// Who is calling, as Centrifugo reports it.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct WhoAmI {
@@ -492,6 +513,21 @@ async fn fail(_ctx: Context<App>, p: FailParams) -> Result<(), RpcError> {
             "demo disconnect",
         )),
     }
+}
+
+/// Counts the call under its key and fails temporarily while the count is at most `failures`:
+/// a stand-in for a dependency that is briefly unavailable, to show clients' retries.
+async fn flaky(ctx: Context<App>, p: FlakyParams) -> Result<FlakyResult, RpcError> {
+    let attempt = {
+        let mut counts = ctx.state().flaky.lock().expect("not poisoned");
+        let count = counts.entry(p.key).or_default();
+        *count += 1;
+        *count
+    };
+    if attempt <= p.failures {
+        return Err(RpcError::new(codes::FLAKY_FAILURE, "flaky failure, try again").temporary());
+    }
+    Ok(FlakyResult { attempt })
 }
 
 async fn slow(ctx: Context<App>, p: SlowParams) -> Result<SlowResult, RpcError> {
@@ -672,6 +708,16 @@ pub fn hooks(h: Hooks<App>) -> Hooks<App> {
 /// How many tasks one user may create per minute (in bursts of up to as many).
 pub const CREATES_PER_MINUTE: u32 = 60;
 
+/// The temporary failure of `tasks.flaky` and `tasks.flaky_unsafe`.
+fn flaky_failure() -> DeclaredError {
+    DeclaredError::new(
+        codes::FLAKY_FAILURE,
+        "FLAKY_FAILURE",
+        "One of the key's first `failures` calls.",
+    )
+    .temporary()
+}
+
 /// The example's router.
 pub fn router(app: App) -> Router<App> {
     let creates = Quota::per_minute(NonZeroU32::new(CREATES_PER_MINUTE).expect("non-zero"));
@@ -679,7 +725,9 @@ pub fn router(app: App) -> Router<App> {
         .info("tasks", "0.1.0")
         .rpc(
             "tasks.get_stats",
-            method(get_stats).describe("Get task statistics for a user."),
+            method(get_stats)
+                .describe("Get task statistics for a user.")
+                .idempotent(),
         )
         .rpc(
             "tasks.create",
@@ -711,6 +759,19 @@ pub fn router(app: App) -> Router<App> {
                     "DEMO_FAILURE",
                     "The demo failure (temporary when asked for).",
                 )),
+        )
+        .rpc(
+            "tasks.flaky",
+            method(flaky)
+                .describe("Count the call under `key`; fail temporarily while the count is at most `failures`. Idempotent, so clients with a retry policy retry it.")
+                .idempotent()
+                .error(flaky_failure()),
+        )
+        .rpc(
+            "tasks.flaky_unsafe",
+            method(flaky)
+                .describe("`tasks.flaky` not marked idempotent (the same count): clients never retry it.")
+                .error(flaky_failure()),
         )
         .rpc(
             "tasks.slow",

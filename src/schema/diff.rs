@@ -127,6 +127,9 @@ pub fn changes(old: &Value, new: &Value) -> Vec<Change> {
                     (None, None) => {}
                 }
             }
+            if listing.key == "methods" {
+                d.idempotence(name, o, n);
+            }
         }
         for (name, _) in &new_items {
             if !old_items.iter().any(|(n, _)| n == name) {
@@ -158,6 +161,23 @@ impl<'a> Diff<'a> {
             at: at.to_owned(),
             what,
         });
+    }
+
+    /// A method marked idempotent, or no longer: compatible either way. Clients generated from
+    /// the new document retry it or stop; those generated before behave as the server did when
+    /// they were generated (their retries of a method that stopped being idempotent are the
+    /// application's to allow for).
+    fn idempotence(&mut self, at: &str, old: &Value, new: &Value) {
+        let marked = |m: &Value| m["x-idempotent"] == Value::Bool(true);
+        match (marked(old), marked(new)) {
+            (false, true) => self.push(false, at, "now idempotent (clients may retry it)".into()),
+            (true, false) => self.push(
+                false,
+                at,
+                "no longer idempotent (regenerated clients stop retrying it)".into(),
+            ),
+            _ => {}
+        }
     }
 
     fn schema(&mut self, at: &str, old: &Value, new: &Value, flow: Flow) {

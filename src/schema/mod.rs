@@ -201,6 +201,10 @@ pub fn document<S: Send + Sync + 'static>(router: &Router<S>) -> Value {
             if let Some(d) = &m.description {
                 method["description"] = json!(d);
             }
+            // Present only when set, so the documents of APIs that mark nothing are unchanged.
+            if m.idempotent {
+                method["x-idempotent"] = json!(true);
+            }
             method
         }).collect::<Vec<_>>(),
         "components": { "schemas": schemas, "errors": errors },

@@ -121,6 +121,8 @@ func main() {
 	zeroParams(ctx, api)
 	lowLevel(ctx, api)
 	options(*url, *token)
+	errorModel(*url, *token)
+	retries(*url, *token)
 	streams(*url, *token, *metrics, *apiURL, *apiKey)
 	summary()
 }
@@ -589,6 +591,7 @@ func options(url, token string) {
 	err := refused.Connect(ctx)
 	var d *client.DisconnectedError
 	check("Connect returns the server's disconnect", errors.As(err, &d) && d.Code == 4503, "%T %v", err, err)
+	check("the refusal matches ErrDisconnected", errors.Is(err, client.ErrDisconnected), "%T %v", err, err)
 
 	late := client.NewAPIClient(url, token)
 	defer late.Close()
@@ -597,4 +600,149 @@ func options(url, token string) {
 	<-short.Done()
 	err = late.Connect(short)
 	check("Connect returns ctx's error", errors.Is(err, context.DeadlineExceeded), "%v", err)
+}
+
+// fakeAPI stands in for the API in a caller's tests: the interface lets it replace *APIClient.
+type fakeAPI struct {
+	client.API
+}
+
+func (fakeAPI) TasksGetStats(context.Context, client.TaskStatsParams) (*client.TaskStatsResult, error) {
+	return &client.TaskStatsResult{Total: 7}, nil
+}
+
+// totalOf is application code that depends on the API interface.
+func totalOf(ctx context.Context, api client.API) (uint64, error) {
+	stats, err := api.TasksGetStats(ctx, client.TaskStatsParams{UserID: "nobody"})
+	if err != nil {
+		return 0, err
+	}
+	return stats.Total, nil
+}
+
+// errorModel checks the defaults and errors shared with the other generated clients: the 5 s
+// default timeout, a per-call timeout longer than the client's, ErrDisconnected, Close's error,
+// the application's connection handlers, the API interface and undecodable results.
+func errorModel(url, token string) {
+	ctx, cancel := timeout(20 * time.Second)
+	defer cancel()
+	check("DefaultTimeout is 5 s", client.DefaultTimeout == 5*time.Second, "%v", client.DefaultTimeout)
+
+	var connected, disconnected sync.WaitGroup
+	connected.Add(1)
+	disconnected.Add(1)
+	var gotConnected, gotDisconnected sync.Once
+	quick := client.NewAPIClient(url, token, client.WithTimeout(300*time.Millisecond),
+		client.WithOnConnected(func(e client.ConnectedEvent) { gotConnected.Do(connected.Done) }),
+		client.WithOnDisconnected(func(e client.DisconnectedEvent) { gotDisconnected.Do(disconnected.Done) }))
+	if err := quick.Connect(ctx); err != nil {
+		check("connect with WithOnConnected", false, "%v", err)
+		return
+	}
+	check("WithOnConnected is called (and Connect still returns)", waitGroup(&connected, 5*time.Second), "not called")
+	res, err := quick.TasksSlow(client.CallTimeout(ctx, 3*time.Second), client.SlowParams{Ms: 600})
+	check("a CallTimeout longer than the client's timeout succeeds", err == nil && res.SleptMs == 600, "%v %+v", err, res)
+	_, err = quick.TasksSlow(ctx, client.SlowParams{Ms: 600})
+	expectTimeout("without CallTimeout the client's timeout applies", err, false)
+	short, stop := context.WithTimeout(client.CallTimeout(ctx, 3*time.Second), 200*time.Millisecond)
+	_, err = quick.TasksSlow(short, client.SlowParams{Ms: 600})
+	stop()
+	expectTimeout("an earlier ctx deadline wins over CallTimeout", err, true)
+
+	var n int
+	err = quick.Call(ctx, "tasks.get_stats", client.TaskStatsParams{UserID: "nobody"}, &n)
+	var e *client.RPCError
+	var typeErr *json.UnmarshalTypeError
+	check("a result that does not decode → *RPCError CodeResult, the JSON error as cause",
+		errors.As(err, &e) && e.Code == client.CodeResult && !e.Temporary && errors.As(err, &typeErr) && !errors.Is(err, client.ErrTimeout),
+		"%T %v", err, err)
+
+	var api client.API = quick
+	total, err := totalOf(ctx, api)
+	check("*APIClient is an API", err == nil && total == 0, "%v %d", err, total)
+	total, err = totalOf(ctx, fakeAPI{})
+	check("a fake API stands in for *APIClient", err == nil && total == 7, "%v %d", err, total)
+
+	check("Close returns nil", quick.Close() == nil, "")
+	check("WithOnDisconnected is called", waitGroup(&disconnected, 5*time.Second), "not called")
+	_, err = quick.SystemWhoami(ctx)
+	check("a call after Close matches ErrDisconnected", errors.Is(err, client.ErrDisconnected), "%T %v", err, err)
+	err = quick.Close()
+	check("closing a closed client returns an error matching ErrDisconnected", errors.Is(err, client.ErrDisconnected), "%v", err)
+
+	idle := client.NewAPIClient(url, token)
+	defer idle.Close()
+	_, err = idle.SystemWhoami(ctx)
+	check("a call before Connect matches ErrDisconnected", errors.Is(err, client.ErrDisconnected), "%T %v", err, err)
+}
+
+// waitGroup waits for wg at most d.
+func waitGroup(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+// retries checks the opt-in retry policy: idempotent methods only, temporary errors only, at
+// most Attempts calls.
+func retries(url, token string) {
+	ctx, cancel := timeout(20 * time.Second)
+	defer cancel()
+	retrying := client.NewAPIClient(url, token, client.WithRetry(client.RetryPolicy{Attempts: 3, Backoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}))
+	defer retrying.Close()
+	plain := client.NewAPIClient(url, token)
+	defer plain.Close()
+	for _, c := range []*client.APIClient{retrying, plain} {
+		if err := c.Connect(ctx); err != nil {
+			check("connect for retries", false, "%v", err)
+			return
+		}
+	}
+	key := func() string { return fmt.Sprintf("go-%d", time.Now().UnixNano()) }
+
+	k := key()
+	r, err := retrying.TasksFlaky(ctx, client.FlakyParams{Key: k, Failures: 2})
+	check("retry: an idempotent method is retried past 2 temporary failures", err == nil && r.Attempt == 3, "%v %+v", err, r)
+
+	k = key()
+	_, err = retrying.TasksFlaky(ctx, client.FlakyParams{Key: k, Failures: 5})
+	expectRPCError("retry: at most Attempts calls, then the last error", err, 1501, "flaky failure, try again", true)
+	r, err = plain.TasksFlaky(ctx, client.FlakyParams{Key: k, Failures: 0})
+	check("retry: exactly 3 attempts were made", err == nil && r.Attempt == 4, "%v %+v", err, r)
+
+	k = key()
+	_, err = plain.TasksFlaky(ctx, client.FlakyParams{Key: k, Failures: 1})
+	expectRPCError("no retry policy: the temporary failure is returned", err, 1501, "flaky failure, try again", true)
+
+	k = key()
+	_, err = retrying.TasksFlakyUnsafe(ctx, client.FlakyParams{Key: k, Failures: 1})
+	expectRPCError("retry: a method not marked idempotent is never retried", err, 1501, "flaky failure, try again", true)
+	r, err = plain.TasksFlaky(ctx, client.FlakyParams{Key: k, Failures: 0})
+	check("retry: the non-idempotent method was called once", err == nil && r.Attempt == 2, "%v %+v", err, r)
+
+	k = key()
+	err = retrying.Call(ctx, "tasks.flaky", client.FlakyParams{Key: k, Failures: 1}, nil)
+	expectRPCError("retry: Call never retries", err, 1501, "flaky failure, try again", true)
+
+	patient := client.NewAPIClient(url, token, client.WithRetry(client.RetryPolicy{Attempts: 3, Backoff: 5 * time.Second, MaxBackoff: 5 * time.Second}))
+	defer patient.Close()
+	if err := patient.Connect(ctx); err != nil {
+		check("connect for retries", false, "%v", err)
+		return
+	}
+	k = key()
+	short, stop := context.WithTimeout(ctx, 500*time.Millisecond)
+	started := time.Now()
+	_, err = patient.TasksFlaky(short, client.FlakyParams{Key: k, Failures: 5})
+	stop()
+	expectRPCError("retry: ctx's end stops the backoff, with the last error", err, 1501, "flaky failure, try again", true)
+	check("retry: not waiting out the backoff", time.Since(started) < 3*time.Second, "took %v", time.Since(started))
 }

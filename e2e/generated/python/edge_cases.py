@@ -29,9 +29,10 @@ from edge.python import (
     MsgHello,
     MsgNop,
     Options2,
+    RPCResultError,
     TreeInput,
 )
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 
 def wire(model: Any) -> Any:
@@ -178,8 +179,9 @@ async def api_client() -> None:
     try:
         rpc.replies["edge.defaults"] = {"ratio": "1"}
         await api.edge_defaults(DefaultsInput())
-    except ValueError:
-        pass
+    except RPCResultError as e:
+        assert e.code == 30 and not e.temporary, repr(e)
+        assert isinstance(e.__cause__, ValidationError), repr(e.__cause__)
     else:
         raise AssertionError("a result of the wrong type is refused")
 

@@ -11,6 +11,7 @@ results and typed errors, prints one line per check and a summary; exits 1 on an
 from __future__ import annotations
 
 import asyncio
+import pickle
 import sys
 import time
 import traceback
@@ -39,14 +40,18 @@ from opensdk.python import (
     EventInputPingVariant,
     Everything,
     EverythingInput,
+    DEFAULT_TIMEOUT,
     FailParams,
     FailureKind,
+    FlakyParams,
     InnerInput,
     Login,
     ProcessParams,
     RPCDisconnectedError,
     RPCError,
+    RPCResultError,
     RPCTimeoutError,
+    RetryPolicy,
     Scalar,
     Shape,
     ShapeCircle,
@@ -382,6 +387,7 @@ async def main(url: str, token: str) -> int:
                     "TASK_NOT_FOUND": 1004,
                     "NOT_YOUR_CHANNEL": 1403,
                     "DEMO_FAILURE": 1500,
+                    "FLAKY_FAILURE": 1501,
                     "PUBLISHING_DISABLED": 1503,
                 },
             )
@@ -507,6 +513,122 @@ async def main(url: str, token: str) -> int:
         ]:
             await c.run(name, body)
 
+    async def error_model() -> None:
+        """One error model: every failure is an RPCError that pickles; results that do not match
+        the schema are RPCResultError; per-call timeouts may be longer than the client's."""
+        c.equal("the default timeout is 5 s", DEFAULT_TIMEOUT, 5.0)
+        c.equal(
+            "a client without a timeout uses the default",
+            CentrifugoRPCClient(url, token)._timeout,
+            5.0,
+        )
+        samples: list[RPCError] = [
+            RPCError(1500, "demo failure, try again", True),
+            RPCTimeoutError("no reply"),
+            RPCDisconnectedError("invalid credentials", False, 4503),
+            RPCResultError("bad result"),
+        ]
+        async with CentrifugoRPCClient(url, token, timeout=0.3) as quick:
+            api = APIClient(quick)
+            r = await api.tasks_slow(SlowParams(ms=600), timeout=3.0)
+            c.equal("a per-call timeout longer than the client's succeeds", r.slept_ms, 600)
+            await c.error(
+                "the client's shorter default still applies",
+                api.tasks_slow(SlowParams(ms=600)),
+                1,
+                temporary=True,
+                kind=RPCTimeoutError,
+            )
+
+            class Misrouted(CentrifugoRPCClient):
+                """Answers tasks.get_stats with system.echo: a result of the wrong shape."""
+
+                async def call(self, method: str, params: Any = None, **kw: Any) -> Any:
+                    if method == "tasks.get_stats":
+                        method = "system.echo"
+                    return await super().call(method, params, **kw)
+
+            async with Misrouted(url, token) as misrouted:
+                e = await c.error(
+                    "a result that does not match the schema → RPCResultError 30",
+                    APIClient(misrouted).tasks_get_stats(TaskStatsParams(user_id="42")),
+                    30,
+                    temporary=False,
+                    kind=RPCResultError,
+                )
+                c.check(
+                    "RPCResultError: the ValidationError is the cause",
+                    e is not None and isinstance(e.__cause__, ValidationError),
+                    repr(e and e.__cause__),
+                )
+                if e is not None:
+                    samples.append(e)
+            caught = await c.error(
+                "tasks.fail temporary (to pickle)",
+                api.tasks_fail(FailParams(kind="temporary")),
+                1500,
+                temporary=True,
+            )
+            if caught is not None:
+                samples.append(caught)
+        for e in samples:
+            back = pickle.loads(pickle.dumps(e))
+            c.check(
+                f"pickle: {type(e).__name__} {e.code} survives",
+                type(back) is type(e)
+                and (back.code, back.message, back.temporary) == (e.code, e.message, e.temporary)
+                and str(back) == str(e),
+                f"{back!r} vs {e!r}",
+            )
+
+    async def retries() -> None:
+        """The opt-in retry policy: idempotent methods only, temporary errors only."""
+        policy = RetryPolicy(attempts=3, backoff=0.05, max_backoff=0.2)
+        c.equal(
+            "RetryPolicy: the backoff doubles up to its cap",
+            [policy.delay(n) for n in (1, 2, 3, 4)],
+            [0.05, 0.1, 0.2, 0.2],
+        )
+        async with CentrifugoRPCClient(url, token, retry=policy) as retrying, CentrifugoRPCClient(
+            url, token
+        ) as plain:
+            api, once = APIClient(retrying), APIClient(plain)
+            key = uuid.uuid4().hex
+            r = await api.tasks_flaky(FlakyParams(key=key, failures=2))
+            c.equal("retry: an idempotent method is retried past 2 temporary failures", r.attempt, 3)
+
+            key = uuid.uuid4().hex
+            await c.error(
+                "retry: at most `attempts` calls, then the last error",
+                api.tasks_flaky(FlakyParams(key=key, failures=5)),
+                1501,
+                temporary=True,
+            )
+            r = await once.tasks_flaky(FlakyParams(key=key, failures=0))
+            c.equal("retry: exactly 3 attempts were made", r.attempt, 4)
+
+            key = uuid.uuid4().hex
+            await c.error(
+                "no retry policy: the temporary failure is raised",
+                once.tasks_flaky(FlakyParams(key=key, failures=1)),
+                1501,
+                temporary=True,
+            )
+
+            key = uuid.uuid4().hex
+            await c.error(
+                "retry: a method not marked idempotent is never retried",
+                api.tasks_flaky_unsafe(FlakyParams(key=key, failures=1)),
+                1501,
+                temporary=True,
+            )
+            r = await once.tasks_flaky(FlakyParams(key=key, failures=0))
+            c.equal("retry: the non-idempotent method was called once", r.attempt, 2)
+
+
+    await c.run("error model", error_model)
+    await c.run("retries", retries)
+
     async def other_clients() -> None:
         # The client's own default timeout.
         async with CentrifugoRPCClient(url, token, timeout=0.3) as quick:
@@ -538,6 +660,16 @@ async def main(url: str, token: str) -> int:
             me = await alice_api.system_whoami()
             c.equal("typed connect data reaches the connect hook", me.user, "alice")
             welcome = alice_api.connect_reply_data()
+            alice._connect_reply_data = {"user": 5}
+            try:
+                alice_api.connect_reply_data()
+                c.check("connect reply data of the wrong shape → RPCResultError", False)
+            except RPCResultError as e:
+                c.check(
+                    "connect reply data of the wrong shape → RPCResultError",
+                    isinstance(e.__cause__, ValidationError),
+                    repr(e),
+                )
             c.check(
                 "typed connect reply data",
                 welcome is not None

@@ -34,6 +34,7 @@ from opensdk.python import (
     PublishingSubscription,
     RPCDisconnectedError,
     RPCError,
+    RPCResultError,
     Subscription,
     Tally,
     TallyAdd,
@@ -392,8 +393,15 @@ async def main(url: str, token: str, metrics_url: str, api_url: str, api_key: st
                 try:
                     value = await asyncio.wait_for(anext(tasks), 10)
                     c.check("tasks:<user>: an undecodable publication raises", False, value)
-                except ValidationError:
+                except RPCResultError as e:
                     c.check("tasks:<user>: an undecodable publication raises", True)
+                    c.check(
+                        "tasks:<user>: RPCResultError code 30 from a ValidationError",
+                        e.code == 30
+                        and not e.temporary
+                        and isinstance(e.__cause__, ValidationError),
+                        repr(e),
+                    )
             await c.error(
                 "tasks:<other>: refused → RPCError 1403",
                 anext(api.subscribe_tasks("someone-else")),

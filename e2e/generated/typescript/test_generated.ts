@@ -13,11 +13,14 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 
 import {
+  ABORTED_CODE,
   APIClient,
   AppErrorCodes,
   CentrifugoRPCClient,
   connectData,
+  DEFAULT_TIMEOUT_MS,
   ErrorCodes,
+  RPCAbortedError,
   RPCError,
   RPCTimeoutError,
   TIMEOUT_CODE,
@@ -335,19 +338,95 @@ async function main(): Promise<void> {
     assert.deepEqual(await api.tasksSlow({ ms: 1 }), { slept_ms: 1 });
   });
 
-  await check("centrifuge-js's own timeout (the client's, shorter than the call's): RPCTimeoutError", async () => {
+  await check('the default timeout is 5 s', async () => {
+    assert.equal(DEFAULT_TIMEOUT_MS, 5000);
+    assert.equal(new CentrifugoRPCClient(url!, token!, { websocket: WebSocket }).timeout, 5000);
+  });
+
+  await check("a per-call timeout longer than the client's succeeds; the client's applies otherwise", async () => {
     const quick = new CentrifugoRPCClient(url!, token!, { websocket: WebSocket, timeout: 300 });
     try {
       await quick.connect();
+      const quickApi = new APIClient(quick);
+      assert.deepEqual(await quickApi.tasksSlow({ ms: 600 }, { timeout: 3000 }), { slept_ms: 600 });
       const started = Date.now();
-      await rejects(
-        new APIClient(quick).tasksSlow({ ms: 2000 }, { timeout: 5000 }),
-        { code: TIMEOUT_CODE, temporary: true },
-        RPCTimeoutError,
-      );
+      await rejects(quickApi.tasksSlow({ ms: 2000 }), { code: TIMEOUT_CODE, temporary: true }, RPCTimeoutError);
       assert.ok(Date.now() - started < 1500, 'cut to the client timeout');
     } finally {
       quick.disconnect();
+    }
+  });
+
+  await check('an aborted signal rejects the call with RPCAbortedError (the reason as cause)', async () => {
+    const controller = new AbortController();
+    const reason = new Error('user navigated away');
+    setTimeout(() => controller.abort(reason), 100);
+    const started = Date.now();
+    const e = await rejects(
+      api.tasksSlow({ ms: 2000 }, { signal: controller.signal }),
+      { code: ABORTED_CODE, temporary: false },
+      RPCAbortedError,
+    );
+    assert.ok(Date.now() - started < 1000, 'rejected at the abort');
+    assert.equal(e.cause, reason);
+    assert.equal(e.name, 'RPCAbortedError');
+    await rejects(
+      api.systemWhoami({ signal: AbortSignal.abort() }),
+      { code: ABORTED_CODE, temporary: false },
+      RPCAbortedError,
+    );
+    assert.deepEqual(await api.tasksSlow({ ms: 1 }, { signal: new AbortController().signal }), { slept_ms: 1 });
+  });
+
+  await check("an error reply keeps centrifuge-js's error as cause", async () => {
+    const e = await rejects(api.tasksFail({ kind: 'app' }), { code: 1500, message: 'demo failure', temporary: false });
+    assert.equal((e.cause as { code?: unknown } | undefined)?.code, 1500);
+  });
+
+  await check('retry: idempotent methods only, temporary errors only, at most `attempts` calls', async () => {
+    const retrying = new CentrifugoRPCClient(url!, token!, {
+      websocket: WebSocket,
+      retry: { attempts: 3, backoffMs: 50, maxBackoffMs: 200 },
+    });
+    try {
+      await retrying.connect();
+      const withRetry = new APIClient(retrying);
+      const key = () => `k${Math.random()}`;
+      let k = key();
+      assert.deepEqual(await withRetry.tasksFlaky({ key: k, failures: 2 }), { attempt: 3 }, 'retried past 2 failures');
+      k = key();
+      await rejects(withRetry.tasksFlaky({ key: k, failures: 5 }), { code: 1501, temporary: true });
+      assert.deepEqual(await api.tasksFlaky({ key: k, failures: 0 }), { attempt: 4 }, 'exactly 3 attempts');
+      k = key();
+      await rejects(api.tasksFlaky({ key: k, failures: 1 }), { code: 1501, temporary: true });
+      k = key();
+      await rejects(withRetry.tasksFlakyUnsafe({ key: k, failures: 1 }), { code: 1501, temporary: true });
+      assert.deepEqual(await api.tasksFlaky({ key: k, failures: 0 }), { attempt: 2 }, 'the non-idempotent method ran once');
+    } finally {
+      retrying.disconnect();
+    }
+  });
+
+  await check('retry: an abort stops the retries, during the backoff too', async () => {
+    const patient = new CentrifugoRPCClient(url!, token!, {
+      websocket: WebSocket,
+      retry: { attempts: 3, backoffMs: 5000, maxBackoffMs: 5000 },
+    });
+    try {
+      await patient.connect();
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 500);
+      const started = Date.now();
+      const k = `k${Math.random()}`;
+      await rejects(
+        new APIClient(patient).tasksFlaky({ key: k, failures: 5 }, { signal: controller.signal }),
+        { code: ABORTED_CODE, temporary: false },
+        RPCAbortedError,
+      );
+      assert.ok(Date.now() - started < 3000, 'not waiting out the backoff');
+      assert.deepEqual(await api.tasksFlaky({ key: k, failures: 0 }), { attempt: 2 }, 'one attempt before the abort');
+    } finally {
+      patient.disconnect();
     }
   });
 
@@ -448,6 +527,7 @@ async function main(): Promise<void> {
       TASK_NOT_FOUND: 1004,
       NOT_YOUR_CHANNEL: 1403,
       DEMO_FAILURE: 1500,
+      FLAKY_FAILURE: 1501,
       PUBLISHING_DISABLED: 1503,
     });
     const code: AppErrorCode = AppErrorCodes.TASK_NOT_FOUND;
@@ -536,6 +616,8 @@ export function typeChecks(api: APIClient): void {
   const scalar: Scalar = true;
   // @ts-expect-error a timeout is a number
   const opts: CallOptions = { timeout: '1s' };
+  // @ts-expect-error a signal is an AbortSignal
+  void api.systemWhoami({ signal: 'stop' });
   // @ts-expect-error an externally tagged value has exactly one variant's key
   const twoKeys: Command = { Stop: { force: true }, Rename: 'x' };
   // @ts-expect-error not even a unit variant's key beside another

@@ -71,21 +71,49 @@ const (
 	// CodeDemoFailure (1500): The demo failure (temporary when asked for).
 	CodeDemoFailure uint32 = 1500
 
+	// CodeFlakyFailure (1501): One of the key's first `failures` calls. It is temporary: a retry may
+	// work.
+	CodeFlakyFailure uint32 = 1501
+
 	// CodePublishingDisabled (1503): The server API for publishing is not configured.
 	CodePublishingDisabled uint32 = 1503
 )
 
 // CodeTimeout is the Code of the RPCError a call returns when the client stopped waiting (the
-// ctx deadline, or WithTimeout); such an error is Temporary and matches ErrTimeout.
+// ctx deadline, the call's timeout or WithTimeout); such an error is Temporary and matches
+// ErrTimeout.
 const CodeTimeout uint32 = 1
+
+// CodeResult is the Code of the RPCError a call returns when the result does not decode as the
+// method's result type (client-side, not Temporary; the JSON error is its cause).
+const CodeResult uint32 = 30
+
+// DefaultTimeout is how long a call waits for its reply unless WithTimeout or CallTimeout says
+// otherwise (the same in the three generated clients).
+const DefaultTimeout = 5 * time.Second
+
+// DefaultMaxTimeout is the longest a call may wait unless WithMaxTimeout says otherwise.
+const DefaultMaxTimeout = 60 * time.Second
 
 // ErrTimeout matches (with errors.Is) the error of a call that timed out on the client side. If
 // the ctx deadline expired, the error also matches context.DeadlineExceeded.
 var ErrTimeout = errors.New("call timed out")
 
+// ErrDisconnected matches (with errors.Is) the error of a call made while the client is
+// disconnected or closed, or whose connection went away before the reply; the
+// *DisconnectedError of Connect and of a stream matches it too. It spares importing the SDK.
+var ErrDisconnected = errors.New("client disconnected")
+
+// ConnectedEvent is the SDK's event of a connection coming up (for WithOnConnected).
+type ConnectedEvent = centrifuge.ConnectedEvent
+
+// DisconnectedEvent is the SDK's event of a connection going down (for WithOnDisconnected).
+type DisconnectedEvent = centrifuge.DisconnectedEvent
+
 // RPCError is a call's error reply from the server (any code, exactly as sent: centrpc's own
-// codes, the application's, or Centrifugo's such as 100), or a client-side timeout (Code
-// CodeTimeout, Temporary, matching ErrTimeout).
+// codes, the application's, or Centrifugo's such as 100), or a client-side failure: a timeout
+// (Code CodeTimeout, Temporary, matching ErrTimeout) or a result that does not decode (Code
+// CodeResult).
 type RPCError struct {
 	// Code is the error code.
 	Code uint32
@@ -105,15 +133,26 @@ func (e *RPCError) Error() string {
 	return fmt.Sprintf("rpc error %d: %s", e.Code, e.Message)
 }
 
-// Unwrap returns what caused a client-side timeout (context.DeadlineExceeded, or the SDK's
-// centrifuge.ErrTimeout); nil for an error reply of the server.
+// Unwrap returns what caused a client-side failure (context.DeadlineExceeded or the SDK's
+// centrifuge.ErrTimeout for a timeout, the JSON error for a result); nil for an error reply of
+// the server.
 func (e *RPCError) Unwrap() error {
 	return e.cause
 }
 
 // Is makes errors.Is(err, ErrTimeout) true for a client-side timeout.
 func (e *RPCError) Is(target error) bool {
-	return target == ErrTimeout && e.cause != nil
+	return target == ErrTimeout && e.Code == CodeTimeout && e.cause != nil
+}
+
+// retryable tells whether a retry policy retries err: the server's temporary error reply, or a
+// client-side timeout.
+func retryable(err error) bool {
+	var e *RPCError
+	if !errors.As(err, &e) {
+		return false
+	}
+	return (e.Code == CodeTimeout && e.cause != nil) || (e.Temporary && e.Code >= 100)
 }
 
 // DisconnectedError is returned by Connect when the connection went down before it was up:
@@ -130,12 +169,46 @@ func (e *DisconnectedError) Error() string {
 	return fmt.Sprintf("disconnected: %d %s", e.Code, e.Reason)
 }
 
+// Is makes errors.Is(err, ErrDisconnected) true.
+func (e *DisconnectedError) Is(target error) bool {
+	return target == ErrDisconnected
+}
+
+// RetryPolicy is how a client retries the calls of idempotent methods (the API document marks
+// them; other methods are never retried) that fail temporarily: the server's error replies with
+// Temporary set, and client-side timeouts. A call is made at most Attempts times; before the
+// n-th retry it waits min(MaxBackoff, Backoff << (n-1)). Each attempt waits for its reply as
+// long as a call does (CallTimeout, or the client's timeout); ctx's deadline bounds them all,
+// and its end stops the retries. The last error is returned when no attempt succeeds.
+type RetryPolicy struct {
+	// Attempts is how many times a call is made at most (1 or less: once).
+	Attempts int
+	// Backoff is the wait before the first retry, doubling after each.
+	Backoff time.Duration
+	// MaxBackoff is the longest wait between two attempts.
+	MaxBackoff time.Duration
+}
+
+// delay is the wait before retry number retry (from 1).
+func (p RetryPolicy) delay(retry int) time.Duration {
+	d := p.Backoff
+	for i := 1; i < retry && d < p.MaxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, p.MaxBackoff)
+}
+
 // Option configures a client (NewCentrifugoRPCClient, NewAPIClient).
 type Option func(*options)
 
 type options struct {
-	config   centrifuge.Config
-	getToken func(context.Context) (string, error)
+	config         centrifuge.Config
+	getToken       func(context.Context) (string, error)
+	timeout        time.Duration
+	maxTimeout     time.Duration
+	retry          *RetryPolicy
+	onConnected    func(ConnectedEvent)
+	onDisconnected func(DisconnectedEvent)
 	// An option's error, returned by Connect.
 	err error
 }
@@ -149,13 +222,56 @@ func WithGetToken(getToken func(ctx context.Context) (string, error)) Option {
 	}
 }
 
-// WithTimeout sets how long a call waits for its reply, and for the connection if it is not up
-// yet (centrifuge.Config.ReadTimeout; the SDK's default is 5 seconds). A shorter ctx deadline
-// wins.
+// WithTimeout sets how long a call waits for its reply (and for the connection, if it is not up
+// yet) unless CallTimeout gives the call its own: DefaultTimeout (5 seconds) without it. A
+// shorter ctx deadline wins.
 func WithTimeout(timeout time.Duration) Option {
 	return func(o *options) {
-		o.config.ReadTimeout = timeout
+		o.timeout = timeout
 	}
+}
+
+// WithMaxTimeout sets the longest any one command may wait for its reply (DefaultMaxTimeout
+// without it, and at least the client's timeout): the SDK's centrifuge.Config.ReadTimeout, which
+// bounds every command whatever its ctx, so that CallTimeout can be longer than the client's
+// timeout. A subscribe without a reply is given up after it.
+func WithMaxTimeout(timeout time.Duration) Option {
+	return func(o *options) {
+		o.maxTimeout = timeout
+	}
+}
+
+// WithRetry retries the calls of idempotent methods that fail temporarily; see RetryPolicy.
+// Without it no call is retried.
+func WithRetry(policy RetryPolicy) Option {
+	return func(o *options) {
+		o.retry = &policy
+	}
+}
+
+// WithOnConnected calls handler each time the connection comes up, after the client's own
+// handler (the SDK's OnConnected is the client's: set yours here).
+func WithOnConnected(handler func(ConnectedEvent)) Option {
+	return func(o *options) {
+		o.onConnected = handler
+	}
+}
+
+// WithOnDisconnected calls handler each time the connection goes down, after the client's own
+// handler (the SDK's OnDisconnected is the client's: set yours here).
+func WithOnDisconnected(handler func(DisconnectedEvent)) Option {
+	return func(o *options) {
+		o.onDisconnected = handler
+	}
+}
+
+type callTimeoutKey struct{}
+
+// CallTimeout returns a ctx whose calls wait for their reply up to timeout instead of the
+// client's timeout (longer or shorter, at most the client's WithMaxTimeout; ctx's own deadline
+// still wins when it is earlier).
+func CallTimeout(ctx context.Context, timeout time.Duration) context.Context {
+	return context.WithValue(ctx, callTimeoutKey{}, timeout)
 }
 
 // WithHeader adds an HTTP header to the WebSocket upgrade request (Centrifugo can forward it to
@@ -188,6 +304,9 @@ func WithConfig(change func(*centrifuge.Config)) Option {
 // protocol) that makes RPC calls with JSON params and results. It is safe for concurrent use.
 type CentrifugoRPCClient struct {
 	client *centrifuge.Client
+	// How long a call waits by default, and at most.
+	timeout, maxTimeout time.Duration
+	retry               *RetryPolicy
 	// An option's error, returned by Connect.
 	optionErr error
 	mu        sync.Mutex
@@ -203,32 +322,48 @@ type CentrifugoRPCClient struct {
 // "" with WithGetToken, or when the application's connect hook authenticates). Call Connect
 // before the first call.
 func NewCentrifugoRPCClient(url, token string, opts ...Option) *CentrifugoRPCClient {
-	o := options{config: centrifuge.Config{Token: token}}
+	o := options{config: centrifuge.Config{Token: token}, timeout: DefaultTimeout, maxTimeout: DefaultMaxTimeout}
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.timeout <= 0 {
+		o.timeout = DefaultTimeout
+	}
+	// The SDK gives up on every command after ReadTimeout, whatever its ctx: it gets the largest
+	// bound, and each call enforces its own.
+	o.maxTimeout = max(o.maxTimeout, o.timeout)
+	o.config.ReadTimeout = o.maxTimeout
 	if getToken := o.getToken; getToken != nil {
-		timeout := o.config.ReadTimeout
-		if timeout <= 0 {
-			timeout = 5 * time.Second
-		}
+		timeout := o.timeout
 		o.config.GetToken = func(centrifuge.ConnectionTokenEvent) (string, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			defer cancel()
 			return getToken(ctx)
 		}
 	}
-	c := &CentrifugoRPCClient{client: centrifuge.NewJsonClient(url, o.config), optionErr: o.err}
+	c := &CentrifugoRPCClient{
+		client:     centrifuge.NewJsonClient(url, o.config),
+		timeout:    o.timeout,
+		maxTimeout: o.maxTimeout,
+		retry:      o.retry,
+		optionErr:  o.err,
+	}
 	c.client.OnConnected(func(e centrifuge.ConnectedEvent) {
 		c.mu.Lock()
 		c.replyData = e.Data
 		c.mu.Unlock()
 		c.settle(nil)
+		if o.onConnected != nil {
+			o.onConnected(e)
+		}
 	})
 	c.client.OnDisconnected(func(e centrifuge.DisconnectedEvent) {
 		err := &DisconnectedError{Code: e.Code, Reason: e.Reason}
 		c.settle(err)
 		c.endStreams(err)
+		if o.onDisconnected != nil {
+			o.onDisconnected(e)
+		}
 	})
 	return c
 }
@@ -322,30 +457,74 @@ func (c *CentrifugoRPCClient) ConnectReplyData() json.RawMessage {
 	return json.RawMessage(c.replyData)
 }
 
-// Close closes the connection for good; calls in flight return an error.
-func (c *CentrifugoRPCClient) Close() {
+// Close closes the connection for good; calls in flight and later calls return an error
+// matching ErrDisconnected. Closing a closed client returns such an error too.
+func (c *CentrifugoRPCClient) Close() error {
+	if c.client.State() == centrifuge.StateClosed {
+		return fmt.Errorf("%w: %w", ErrDisconnected, centrifuge.ErrClientClosed)
+	}
 	c.client.Close()
 	c.settle(centrifuge.ErrClientClosed)
+	return nil
 }
 
 // SDK returns the underlying centrifuge-go client, for subscriptions and event handlers. Do not
-// replace its OnConnected and OnDisconnected handlers: Connect relies on them.
+// replace its OnConnected and OnDisconnected handlers (Connect relies on them): add yours with
+// WithOnConnected and WithOnDisconnected.
 func (c *CentrifugoRPCClient) SDK() *centrifuge.Client {
 	return c.client
 }
 
 // Call calls method with params encoded as JSON (nil sends null) and decodes the result into
-// result (a pointer; nil ignores the result). The error is an *RPCError for an error reply of the
-// server and for a client-side timeout (errors.Is(err, ErrTimeout)); otherwise an error of the
-// SDK (for example centrifuge.ErrClientDisconnected), of encoding the params or of decoding the
-// result.
+// result (a pointer; nil ignores the result). It waits for the reply as long as CallTimeout says,
+// or the client's timeout, within ctx's deadline. The error is an *RPCError for an error reply of
+// the server, for a client-side timeout (errors.Is(err, ErrTimeout)) and for a result that does
+// not decode (CodeResult); one matching ErrDisconnected when the client is disconnected or
+// closed; otherwise an error of encoding the params or of the SDK. Call never retries: the typed
+// methods of idempotent API methods apply the client's RetryPolicy.
 func (c *CentrifugoRPCClient) Call(ctx context.Context, method string, params any, result any) error {
+	return c.call(ctx, method, params, result, false)
+}
+
+// call is Call, retried under the client's RetryPolicy when idempotent.
+func (c *CentrifugoRPCClient) call(ctx context.Context, method string, params any, result any, idempotent bool) error {
 	data, err := json.Marshal(params)
 	if err != nil {
 		return fmt.Errorf("%s: encoding the params: %w", method, err)
 	}
-	reply, err := c.client.RPC(ctx, method, data)
+	attempts := 1
+	if idempotent && c.retry != nil {
+		attempts = max(c.retry.Attempts, 1)
+	}
+	for attempt := 1; ; attempt++ {
+		err = c.callOnce(ctx, method, data, result)
+		if err == nil || attempt >= attempts || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		wait := time.NewTimer(c.retry.delay(attempt))
+		select {
+		case <-ctx.Done():
+			wait.Stop()
+			return err
+		case <-wait.C:
+		}
+	}
+}
+
+// callOnce makes one attempt of a call, within the call's timeout.
+func (c *CentrifugoRPCClient) callOnce(ctx context.Context, method string, data []byte, result any) error {
+	timeout := c.timeout
+	if d, ok := ctx.Value(callTimeoutKey{}).(time.Duration); ok && d > 0 {
+		timeout = min(d, c.maxTimeout)
+	}
+	attemptCtx, cancel := context.WithTimeoutCause(ctx, timeout, centrifuge.ErrTimeout)
+	defer cancel()
+	reply, err := c.client.RPC(attemptCtx, method, data)
 	if err != nil {
+		if ctx.Err() == nil && attemptCtx.Err() != nil {
+			// The call's own timeout, not the caller's deadline.
+			err = context.Cause(attemptCtx)
+		}
 		return callError(err)
 	}
 	if result == nil {
@@ -355,12 +534,13 @@ func (c *CentrifugoRPCClient) Call(ctx context.Context, method string, params an
 		reply.Data = []byte("null")
 	}
 	if err := json.Unmarshal(reply.Data, result); err != nil {
-		return fmt.Errorf("%s: decoding the result: %w", method, err)
+		return &RPCError{Code: CodeResult, Message: fmt.Sprintf("%s: decoding the result: %v", method, err), cause: err}
 	}
 	return nil
 }
 
-// callError turns the SDK's error of a call into an *RPCError where it is one.
+// callError turns the SDK's error of a call into an *RPCError where it is one, and makes the
+// SDK's disconnected and closed errors match ErrDisconnected.
 func callError(err error) error {
 	var reply *centrifuge.Error
 	if errors.As(err, &reply) {
@@ -372,6 +552,9 @@ func callError(err error) error {
 	}
 	if errors.Is(err, centrifuge.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
 		return &RPCError{Code: CodeTimeout, Message: "timeout", Temporary: true, cause: err}
+	}
+	if errors.Is(err, centrifuge.ErrClientDisconnected) || errors.Is(err, centrifuge.ErrClientClosed) {
+		return fmt.Errorf("%w: %w", ErrDisconnected, err)
 	}
 	return err
 }
@@ -675,9 +858,54 @@ func publishTo(ctx context.Context, c *CentrifugoRPCClient, channel string, publ
 	return nil
 }
 
-// APIClient calls the methods of the "tasks" API with typed params and results. It
-// embeds the CentrifugoRPCClient it calls through (Connect, Close, Call, SDK); to share one
-// connection, build it as &APIClient{CentrifugoRPCClient: rpc}.
+// API is the typed methods of the "tasks" API, as *APIClient implements them: depend on it
+// to substitute a fake in tests.
+type API interface {
+	// ConnectReplyData: see APIClient.ConnectReplyData.
+	ConnectReplyData() (*Welcome, error)
+	// SystemEcho calls "system.echo".
+	SystemEcho(ctx context.Context, params json.RawMessage) (json.RawMessage, error)
+	// SystemWhoami calls "system.whoami".
+	SystemWhoami(ctx context.Context) (*WhoAmI, error)
+	// TasksComplete calls "tasks.complete".
+	TasksComplete(ctx context.Context, params TaskRef) (*Task, error)
+	// TasksCreate calls "tasks.create".
+	TasksCreate(ctx context.Context, params CreateTaskParams) (*Task, error)
+	// TasksFail calls "tasks.fail".
+	TasksFail(ctx context.Context, params FailParams) error
+	// TasksFlaky calls "tasks.flaky".
+	TasksFlaky(ctx context.Context, params FlakyParams) (*FlakyResult, error)
+	// TasksFlakyUnsafe calls "tasks.flaky_unsafe".
+	TasksFlakyUnsafe(ctx context.Context, params FlakyParams) (*FlakyResult, error)
+	// TasksGetStats calls "tasks.get_stats".
+	TasksGetStats(ctx context.Context, params TaskStatsParams) (*TaskStatsResult, error)
+	// TasksProcess calls "tasks.process".
+	TasksProcess(ctx context.Context, params ProcessParams) (*ProcessResult, error)
+	// TasksSlow calls "tasks.slow".
+	TasksSlow(ctx context.Context, params SlowParams) (*SlowResult, error)
+	// TypesRoundtrip calls "types.roundtrip".
+	TypesRoundtrip(ctx context.Context, params EverythingInput) (*Everything, error)
+	// Tally opens the stream tally:*.
+	Tally(ctx context.Context, key string, params TallyParams) (*BidiStream[Tally, TallyAdd], error)
+	// WatchCount opens the stream watch:count.
+	WatchCount(ctx context.Context, params CountParams) (*Stream[Count], error)
+	// WatchTasks opens the stream watch:tasks.
+	WatchTasks(ctx context.Context, params WatchTasks) (*Stream[TaskEvent], error)
+	// SubscribeChat subscribes to the channel chat:*.
+	SubscribeChat(ctx context.Context, key string) (*Stream[ChatPost], error)
+	// PublishChat publishes into the channel chat:*.
+	PublishChat(ctx context.Context, key string, publication ChatMessage) error
+	// SubscribeProgress subscribes to the channel #*.
+	SubscribeProgress(ctx context.Context, key string) (*Stream[Progress], error)
+	// SubscribeTasks subscribes to the channel tasks:*.
+	SubscribeTasks(ctx context.Context, key string) (*Stream[TaskEvent], error)
+}
+
+var _ API = (*APIClient)(nil)
+
+// APIClient calls the methods of the "tasks" API with typed params and results; it
+// implements API. It embeds the CentrifugoRPCClient it calls through (Connect, Close, Call, SDK);
+// to share one connection, build it as &APIClient{CentrifugoRPCClient: rpc}.
 type APIClient struct {
 	*CentrifugoRPCClient
 }
@@ -706,7 +934,7 @@ func (c *APIClient) ConnectReplyData() (*Welcome, error) {
 // It calls "system.echo".
 func (c *APIClient) SystemEcho(ctx context.Context, params json.RawMessage) (json.RawMessage, error) {
 	var result json.RawMessage
-	err := c.Call(ctx, "system.echo", params, &result)
+	err := c.call(ctx, "system.echo", params, &result, false)
 	return result, err
 }
 
@@ -715,7 +943,7 @@ func (c *APIClient) SystemEcho(ctx context.Context, params json.RawMessage) (jso
 // It calls "system.whoami".
 func (c *APIClient) SystemWhoami(ctx context.Context) (*WhoAmI, error) {
 	var result WhoAmI
-	if err := c.Call(ctx, "system.whoami", nil, &result); err != nil {
+	if err := c.call(ctx, "system.whoami", nil, &result, false); err != nil {
 		return nil, err
 	}
 	return &result, nil
@@ -730,7 +958,7 @@ func (c *APIClient) SystemWhoami(ctx context.Context) (*WhoAmI, error) {
 //   - CodeTaskNotFound (1004): No task with that id.
 func (c *APIClient) TasksComplete(ctx context.Context, params TaskRef) (*Task, error) {
 	var result Task
-	if err := c.Call(ctx, "tasks.complete", params, &result); err != nil {
+	if err := c.call(ctx, "tasks.complete", params, &result, false); err != nil {
 		return nil, err
 	}
 	return &result, nil
@@ -745,7 +973,7 @@ func (c *APIClient) TasksComplete(ctx context.Context, params TaskRef) (*Task, e
 //   - CodeInvalidTitle (1001): The title is empty or longer than 200 characters.
 func (c *APIClient) TasksCreate(ctx context.Context, params CreateTaskParams) (*Task, error) {
 	var result Task
-	if err := c.Call(ctx, "tasks.create", params, &result); err != nil {
+	if err := c.call(ctx, "tasks.create", params, &result, false); err != nil {
 		return nil, err
 	}
 	return &result, nil
@@ -759,7 +987,37 @@ func (c *APIClient) TasksCreate(ctx context.Context, params CreateTaskParams) (*
 //
 //   - CodeDemoFailure (1500): The demo failure (temporary when asked for).
 func (c *APIClient) TasksFail(ctx context.Context, params FailParams) error {
-	return c.Call(ctx, "tasks.fail", params, nil)
+	return c.call(ctx, "tasks.fail", params, nil, false)
+}
+
+// TasksFlaky Count the call under `key`; fail temporarily while the count is at most `failures`. Idempotent, so clients with a retry policy retry it.
+//
+// It calls "tasks.flaky".
+//
+// Besides the built-in codes, it returns these application errors (RPCError.Code):
+//
+//   - CodeFlakyFailure (1501): One of the key's first `failures` calls. It is temporary: a retry may work.
+func (c *APIClient) TasksFlaky(ctx context.Context, params FlakyParams) (*FlakyResult, error) {
+	var result FlakyResult
+	if err := c.call(ctx, "tasks.flaky", params, &result, true); err != nil {
+		return nil, err
+	}
+	return &result, nil
+}
+
+// TasksFlakyUnsafe `tasks.flaky` not marked idempotent (the same count): clients never retry it.
+//
+// It calls "tasks.flaky_unsafe".
+//
+// Besides the built-in codes, it returns these application errors (RPCError.Code):
+//
+//   - CodeFlakyFailure (1501): One of the key's first `failures` calls. It is temporary: a retry may work.
+func (c *APIClient) TasksFlakyUnsafe(ctx context.Context, params FlakyParams) (*FlakyResult, error) {
+	var result FlakyResult
+	if err := c.call(ctx, "tasks.flaky_unsafe", params, &result, false); err != nil {
+		return nil, err
+	}
+	return &result, nil
 }
 
 // TasksGetStats Get task statistics for a user.
@@ -767,7 +1025,7 @@ func (c *APIClient) TasksFail(ctx context.Context, params FailParams) error {
 // It calls "tasks.get_stats".
 func (c *APIClient) TasksGetStats(ctx context.Context, params TaskStatsParams) (*TaskStatsResult, error) {
 	var result TaskStatsResult
-	if err := c.Call(ctx, "tasks.get_stats", params, &result); err != nil {
+	if err := c.call(ctx, "tasks.get_stats", params, &result, true); err != nil {
 		return nil, err
 	}
 	return &result, nil
@@ -782,7 +1040,7 @@ func (c *APIClient) TasksGetStats(ctx context.Context, params TaskStatsParams) (
 //   - CodePublishingDisabled (1503): The server API for publishing is not configured.
 func (c *APIClient) TasksProcess(ctx context.Context, params ProcessParams) (*ProcessResult, error) {
 	var result ProcessResult
-	if err := c.Call(ctx, "tasks.process", params, &result); err != nil {
+	if err := c.call(ctx, "tasks.process", params, &result, false); err != nil {
 		return nil, err
 	}
 	return &result, nil
@@ -793,7 +1051,7 @@ func (c *APIClient) TasksProcess(ctx context.Context, params ProcessParams) (*Pr
 // It calls "tasks.slow".
 func (c *APIClient) TasksSlow(ctx context.Context, params SlowParams) (*SlowResult, error) {
 	var result SlowResult
-	if err := c.Call(ctx, "tasks.slow", params, &result); err != nil {
+	if err := c.call(ctx, "tasks.slow", params, &result, false); err != nil {
 		return nil, err
 	}
 	return &result, nil
@@ -804,7 +1062,7 @@ func (c *APIClient) TasksSlow(ctx context.Context, params SlowParams) (*SlowResu
 // It calls "types.roundtrip".
 func (c *APIClient) TypesRoundtrip(ctx context.Context, params EverythingInput) (*Everything, error) {
 	var result Everything
-	if err := c.Call(ctx, "types.roundtrip", params, &result); err != nil {
+	if err := c.call(ctx, "types.roundtrip", params, &result, false); err != nil {
 		return nil, err
 	}
 	return &result, nil

@@ -480,6 +480,21 @@ func (v FailureKind) valid() bool {
 	return false
 }
 
+// FlakyParams Parameters of `tasks.flaky` and `tasks.flaky_unsafe`.
+type FlakyParams struct {
+	// Failures How many of the key's first calls fail, temporarily.
+	Failures uint32 `json:"failures"`
+
+	// Key Whose calls to count: each key has its own count.
+	Key string `json:"key"`
+}
+
+// FlakyResult Result of `tasks.flaky` and `tasks.flaky_unsafe`.
+type FlakyResult struct {
+	// Attempt Which call of the key this is, from 1 (the failed ones count).
+	Attempt uint32 `json:"attempt"`
+}
+
 // Inner A nested struct.
 type Inner struct {
 	// Label A label.

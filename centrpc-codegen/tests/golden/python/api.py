@@ -15,6 +15,7 @@ from .client import (
     CentrifugoRPCClient,
     PublishingSubscription,
     Subscription,
+    decoding,
 )
 from .models import (
     ChatMessage,
@@ -25,6 +26,8 @@ from .models import (
     Everything,
     EverythingInput,
     FailParams,
+    FlakyParams,
+    FlakyResult,
     Login,
     ProcessParams,
     ProcessResult,
@@ -107,10 +110,12 @@ class APIClient:
     """The `tasks` API over a :class:`CentrifugoRPCClient`.
 
     Every method sends its params, waits for the reply and returns the result validated the way
-    the server's serde reads JSON (strictly). A server error reply raises :class:`RPCError` with
-    the code, message and ``temporary`` flag exactly as sent; no reply within ``timeout`` seconds
-    (default: the client's) raises :class:`RPCTimeoutError`; a closed connection raises
-    :class:`RPCDisconnectedError`.
+    the server's serde reads JSON (strictly). Everything a call can fail with is an
+    :class:`RPCError`: a server error reply with the code, message and ``temporary`` flag exactly
+    as sent; :class:`RPCTimeoutError` when no reply comes within ``timeout`` seconds (default:
+    the client's); :class:`RPCDisconnectedError` for a closed connection;
+    :class:`RPCResultError` for a result that does not match the schema. Idempotent methods are
+    retried on temporary errors when the client has a :class:`RetryPolicy`.
 
     Streams and typed channels return a :class:`Subscription` (an async iterator of typed
     items), or a :class:`PublishingSubscription` where the subscriber may also publish; it
@@ -124,9 +129,12 @@ class APIClient:
     def connect_reply_data(self) -> Welcome | None:
         """The data of the server's reply to the latest connect, typed; ``None`` before the first
         connect, or when the server sent none. A reply that does not match the schema raises
-        ``pydantic.ValidationError``."""
+        :class:`RPCResultError`."""
         data = self._rpc.connect_reply_data
-        return None if data is None else _decode_welcome(data)
+        if data is None:
+            return None
+        with decoding("the connect reply data"):
+            return _decode_welcome(data)
 
     async def system_echo(
         self,
@@ -159,7 +167,8 @@ class APIClient:
             None,
             timeout=timeout,
         )
-        return WhoAmI.model_validate_json(json.dumps(data), strict=True)
+        with decoding("the result of " + "system.whoami"):
+            return WhoAmI.model_validate_json(json.dumps(data), strict=True)
 
     async def tasks_complete(
         self,
@@ -181,7 +190,8 @@ class APIClient:
             params.model_dump(mode="json", by_alias=True, exclude_unset=True),
             timeout=timeout,
         )
-        return Task.model_validate_json(json.dumps(data), strict=True)
+        with decoding("the result of " + "tasks.complete"):
+            return Task.model_validate_json(json.dumps(data), strict=True)
 
     async def tasks_create(
         self,
@@ -203,7 +213,8 @@ class APIClient:
             params.model_dump(mode="json", by_alias=True, exclude_unset=True),
             timeout=timeout,
         )
-        return Task.model_validate_json(json.dumps(data), strict=True)
+        with decoding("the result of " + "tasks.create"):
+            return Task.model_validate_json(json.dumps(data), strict=True)
 
     async def tasks_fail(
         self,
@@ -226,6 +237,53 @@ class APIClient:
             timeout=timeout,
         )
 
+    async def tasks_flaky(
+        self,
+        params: FlakyParams,
+        *,
+        timeout: float | None = None,
+    ) -> FlakyResult:
+        """Count the call under `key`; fail temporarily while the count is at most `failures`. Idempotent, so clients with a retry policy retry it.
+
+        Calls ``tasks.flaky``.
+
+        Besides the built-in codes, it may fail with these application errors
+        (``RPCError.code``, :class:`AppErrorCode`):
+
+        - ``FLAKY_FAILURE`` (1501): One of the key's first `failures` calls. Temporary: a retry may succeed.
+        """
+        data = await self._rpc.call(
+            "tasks.flaky",
+            params.model_dump(mode="json", by_alias=True, exclude_unset=True),
+            timeout=timeout,
+            idempotent=True,
+        )
+        with decoding("the result of " + "tasks.flaky"):
+            return FlakyResult.model_validate_json(json.dumps(data), strict=True)
+
+    async def tasks_flaky_unsafe(
+        self,
+        params: FlakyParams,
+        *,
+        timeout: float | None = None,
+    ) -> FlakyResult:
+        """`tasks.flaky` not marked idempotent (the same count): clients never retry it.
+
+        Calls ``tasks.flaky_unsafe``.
+
+        Besides the built-in codes, it may fail with these application errors
+        (``RPCError.code``, :class:`AppErrorCode`):
+
+        - ``FLAKY_FAILURE`` (1501): One of the key's first `failures` calls. Temporary: a retry may succeed.
+        """
+        data = await self._rpc.call(
+            "tasks.flaky_unsafe",
+            params.model_dump(mode="json", by_alias=True, exclude_unset=True),
+            timeout=timeout,
+        )
+        with decoding("the result of " + "tasks.flaky_unsafe"):
+            return FlakyResult.model_validate_json(json.dumps(data), strict=True)
+
     async def tasks_get_stats(
         self,
         params: TaskStatsParams,
@@ -240,8 +298,10 @@ class APIClient:
             "tasks.get_stats",
             params.model_dump(mode="json", by_alias=True, exclude_unset=True),
             timeout=timeout,
+            idempotent=True,
         )
-        return TaskStatsResult.model_validate_json(json.dumps(data), strict=True)
+        with decoding("the result of " + "tasks.get_stats"):
+            return TaskStatsResult.model_validate_json(json.dumps(data), strict=True)
 
     async def tasks_process(
         self,
@@ -263,7 +323,8 @@ class APIClient:
             params.model_dump(mode="json", by_alias=True, exclude_unset=True),
             timeout=timeout,
         )
-        return ProcessResult.model_validate_json(json.dumps(data), strict=True)
+        with decoding("the result of " + "tasks.process"):
+            return ProcessResult.model_validate_json(json.dumps(data), strict=True)
 
     async def tasks_slow(
         self,
@@ -280,7 +341,8 @@ class APIClient:
             params.model_dump(mode="json", by_alias=True, exclude_unset=True),
             timeout=timeout,
         )
-        return SlowResult.model_validate_json(json.dumps(data), strict=True)
+        with decoding("the result of " + "tasks.slow"):
+            return SlowResult.model_validate_json(json.dumps(data), strict=True)
 
     async def types_roundtrip(
         self,
@@ -297,7 +359,8 @@ class APIClient:
             _as_everything_input(params).model_dump(mode="json", by_alias=True, exclude_unset=True),
             timeout=timeout,
         )
-        return Everything.model_validate_json(json.dumps(data), strict=True)
+        with decoding("the result of " + "types.roundtrip"):
+            return Everything.model_validate_json(json.dumps(data), strict=True)
 
     def tally(
         self,

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from enum import IntEnum
 from types import TracebackType
 from typing import Any, Generic, TypeVar
@@ -26,6 +27,7 @@ from centrifuge import (  # type: ignore[import-untyped, unused-ignore]
     ReplyError,
     SubscriptionState,
 )
+from pydantic import ValidationError
 
 T = TypeVar("T")
 P = TypeVar("P")
@@ -36,6 +38,9 @@ _S = TypeVar("_S", bound="Subscription[Any]")
 _SERVER_UNSUBSCRIBE = 2000
 # centrifuge-python's code when the application called ``unsubscribe()``.
 _UNSUBSCRIBE_CALLED = 0
+
+#: The default connect and call timeout, in seconds (the same in the three generated clients).
+DEFAULT_TIMEOUT = 5.0
 
 
 class ErrorCode(IntEnum):
@@ -86,13 +91,19 @@ class AppErrorCode(IntEnum):
     DEMO_FAILURE = 1500
     """The demo failure (temporary when asked for)."""
 
+    FLAKY_FAILURE = 1501
+    """One of the key's first `failures` calls. Temporary: a retry may succeed."""
+
     PUBLISHING_DISABLED = 1503
     """The server API for publishing is not configured."""
 
 
 class RPCError(Exception):
-    """An error reply: ``code``, ``message`` and ``temporary`` exactly as the server sent them
-    (``temporary`` means a retry may succeed)."""
+    """Everything a call can raise: an error reply with ``code``, ``message`` and ``temporary``
+    exactly as the server sent them (``temporary`` means a retry may succeed), or one of the
+    client-side subclasses (:class:`RPCTimeoutError`, :class:`RPCDisconnectedError`,
+    :class:`RPCResultError`). Every one survives ``pickle`` with its code, message and
+    ``temporary`` flag (not its ``__cause__``)."""
 
     def __init__(self, code: int, message: str, temporary: bool = False) -> None:
         super().__init__(f"{code}: {message}")
@@ -105,6 +116,18 @@ class RPCError(Exception):
             f"{type(self).__name__}(code={self.code!r}, message={self.message!r}, "
             f"temporary={self.temporary!r})"
         )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Subclasses take other arguments than ``args`` holds: rebuild from the fields.
+        fields = (type(self), self.code, self.message, self.temporary)
+        return (_restore_error, fields, self.__dict__)
+
+
+def _restore_error(cls: type[RPCError], code: int, message: str, temporary: bool) -> RPCError:
+    """An unpickled :class:`RPCError` (of any subclass) with its fields."""
+    error = cls.__new__(cls)
+    RPCError.__init__(error, code, message, temporary)
+    return error
 
 
 class RPCTimeoutError(RPCError):
@@ -134,13 +157,74 @@ class RPCDisconnectedError(RPCError):
         super().__init__(code, message, temporary)
 
 
+class RPCResultError(RPCError):
+    """A reply that does not match the API's schema (client-side): code 30, not temporary. The
+    ``pydantic.ValidationError`` is its ``__cause__``. Raised for call results, stream items and
+    channel publications, and the connect reply's data.
+    """
+
+    CODE = 30
+
+    def __init__(self, message: str) -> None:
+        super().__init__(self.CODE, message, False)
+
+
+class decoding:  # noqa: N801 (used as a function: ``with decoding("…"):``)
+    """Turns a ``pydantic.ValidationError`` raised inside into :class:`RPCResultError` (``what``
+    says what did not decode); other exceptions pass."""
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, ValidationError):
+            raise RPCResultError(f"{self._what} does not match the schema: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a client retries the calls of idempotent methods (``"x-idempotent"`` in the API
+    document; other methods are never retried) that fail temporarily: an :class:`RPCError` sent
+    by the server with ``temporary`` set, or an :class:`RPCTimeoutError`.
+
+    A call is made at most ``attempts`` times (each with the call's full timeout); before the
+    n-th retry it waits ``min(max_backoff, backoff * 2 ** (n - 1))`` seconds. The last error is
+    raised when no attempt succeeds.
+    """
+
+    attempts: int = 3
+    backoff: float = 0.1
+    max_backoff: float = 2.0
+
+    def delay(self, retry: int) -> float:
+        """Seconds to wait before retry number ``retry`` (from 1)."""
+        return float(min(self.max_backoff, self.backoff * 2 ** (retry - 1)))
+
+
+def _retryable(e: RPCError) -> bool:
+    """A server's temporary error reply or a client-side timeout (not a disconnect)."""
+    return isinstance(e, RPCTimeoutError) or (
+        e.temporary and not isinstance(e, (RPCDisconnectedError, RPCResultError))
+    )
+
+
 class CentrifugoRPCClient:
     """One connection to Centrifugo, used to call RPC methods.
 
     ``url`` is Centrifugo's WebSocket endpoint (``ws://host:8000/connection/websocket``) and
     ``token`` the connection JWT (``""`` when ``get_token`` provides it, or when a connect proxy
-    authenticates the client). ``timeout`` (seconds) bounds connecting and every call that does
-    not set its own. ``client_options`` go to :class:`centrifuge.Client` unchanged (``events``,
+    authenticates the client). ``timeout`` (seconds, default 5) bounds connecting and every call
+    that does not set its own; a call may set a longer or shorter one. ``retry`` (default off)
+    retries the calls of idempotent methods on temporary errors: see :class:`RetryPolicy`.
+    ``client_options`` go to :class:`centrifuge.Client` unchanged (``events``,
     ``data``, ``headers``, ``use_protobuf``, ``ssl_context``…); :attr:`client` is that client,
     for subscriptions.
 
@@ -154,10 +238,12 @@ class CentrifugoRPCClient:
         token: str,
         *,
         get_token: Callable[[], Awaitable[str]] | None = None,
-        timeout: float = 10.0,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
         **client_options: Any,
     ) -> None:
         self._timeout = timeout
+        self._retry = retry
         self._binary = bool(client_options.get("use_protobuf", False))
         self._client = Client(
             url,
@@ -223,13 +309,33 @@ class CentrifugoRPCClient:
     ) -> None:
         await self.disconnect()
 
-    async def call(self, method: str, params: Any = None, *, timeout: float | None = None) -> Any:
+    async def call(
+        self,
+        method: str,
+        params: Any = None,
+        *,
+        timeout: float | None = None,
+        idempotent: bool = False,
+    ) -> Any:
         """Calls ``method`` with JSON-ready ``params`` and returns the reply's decoded JSON.
 
         Raises :class:`RPCError` for an error reply, :class:`RPCTimeoutError` when no reply
         comes within ``timeout`` seconds (default: the client's), :class:`RPCDisconnectedError`
-        when the connection closes first.
+        when the connection closes first. With ``idempotent`` (the typed methods of idempotent
+        API methods set it) the client's retry policy applies.
         """
+        retry = self._retry if idempotent else None
+        attempt = 1
+        while True:
+            try:
+                return await self._call_once(method, params, timeout)
+            except RPCError as e:
+                if retry is None or attempt >= retry.attempts or not _retryable(e):
+                    raise
+                await asyncio.sleep(retry.delay(attempt))
+                attempt += 1
+
+    async def _call_once(self, method: str, params: Any, timeout: float | None) -> Any:
         data: Any = self._encode(params)
         try:
             reply = await self._client.rpc(method, data, timeout=timeout or self._timeout)
@@ -484,7 +590,8 @@ class Subscription(Generic[T]):
     - ends when the server ends the subscription (a stream that ran out);
     - goes on across the resubscribes the SDK makes by itself (a stream that failed, a
       reconnect): the items of the new subscription follow;
-    - raises the validation error of a publication that does not decode as the declared type.
+    - raises :class:`RPCResultError` (the validation error as its ``__cause__``) for a
+      publication that does not decode as the declared type.
 
     The subscription is left (unsubscribed and removed from the client, so the same channel can
     be subscribed again) when the iteration ends or raises, on :meth:`aclose`, when the
@@ -528,7 +635,8 @@ class Subscription(Generic[T]):
         kind, value = await feed.queue.get()
         if kind == "item":
             try:
-                return self._decode(value)
+                with decoding(f"an item of {feed.channel}"):
+                    return self._decode(value)
             except BaseException:
                 await feed.close()
                 raise

@@ -429,6 +429,23 @@ class FailParams(_Model):
     """Which failure."""
 
 
+class FlakyParams(_Model):
+    """Parameters of `tasks.flaky` and `tasks.flaky_unsafe`."""
+
+    failures: UInt32
+    """How many of the key's first calls fail, temporarily."""
+
+    key: str
+    """Whose calls to count: each key has its own count."""
+
+
+class FlakyResult(_Model):
+    """Result of `tasks.flaky` and `tasks.flaky_unsafe`."""
+
+    attempt: UInt32
+    """Which call of the key this is, from 1 (the failed ones count)."""
+
+
 class Inner(_Model):
     """A nested struct."""
 
@@ -774,6 +791,8 @@ for _model in (
     Everything,
     EverythingInput,
     FailParams,
+    FlakyParams,
+    FlakyResult,
     Inner,
     InnerInput,
     Login,

@@ -40,6 +40,7 @@ export class APIClient {
    *
    * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
    * @throws {RPCTimeoutError} no reply within the call's timeout.
+   * @throws {RPCAbortedError} `opts.signal` was aborted.
    */
   systemEcho(params: types.JsonValue, opts?: CallOptions): Promise<types.JsonValue> {
     return this.rpc.call<types.JsonValue>("system.echo", params, opts);
@@ -52,6 +53,7 @@ export class APIClient {
    *
    * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
    * @throws {RPCTimeoutError} no reply within the call's timeout.
+   * @throws {RPCAbortedError} `opts.signal` was aborted.
    */
   systemWhoami(opts?: CallOptions): Promise<types.WhoAmI> {
     return this.rpc.call<types.WhoAmI>("system.whoami", null, opts);
@@ -67,6 +69,7 @@ export class APIClient {
    *
    * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
    * @throws {RPCTimeoutError} no reply within the call's timeout.
+   * @throws {RPCAbortedError} `opts.signal` was aborted.
    */
   tasksComplete(params: types.TaskRef, opts?: CallOptions): Promise<types.Task> {
     return this.rpc.call<types.Task>("tasks.complete", params, opts);
@@ -82,6 +85,7 @@ export class APIClient {
    *
    * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
    * @throws {RPCTimeoutError} no reply within the call's timeout.
+   * @throws {RPCAbortedError} `opts.signal` was aborted.
    */
   tasksCreate(params: types.CreateTaskParams, opts?: CallOptions): Promise<types.Task> {
     return this.rpc.call<types.Task>("tasks.create", params, opts);
@@ -97,9 +101,42 @@ export class APIClient {
    *
    * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
    * @throws {RPCTimeoutError} no reply within the call's timeout.
+   * @throws {RPCAbortedError} `opts.signal` was aborted.
    */
   tasksFail(params: types.FailParams, opts?: CallOptions): Promise<null> {
     return this.rpc.call<null>("tasks.fail", params, opts);
+  }
+
+  /**
+   * Count the call under `key`; fail temporarily while the count is at most `failures`. Idempotent, so clients with a retry policy retry it.
+   *
+   * Calls the RPC method `tasks.flaky`.
+   *
+   * Besides the built-in codes, it may fail with these application errors (`RPCError.code`, {@link AppErrorCodes}):
+   * - `FLAKY_FAILURE` (1501): One of the key's first `failures` calls. Temporary: a retry may succeed.
+   *
+   * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
+   * @throws {RPCTimeoutError} no reply within the call's timeout.
+   * @throws {RPCAbortedError} `opts.signal` was aborted.
+   */
+  tasksFlaky(params: types.FlakyParams, opts?: CallOptions): Promise<types.FlakyResult> {
+    return this.rpc.call<types.FlakyResult>("tasks.flaky", params, { ...opts, idempotent: true });
+  }
+
+  /**
+   * `tasks.flaky` not marked idempotent (the same count): clients never retry it.
+   *
+   * Calls the RPC method `tasks.flaky_unsafe`.
+   *
+   * Besides the built-in codes, it may fail with these application errors (`RPCError.code`, {@link AppErrorCodes}):
+   * - `FLAKY_FAILURE` (1501): One of the key's first `failures` calls. Temporary: a retry may succeed.
+   *
+   * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
+   * @throws {RPCTimeoutError} no reply within the call's timeout.
+   * @throws {RPCAbortedError} `opts.signal` was aborted.
+   */
+  tasksFlakyUnsafe(params: types.FlakyParams, opts?: CallOptions): Promise<types.FlakyResult> {
+    return this.rpc.call<types.FlakyResult>("tasks.flaky_unsafe", params, opts);
   }
 
   /**
@@ -109,9 +146,10 @@ export class APIClient {
    *
    * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
    * @throws {RPCTimeoutError} no reply within the call's timeout.
+   * @throws {RPCAbortedError} `opts.signal` was aborted.
    */
   tasksGetStats(params: types.TaskStatsParams, opts?: CallOptions): Promise<types.TaskStatsResult> {
-    return this.rpc.call<types.TaskStatsResult>("tasks.get_stats", params, opts);
+    return this.rpc.call<types.TaskStatsResult>("tasks.get_stats", params, { ...opts, idempotent: true });
   }
 
   /**
@@ -124,6 +162,7 @@ export class APIClient {
    *
    * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
    * @throws {RPCTimeoutError} no reply within the call's timeout.
+   * @throws {RPCAbortedError} `opts.signal` was aborted.
    */
   tasksProcess(params: types.ProcessParams, opts?: CallOptions): Promise<types.ProcessResult> {
     return this.rpc.call<types.ProcessResult>("tasks.process", params, opts);
@@ -136,6 +175,7 @@ export class APIClient {
    *
    * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
    * @throws {RPCTimeoutError} no reply within the call's timeout.
+   * @throws {RPCAbortedError} `opts.signal` was aborted.
    */
   tasksSlow(params: types.SlowParams, opts?: CallOptions): Promise<types.SlowResult> {
     return this.rpc.call<types.SlowResult>("tasks.slow", params, opts);
@@ -148,6 +188,7 @@ export class APIClient {
    *
    * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
    * @throws {RPCTimeoutError} no reply within the call's timeout.
+   * @throws {RPCAbortedError} `opts.signal` was aborted.
    */
   typesRoundtrip(params: types.EverythingInput, opts?: CallOptions): Promise<types.Everything> {
     return this.rpc.call<types.Everything>("types.roundtrip", params, opts);

@@ -3,19 +3,50 @@
 import { Centrifuge, State } from 'centrifuge';
 import type { DisconnectedContext, Options as CentrifugeOptions } from 'centrifuge';
 
-import { DISCONNECTED_CODE, RPCError, RPCTimeoutError, toRPCError } from './errors.js';
+import { DISCONNECTED_CODE, RPCAbortedError, RPCError, RPCTimeoutError, toRPCError } from './errors.js';
 
-/** The default connect and call timeout, in milliseconds. */
+/** The default connect and call timeout, in milliseconds (the same in the three generated clients). */
 export const DEFAULT_TIMEOUT_MS = 5000;
+
+/**
+ * The default bound on any one command, in milliseconds: what centrifuge-js is given as its own
+ * `timeout`, so per-call timeouts up to it work.
+ */
+export const DEFAULT_MAX_TIMEOUT_MS = 60000;
 
 /** Options of one call. */
 export interface CallOptions {
   /**
    * Milliseconds to wait for the reply before rejecting with {@link RPCTimeoutError}; defaults
-   * to the client's `timeout`. centrifuge-js also gives up on any command after the client's
-   * `timeout` (with the same error), so a longer per-call timeout needs a longer client timeout.
+   * to the client's `timeout`, and may be longer (up to the client's `maxTimeout`) or shorter.
    */
   timeout?: number;
+  /**
+   * Aborting it rejects the call at once with {@link RPCAbortedError} (its `cause` is the
+   * signal's reason); a call whose signal is already aborted is not sent.
+   */
+  signal?: AbortSignal;
+  /**
+   * The method is idempotent: the client's {@link RetryPolicy} applies. The typed methods of
+   * idempotent API methods set it.
+   */
+  idempotent?: boolean;
+}
+
+/**
+ * How a client retries the calls of idempotent methods that fail temporarily: the server's
+ * error replies with `temporary` set, and {@link RPCTimeoutError}s. A call is made at most
+ * `attempts` times (each with the call's full timeout); before the n-th retry it waits
+ * `min(maxBackoffMs, backoffMs * 2 ** (n - 1))` ms. The last error is thrown when no attempt
+ * succeeds; an abort stops the retries.
+ */
+export interface RetryPolicy {
+  /** How many times a call is made at most (default 3). */
+  attempts?: number;
+  /** The wait before the first retry, in milliseconds, doubling after each (default 100). */
+  backoffMs?: number;
+  /** The longest wait between two attempts, in milliseconds (default 2000). */
+  maxBackoffMs?: number;
 }
 
 /** Options of {@link CentrifugoRPCClient}: centrifuge-js's options, with these typed for you. */
@@ -30,6 +61,34 @@ export interface RPCClientOptions
   getToken?: () => Promise<string>;
   /** Milliseconds for connecting and, by default, for every call (default 5000). */
   timeout?: number;
+  /**
+   * The longest any one command may take, in milliseconds (default 60000, and at least
+   * `timeout`): centrifuge-js's own command timeout, so that per-call timeouts up to it work.
+   * Subscribe commands without a reply are given up after it.
+   */
+  maxTimeout?: number;
+  /** Retries for idempotent methods (default: none); see {@link RetryPolicy}. */
+  retry?: RetryPolicy;
+}
+
+/** A temporary error worth another attempt: the server's temporary reply, or a client timeout. */
+function retryable(e: RPCError): boolean {
+  return e instanceof RPCTimeoutError || (e.temporary && e.code >= 100);
+}
+
+/** Resolves after `ms`, or rejects with {@link RPCAbortedError} when `signal` aborts first. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new RPCAbortedError('aborted', signal?.reason));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /**
@@ -51,6 +110,10 @@ export class CentrifugoRPCClient {
   readonly centrifuge: Centrifuge;
   /** Milliseconds for connecting and the default for every call. */
   readonly timeout: number;
+  /** The longest any one call may wait, in milliseconds (centrifuge-js's own timeout). */
+  readonly maxTimeout: number;
+  /** The retry policy of idempotent methods, when set. */
+  readonly retry: Required<RetryPolicy> | undefined;
   /**
    * The data of the server's reply to the latest connect (decoded JSON); `undefined` before
    * the first connect or when the server sent none.
@@ -64,11 +127,18 @@ export class CentrifugoRPCClient {
    * @param options `websocket`, `getToken`, `timeout`, and any other centrifuge-js option.
    */
   constructor(url: string, token = '', options: RPCClientOptions = {}) {
-    const { websocket, getToken, timeout, ...rest } = options;
+    const { websocket, getToken, timeout, maxTimeout, retry, ...rest } = options;
     this.timeout = timeout ?? DEFAULT_TIMEOUT_MS;
+    this.maxTimeout = Math.max(maxTimeout ?? DEFAULT_MAX_TIMEOUT_MS, this.timeout);
+    this.retry =
+      retry === undefined
+        ? undefined
+        : { attempts: retry.attempts ?? 3, backoffMs: retry.backoffMs ?? 100, maxBackoffMs: retry.maxBackoffMs ?? 2000 };
     // centrifuge-js treats a key set to `undefined` as set: pass only what was given.
     const given = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
-    const config: Partial<CentrifugeOptions> = { ...given, token, timeout: this.timeout };
+    // centrifuge-js gives up on every command after its `timeout`: it gets the largest bound, and
+    // each call enforces its own.
+    const config: Partial<CentrifugeOptions> = { ...given, token, timeout: this.maxTimeout };
     if (websocket !== undefined && websocket !== null) {
       config.websocket = websocket;
     }
@@ -130,32 +200,63 @@ export class CentrifugoRPCClient {
   /**
    * Calls `method` with `params` (any JSON value) and resolves with the result data, typed as
    * `T` (not checked at run time). Rejects with an {@link RPCError} carrying the server's code,
-   * message and temporary flag, or an {@link RPCTimeoutError} when no reply arrives within
-   * `opts.timeout` (default: the client's `timeout`). While the client reconnects, calls wait
-   * for the connection (within their timeout); on a disconnected client they fail at once.
+   * message and temporary flag (and centrifuge-js's error as `cause`), an
+   * {@link RPCTimeoutError} when no reply arrives within `opts.timeout` (default: the client's
+   * `timeout`), or an {@link RPCAbortedError} when `opts.signal` aborts. While the client
+   * reconnects, calls wait for the connection (within their timeout); on a disconnected client
+   * they fail at once. With `opts.idempotent`, the client's retry policy applies.
    */
   async call<T = unknown>(method: string, params: unknown = null, opts: CallOptions = {}): Promise<T> {
+    const attempts = opts.idempotent === true && this.retry !== undefined ? this.retry.attempts : 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.callOnce<T>(method, params, opts);
+      } catch (e) {
+        const error = toRPCError(e);
+        if (attempt >= attempts || !retryable(error) || this.retry === undefined) {
+          throw error;
+        }
+        const { backoffMs, maxBackoffMs } = this.retry;
+        await sleep(Math.min(maxBackoffMs, backoffMs * 2 ** (attempt - 1)), opts.signal);
+      }
+    }
+  }
+
+  /** One attempt of {@link call}. */
+  private async callOnce<T>(method: string, params: unknown, opts: CallOptions): Promise<T> {
+    const { signal } = opts;
+    if (signal?.aborted === true) {
+      throw new RPCAbortedError(`${method} aborted`, signal.reason);
+    }
     if (this.centrifuge.state === State.Disconnected) {
       // centrifuge-js would wait for a connect() that may never come.
       throw new RPCError(DISCONNECTED_CODE, 'client disconnected');
     }
-    const timeout = opts.timeout ?? this.timeout;
+    const timeout = Math.min(opts.timeout ?? this.timeout, this.maxTimeout);
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const expired = new Promise<never>((_, reject) => {
+    let onAbort: (() => void) | undefined;
+    const stopped = new Promise<never>((_, reject) => {
       if (timeout > 0 && Number.isFinite(timeout)) {
         timer = setTimeout(() => {
           reject(new RPCTimeoutError(`no reply to ${method} within ${timeout} ms`));
         }, timeout);
       }
+      if (signal !== undefined) {
+        onAbort = () => reject(new RPCAbortedError(`${method} aborted`, signal.reason));
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
     });
     try {
-      const reply = await Promise.race([this.centrifuge.rpc(method, params), expired]);
+      const reply = await Promise.race([this.centrifuge.rpc(method, params), stopped]);
       return (reply.data === undefined ? null : reply.data) as T;
     } catch (e) {
       throw toRPCError(e);
     } finally {
       if (timer !== undefined) {
         clearTimeout(timer);
+      }
+      if (onAbort !== undefined) {
+        signal?.removeEventListener('abort', onAbort);
       }
     }
   }

@@ -41,6 +41,8 @@ export const AppErrorCodes = {
   NOT_YOUR_CHANNEL: 1403,
   /** The demo failure (temporary when asked for). */
   DEMO_FAILURE: 1500,
+  /** One of the key's first `failures` calls. Temporary: a retry may succeed. */
+  FLAKY_FAILURE: 1501,
   /** The server API for publishing is not configured. */
   PUBLISHING_DISABLED: 1503,
 } as const;
@@ -54,6 +56,18 @@ export const TIMEOUT_CODE = 1;
 /** The code of calls on a disconnected client (centrifuge-js's `clientDisconnected`). */
 export const DISCONNECTED_CODE = 3;
 
+/** The code of {@link RPCAbortedError}: the call's `signal` was aborted (client-side). */
+export const ABORTED_CODE = 31;
+
+/**
+ * The error of any call: it has the original error, when there was one (centrifuge-js's error
+ * object, the abort reason), as `cause`.
+ */
+export interface RPCError {
+  /** What this error was made from: centrifuge-js's error, or the abort signal's reason. */
+  cause?: unknown;
+}
+
 /**
  * An RPC that failed: the server's error reply with its `code`, `message` and `temporary` flag
  * exactly as sent (your application's codes, {@link ErrorCodes}, or Centrifugo's own codes such
@@ -66,11 +80,17 @@ export class RPCError extends Error {
   /** Whether retrying the call may succeed. */
   readonly temporary: boolean;
 
-  constructor(code: number, message: string, temporary = false) {
+  /**
+   * @param cause the original error (kept as `cause`), when there is one.
+   */
+  constructor(code: number, message: string, temporary = false, cause?: unknown) {
     super(message);
     this.name = 'RPCError';
     this.code = code;
     this.temporary = temporary;
+    if (cause !== undefined) {
+      this.cause = cause;
+    }
   }
 }
 
@@ -79,15 +99,26 @@ export class RPCError extends Error {
  * may still run the call; its reply, if any, is dropped.
  */
 export class RPCTimeoutError extends RPCError {
-  constructor(message = 'timeout') {
-    super(TIMEOUT_CODE, message, true);
+  constructor(message = 'timeout', cause?: unknown) {
+    super(TIMEOUT_CODE, message, true, cause);
     this.name = 'RPCTimeoutError';
   }
 }
 
 /**
+ * The call's `signal` was aborted before the reply came (code {@link ABORTED_CODE}, not
+ * temporary; `cause` is the signal's reason). The server may still run the call.
+ */
+export class RPCAbortedError extends RPCError {
+  constructor(message = 'aborted', cause?: unknown) {
+    super(ABORTED_CODE, message, false, cause);
+    this.name = 'RPCAbortedError';
+  }
+}
+
+/**
  * Converts what centrifuge-js rejects with (plain `{code, message, temporary?}` objects) or any
- * other thrown value into an {@link RPCError}.
+ * other thrown value into an {@link RPCError} whose `cause` is that value.
  */
 export function toRPCError(e: unknown): RPCError {
   if (e instanceof RPCError) {
@@ -98,10 +129,10 @@ export function toRPCError(e: unknown): RPCError {
     if (typeof code === 'number') {
       const text = typeof message === 'string' ? message : String(message ?? '');
       if (code === TIMEOUT_CODE) {
-        return new RPCTimeoutError(text || 'timeout');
+        return new RPCTimeoutError(text || 'timeout', e);
       }
-      return new RPCError(code, text, temporary === true);
+      return new RPCError(code, text, temporary === true, e);
     }
   }
-  return new RPCError(-1, e instanceof Error ? e.message : String(e));
+  return new RPCError(-1, e instanceof Error ? e.message : String(e), false, e);
 }

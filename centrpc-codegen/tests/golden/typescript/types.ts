@@ -389,6 +389,28 @@ export type FailureKind =
   /** Disconnect the client (4501, no reconnect). */
   | "disconnect";
 
+/** Parameters of `tasks.flaky` and `tasks.flaky_unsafe`. */
+export interface FlakyParams {
+  /**
+   * How many of the key's first calls fail, temporarily.
+   *
+   * Integer (uint32).
+   */
+  failures: number;
+  /** Whose calls to count: each key has its own count. */
+  key: string;
+}
+
+/** Result of `tasks.flaky` and `tasks.flaky_unsafe`. */
+export interface FlakyResult {
+  /**
+   * Which call of the key this is, from 1 (the failed ones count).
+   *
+   * Integer (uint32).
+   */
+  attempt: number;
+}
+
 /** A nested struct. */
 export interface Inner {
   /** A label. */
