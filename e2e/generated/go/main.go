@@ -304,7 +304,7 @@ func wireForms() {
 		{"unit enum", client.ColorDarkBlue, `"dark_blue"`},
 		{"newtype", client.TaskID(math.MaxUint64), `18446744073709551615`},
 		{"optional left out, nullable sent as null", client.InnerInput{Label: "x"}, `{"label":"x"}`},
-		{"optional set", client.ProcessParams{Steps: 1, DelayMs: ptr(uint64(0))}, `{"delay_ms":0,"steps":1}`},
+		{"optional set", client.ProcessParams{Steps: 1, DelayMs: ptr(uint64(0))}, `{"steps":1,"delay_ms":0}`},
 	}
 	for _, c := range cases {
 		got := asJSON(c.v)

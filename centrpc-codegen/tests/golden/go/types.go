@@ -17,11 +17,11 @@ type ChatMessage struct {
 
 // ChatPost A chat message as subscribers receive it.
 type ChatPost struct {
-	// From The sender, as Centrifugo authenticated them.
-	From string `json:"from"`
-
 	// Text The text, trimmed.
 	Text string `json:"text"`
+
+	// From The sender, as Centrifugo authenticated them.
+	From string `json:"from"`
 }
 
 // Color A unit-only enum: a string in JSON, also as map keys.
@@ -117,13 +117,13 @@ type Count struct {
 
 // CountParams Parameters of the `watch:count` stream.
 type CountParams struct {
-	// Count How many numbers (at most 10 000 000).
-	Count uint64 `json:"count"`
-
 	// From The first number.
 	//
 	// Left out (nil), the server uses 0.
 	From *uint64 `json:"from,omitempty"`
+
+	// Count How many numbers (at most 10 000 000).
+	Count uint64 `json:"count"`
 
 	// IntervalMs Pause between numbers, in milliseconds (at most 10 000).
 	//
@@ -257,107 +257,38 @@ type EventInputDeleted struct {
 
 // Everything Every construct at once.
 type Everything struct {
+	// Text A string.
+	Text string `json:"text"`
+
+	// Count A 32-bit integer.
+	Count int32 `json:"count"`
+
+	// Ratio A float.
+	Ratio float64 `json:"ratio"`
+
+	// Flag A boolean.
+	Flag bool `json:"flag"`
+
 	// BigSigned A signed 64-bit integer (exact in Python and Go; in TypeScript exact up to 2^53 − 1).
 	BigSigned int64 `json:"bigSigned"`
 
 	// BigUnsigned An unsigned 64-bit integer.
 	BigUnsigned uint64 `json:"bigUnsigned"`
-
-	// ByColor A map with unit enum keys (`{"red": …}` in JSON).
-	ByColor Map[Color, uint32] `json:"byColor"`
-
-	// ByID A map with unsigned integer keys (`{"7": …}` in JSON).
-	ByID Map[uint64, string] `json:"byId"`
-
-	// ByOffset A map with signed 64-bit integer keys (`{"-3": …}` in JSON).
-	ByOffset Map[int64, float64] `json:"byOffset"`
-
-	// Bytes Bytes (`Vec<u8>`): an array of integers 0–255 on the wire, as serde writes it.
-	Bytes Bytes `json:"bytes"`
-
-	// Color A unit enum.
-	Color Color `json:"color"`
-
-	// Command An externally tagged enum.
-	Command Command `json:"command"`
-
-	// Count A 32-bit integer.
-	Count int32 `json:"count"`
-
-	// Event An adjacently tagged enum.
-	Event Event `json:"event"`
-
-	// Extra Any JSON.
-	Extra json.RawMessage `json:"extra"`
-
-	// Flag A boolean.
-	Flag bool `json:"flag"`
-
-	// From A field whose wire name is a keyword in Python and Go.
-	From string `json:"from"`
-
-	// ID A newtype.
-	ID TaskID `json:"id"`
-
-	// Items A list of structs.
-	Items List[Inner] `json:"items"`
 
 	// Maybe An optional value, `null` when absent.
 	Maybe *string `json:"maybe"`
 
-	// MaybeBytes Optional bytes, `null` when absent.
-	MaybeBytes *Bytes `json:"maybeBytes"`
-
-	// Nested A nested struct.
-	Nested Inner `json:"nested"`
-
-	// NullableDefault Defaults to 3 when the caller leaves it out; `null` is a value of its own (`None`).
-	NullableDefault *uint32 `json:"nullableDefault"`
+	// WithDefault Defaults to 7 when the caller leaves it out.
+	WithDefault uint32 `json:"withDefault"`
 
 	// OmittedWhenNone Left out of the JSON entirely when absent.
 	OmittedWhenNone *string `json:"omittedWhenNone,omitempty"`
 
-	// Ratio A float.
-	Ratio float64 `json:"ratio"`
-
-	// Scalar An untagged enum.
-	Scalar Scalar `json:"scalar"`
-
-	// Scores A map with string keys.
-	Scores Map[string, float64] `json:"scores"`
-
-	// Shape An internally tagged enum.
-	Shape Shape `json:"shape"`
-
 	// Tags A list.
 	Tags List[string] `json:"tags"`
 
-	// Text A string.
-	Text string `json:"text"`
-
-	// Type A field named like a keyword.
-	Type string `json:"type"`
-
-	// UUID A UUID.
-	UUID string `json:"uuid"`
-
-	// When A timestamp (RFC 3339).
-	When time.Time `json:"when"`
-
-	// WithDefault Defaults to 7 when the caller leaves it out.
-	WithDefault uint32 `json:"withDefault"`
-}
-
-// EverythingInput Every construct at once.
-type EverythingInput struct {
-	// BigSigned A signed 64-bit integer (exact in Python and Go; in TypeScript exact up to 2^53 − 1).
-	BigSigned int64 `json:"bigSigned"`
-
-	// BigUnsigned An unsigned 64-bit integer.
-	BigUnsigned uint64 `json:"bigUnsigned"`
-
-	// ByColor A map with unit enum keys (`{"red": …}` in JSON).
-	ByColor Map[Color, uint32] `json:"byColor"`
+	// Scores A map with string keys.
+	Scores Map[string, float64] `json:"scores"`
 
 	// ByID A map with unsigned integer keys (`{"7": …}` in JSON).
 	ByID Map[uint64, string] `json:"byId"`
@@ -365,84 +296,153 @@ type EverythingInput struct {
 	// ByOffset A map with signed 64-bit integer keys (`{"-3": …}` in JSON).
 	ByOffset Map[int64, float64] `json:"byOffset"`
 
-	// Bytes Bytes (`Vec<u8>`): an array of integers 0–255 on the wire, as serde writes it.
-	Bytes Bytes `json:"bytes"`
+	// ByColor A map with unit enum keys (`{"red": …}` in JSON).
+	ByColor Map[Color, uint32] `json:"byColor"`
+
+	// Nested A nested struct.
+	Nested Inner `json:"nested"`
+
+	// Items A list of structs.
+	Items List[Inner] `json:"items"`
 
 	// Color A unit enum.
 	Color Color `json:"color"`
 
-	// Command An externally tagged enum.
-	Command Command `json:"command"`
-
-	// Count A 32-bit integer.
-	Count int32 `json:"count"`
+	// Shape An internally tagged enum.
+	Shape Shape `json:"shape"`
 
 	// Event An adjacently tagged enum.
-	Event EventInput `json:"event"`
+	Event Event `json:"event"`
 
-	// Extra Any JSON.
-	Extra json.RawMessage `json:"extra"`
-
-	// Flag A boolean.
-	Flag bool `json:"flag"`
-
-	// From A field whose wire name is a keyword in Python and Go.
-	From string `json:"from"`
-
-	// ID A newtype.
-	ID TaskID `json:"id"`
-
-	// Items A list of structs.
-	Items List[InnerInput] `json:"items"`
-
-	// Maybe An optional value, `null` when absent.
-	Maybe *string `json:"maybe,omitempty"`
-
-	// MaybeBytes Optional bytes, `null` when absent.
-	MaybeBytes *Bytes `json:"maybeBytes,omitempty"`
-
-	// Nested A nested struct.
-	Nested InnerInput `json:"nested"`
-
-	// NullableDefault Defaults to 3 when the caller leaves it out; `null` is a value of its own (`None`).
-	//
-	// Left out (nil), the server uses 3. A pointer to nil sends null.
-	NullableDefault **uint32 `json:"nullableDefault,omitempty"`
-
-	// OmittedWhenNone Left out of the JSON entirely when absent.
-	OmittedWhenNone *string `json:"omittedWhenNone,omitempty"`
-
-	// Ratio A float.
-	Ratio float64 `json:"ratio"`
+	// Command An externally tagged enum.
+	Command Command `json:"command"`
 
 	// Scalar An untagged enum.
 	Scalar Scalar `json:"scalar"`
 
-	// Scores A map with string keys.
-	Scores Map[string, float64] `json:"scores"`
+	// ID A newtype.
+	ID TaskID `json:"id"`
 
-	// Shape An internally tagged enum.
-	Shape Shape `json:"shape"`
-
-	// Tags A list.
-	Tags List[string] `json:"tags"`
-
-	// Text A string.
-	Text string `json:"text"`
-
-	// Type A field named like a keyword.
-	Type string `json:"type"`
+	// When A timestamp (RFC 3339).
+	When time.Time `json:"when"`
 
 	// UUID A UUID.
 	UUID string `json:"uuid"`
 
-	// When A timestamp (RFC 3339).
-	When time.Time `json:"when"`
+	// Extra Any JSON.
+	Extra json.RawMessage `json:"extra"`
+
+	// From A field whose wire name is a keyword in Python and Go.
+	From string `json:"from"`
+
+	// Type A field named like a keyword.
+	Type string `json:"type"`
+
+	// Bytes Bytes (`Vec<u8>`): an array of integers 0–255 on the wire, as serde writes it.
+	Bytes Bytes `json:"bytes"`
+
+	// MaybeBytes Optional bytes, `null` when absent.
+	MaybeBytes *Bytes `json:"maybeBytes"`
+
+	// NullableDefault Defaults to 3 when the caller leaves it out; `null` is a value of its own (`None`).
+	NullableDefault *uint32 `json:"nullableDefault"`
+}
+
+// EverythingInput Every construct at once.
+type EverythingInput struct {
+	// Text A string.
+	Text string `json:"text"`
+
+	// Count A 32-bit integer.
+	Count int32 `json:"count"`
+
+	// Ratio A float.
+	Ratio float64 `json:"ratio"`
+
+	// Flag A boolean.
+	Flag bool `json:"flag"`
+
+	// BigSigned A signed 64-bit integer (exact in Python and Go; in TypeScript exact up to 2^53 − 1).
+	BigSigned int64 `json:"bigSigned"`
+
+	// BigUnsigned An unsigned 64-bit integer.
+	BigUnsigned uint64 `json:"bigUnsigned"`
+
+	// Maybe An optional value, `null` when absent.
+	Maybe *string `json:"maybe,omitempty"`
 
 	// WithDefault Defaults to 7 when the caller leaves it out.
 	//
 	// Left out (nil), the server uses 7.
 	WithDefault *uint32 `json:"withDefault,omitempty"`
+
+	// OmittedWhenNone Left out of the JSON entirely when absent.
+	OmittedWhenNone *string `json:"omittedWhenNone,omitempty"`
+
+	// Tags A list.
+	Tags List[string] `json:"tags"`
+
+	// Scores A map with string keys.
+	Scores Map[string, float64] `json:"scores"`
+
+	// ByID A map with unsigned integer keys (`{"7": …}` in JSON).
+	ByID Map[uint64, string] `json:"byId"`
+
+	// ByOffset A map with signed 64-bit integer keys (`{"-3": …}` in JSON).
+	ByOffset Map[int64, float64] `json:"byOffset"`
+
+	// ByColor A map with unit enum keys (`{"red": …}` in JSON).
+	ByColor Map[Color, uint32] `json:"byColor"`
+
+	// Nested A nested struct.
+	Nested InnerInput `json:"nested"`
+
+	// Items A list of structs.
+	Items List[InnerInput] `json:"items"`
+
+	// Color A unit enum.
+	Color Color `json:"color"`
+
+	// Shape An internally tagged enum.
+	Shape Shape `json:"shape"`
+
+	// Event An adjacently tagged enum.
+	Event EventInput `json:"event"`
+
+	// Command An externally tagged enum.
+	Command Command `json:"command"`
+
+	// Scalar An untagged enum.
+	Scalar Scalar `json:"scalar"`
+
+	// ID A newtype.
+	ID TaskID `json:"id"`
+
+	// When A timestamp (RFC 3339).
+	When time.Time `json:"when"`
+
+	// UUID A UUID.
+	UUID string `json:"uuid"`
+
+	// Extra Any JSON.
+	Extra json.RawMessage `json:"extra"`
+
+	// From A field whose wire name is a keyword in Python and Go.
+	From string `json:"from"`
+
+	// Type A field named like a keyword.
+	Type string `json:"type"`
+
+	// Bytes Bytes (`Vec<u8>`): an array of integers 0–255 on the wire, as serde writes it.
+	Bytes Bytes `json:"bytes"`
+
+	// MaybeBytes Optional bytes, `null` when absent.
+	MaybeBytes *Bytes `json:"maybeBytes,omitempty"`
+
+	// NullableDefault Defaults to 3 when the caller leaves it out; `null` is a value of its own (`None`).
+	//
+	// Left out (nil), the server uses 3. A pointer to nil sends null.
+	NullableDefault **uint32 `json:"nullableDefault,omitempty"`
 }
 
 // FailParams Parameters of `tasks.fail`.
@@ -482,11 +482,11 @@ func (v FailureKind) valid() bool {
 
 // FlakyParams Parameters of `tasks.flaky` and `tasks.flaky_unsafe`.
 type FlakyParams struct {
-	// Failures How many of the key's first calls fail, temporarily.
-	Failures uint32 `json:"failures"`
-
 	// Key Whose calls to count: each key has its own count.
 	Key string `json:"key"`
+
+	// Failures How many of the key's first calls fail, temporarily.
+	Failures uint32 `json:"failures"`
 }
 
 // FlakyResult Result of `tasks.flaky` and `tasks.flaky_unsafe`.
@@ -515,40 +515,40 @@ type InnerInput struct {
 
 // Login The connect data a client logs in with (when no JWT and no forwarded header logs it in).
 type Login struct {
-	// Password The demo's password, `centrpc`.
-	Password string `json:"password"`
-
 	// User Any user name, 1 to 64 bytes.
 	User string `json:"user"`
+
+	// Password The demo's password, `centrpc`.
+	Password string `json:"password"`
 }
 
 // ProcessParams Parameters of `tasks.process`.
 type ProcessParams struct {
+	// Steps Number of steps (1–100).
+	Steps uint32 `json:"steps"`
+
 	// DelayMs Pause between steps, in milliseconds (at most 5 000).
 	//
 	// Left out (nil), the server uses 0.
 	DelayMs *uint64 `json:"delay_ms,omitempty"`
-
-	// Steps Number of steps (1–100).
-	Steps uint32 `json:"steps"`
 }
 
 // ProcessResult Result of `tasks.process`.
 type ProcessResult struct {
-	// Channel The channel progress went to.
-	Channel string `json:"channel"`
-
 	// Steps Steps done.
 	Steps uint32 `json:"steps"`
+
+	// Channel The channel progress went to.
+	Channel string `json:"channel"`
 }
 
 // Progress Published to the caller's personal channel `#<user>` after each step of `tasks.process`.
 type Progress struct {
-	// Of Steps in all.
-	Of uint32 `json:"of"`
-
 	// Step Steps done.
 	Step uint32 `json:"step"`
+
+	// Of Steps in all.
+	Of uint32 `json:"of"`
 }
 
 // Scalar Untagged: whichever shape fits.
@@ -661,11 +661,11 @@ type ShapeCircle struct {
 
 // ShapeRect A rectangle.
 type ShapeRect struct {
-	// H Height.
-	H float64 `json:"h"`
-
 	// W Width.
 	W float64 `json:"w"`
+
+	// H Height.
+	H float64 `json:"h"`
 }
 
 // SlowParams Parameters of `tasks.slow`.
@@ -682,14 +682,14 @@ type SlowResult struct {
 
 // Tally The running total of a `tally:<name>` stream, sent after each of the subscriber's additions.
 type Tally struct {
+	// Total The total so far.
+	Total int64 `json:"total"`
+
 	// Adds Additions received.
 	Adds uint64 `json:"adds"`
 
 	// Refused Publications refused because they were not a [`TallyAdd`] (their error is logged).
 	Refused uint64 `json:"refused"`
-
-	// Total The total so far.
-	Total int64 `json:"total"`
 }
 
 // TallyAdd What a `tally:<name>` subscriber publishes.
@@ -708,17 +708,17 @@ type TallyParams struct {
 
 // Task A task.
 type Task struct {
-	// Done Whether it is done.
-	Done bool `json:"done"`
-
 	// ID Task id.
 	ID uint64 `json:"id"`
 
-	// Owner The user who created it (as Centrifugo authenticated them).
-	Owner string `json:"owner"`
-
 	// Title What to do.
 	Title string `json:"title"`
+
+	// Done Whether it is done.
+	Done bool `json:"done"`
+
+	// Owner The user who created it (as Centrifugo authenticated them).
+	Owner string `json:"owner"`
 }
 
 // TaskEvent Something that happened to a task.
@@ -783,11 +783,11 @@ type TaskStatsParams struct {
 
 // TaskStatsResult Task statistics for a user.
 type TaskStatsResult struct {
-	// Completed Completed tasks.
-	Completed uint64 `json:"completed"`
-
 	// Total Total tasks.
 	Total uint64 `json:"total"`
+
+	// Completed Completed tasks.
+	Completed uint64 `json:"completed"`
 }
 
 // WatchTasks Parameters of the `watch:tasks` stream.
@@ -800,11 +800,11 @@ type WatchTasks struct {
 
 // Welcome What the connect hook answers a logged-in client with (its connect reply data).
 type Welcome struct {
-	// ExpiresAt When the login expires (unix seconds); Centrifugo refreshes the connection before.
-	ExpiresAt int64 `json:"expires_at"`
-
 	// User The user the connection is logged in as.
 	User string `json:"user"`
+
+	// ExpiresAt When the login expires (unix seconds); Centrifugo refreshes the connection before.
+	ExpiresAt int64 `json:"expires_at"`
 
 	// Via How the client logged in: `connect_data` or `header`.
 	Via string `json:"via"`
@@ -812,23 +812,23 @@ type Welcome struct {
 
 // WhoAmI Who is calling, as Centrifugo reports it.
 type WhoAmI struct {
+	// User The authenticated user ID ("" when anonymous).
+	User string `json:"user"`
+
 	// Client Centrifugo's connection ID.
 	Client string `json:"client"`
+
+	// Transport Client transport.
+	Transport string `json:"transport"`
+
+	// Protocol Client protocol.
+	Protocol string `json:"protocol"`
 
 	// Encoding Proxy payload encoding.
 	Encoding string `json:"encoding"`
 
 	// Meta Connection meta, when Centrifugo includes it.
 	Meta json.RawMessage `json:"meta"`
-
-	// Protocol Client protocol.
-	Protocol string `json:"protocol"`
-
-	// Transport Client transport.
-	Transport string `json:"transport"`
-
-	// User The authenticated user ID ("" when anonymous).
-	User string `json:"user"`
 }
 
 // Bytes is a byte string (serde's Vec<u8>): on the wire an array of numbers 0–255, as serde

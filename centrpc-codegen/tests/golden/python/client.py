@@ -47,29 +47,29 @@ class ErrorCode(IntEnum):
     """The codes centrpc itself replies with. Applications use their own codes in 400–1999
     (1000–1999 never collide with these); compare ``RPCError.code`` with either."""
 
-    CHANNEL_NOT_ALLOWED = 403
-    """no hook allows this channel"""
-
-    INTERNAL = 500
-    """the handler failed; details are in the server log"""
-
-    INVALID_PARAMS = 422
-    """the params do not match the method's type"""
-
     MALFORMED_JSON = 400
     """the payload is not valid JSON"""
+
+    CHANNEL_NOT_ALLOWED = 403
+    """no hook allows this channel"""
 
     METHOD_NOT_FOUND = 404
     """no such method"""
 
-    OVERLOADED = 503
-    """the server is at its concurrency limit (temporary: a retry may succeed)"""
-
     PAYLOAD_TOO_LARGE = 413
     """the payload exceeds the server's limit"""
 
+    INVALID_PARAMS = 422
+    """the params do not match the method's type"""
+
     RATE_LIMITED = 429
     """the caller is over a rate limit; the message says when to retry (temporary: a retry may succeed)"""
+
+    INTERNAL = 500
+    """the handler failed; details are in the server log"""
+
+    OVERLOADED = 503
+    """the server is at its concurrency limit (temporary: a retry may succeed)"""
 
     TIMED_OUT = 504
     """the handler ran past its deadline (temporary: a retry may succeed)"""

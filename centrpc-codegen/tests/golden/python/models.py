@@ -44,11 +44,11 @@ class ChatMessage(_Model):
 class ChatPost(_Model):
     """A chat message as subscribers receive it."""
 
-    from_: str = Field(validation_alias="from", serialization_alias="from")
-    """The sender, as Centrifugo authenticated them."""
-
     text: str
     """The text, trimmed."""
+
+    from_: str = Field(validation_alias="from", serialization_alias="from")
+    """The sender, as Centrifugo authenticated them."""
 
 
 class CommandRenameVariant(_Model):
@@ -90,11 +90,11 @@ class Count(_Model):
 class CountParams(_Model):
     """Parameters of the `watch:count` stream."""
 
-    count: UInt64
-    """How many numbers (at most 10 000 000)."""
-
     from_: UInt64 = Field(default=0, validation_alias="from", serialization_alias="from")
     """The first number."""
+
+    count: UInt64
+    """How many numbers (at most 10 000 000)."""
 
     interval_ms: UInt64 = 0
     """Pause between numbers, in milliseconds (at most 10 000)."""
@@ -204,7 +204,19 @@ class EventPingVariant(_Model):
 class Everything(_Model):
     """Every construct at once."""
 
-    _always_sent: ClassVar[tuple[str, ...]] = ("nullable_default", "with_default")
+    _always_sent: ClassVar[tuple[str, ...]] = ("with_default", "nullable_default")
+
+    text: str
+    """A string."""
+
+    count: Int32
+    """A 32-bit integer."""
+
+    ratio: float
+    """A float."""
+
+    flag: bool
+    """A boolean."""
 
     big_signed: Int64 = Field(validation_alias="bigSigned", serialization_alias="bigSigned")
     """A signed 64-bit integer (exact in Python and Go; in TypeScript exact up to 2^53 − 1)."""
@@ -212,63 +224,15 @@ class Everything(_Model):
     big_unsigned: UInt64 = Field(validation_alias="bigUnsigned", serialization_alias="bigUnsigned")
     """An unsigned 64-bit integer."""
 
-    by_color: dict[Color, UInt32] = Field(validation_alias="byColor", serialization_alias="byColor")
-    """A map with unit enum keys (`{"red": …}` in JSON)."""
-
-    by_id: dict[int, str] = Field(validation_alias="byId", serialization_alias="byId")
-    """A map with unsigned integer keys (`{"7": …}` in JSON)."""
-
-    by_offset: dict[int, float] = Field(validation_alias="byOffset", serialization_alias="byOffset")
-    """A map with signed 64-bit integer keys (`{"-3": …}` in JSON)."""
-
-    bytes_: list[UInt8] = Field(validation_alias="bytes", serialization_alias="bytes")
-    """Bytes (`Vec<u8>`): an array of integers 0–255 on the wire, as serde writes it."""
-
-    color: Color
-    """A unit enum."""
-
-    command: Command
-    """An externally tagged enum."""
-
-    count: Int32
-    """A 32-bit integer."""
-
-    event: Event
-    """An adjacently tagged enum."""
-
-    extra: Any
-    """Any JSON."""
-
-    flag: bool
-    """A boolean."""
-
-    from_: str = Field(validation_alias="from", serialization_alias="from")
-    """A field whose wire name is a keyword in Python and Go."""
-
-    id: TaskId
-    """A newtype."""
-
-    items: list[Inner]
-    """A list of structs."""
-
     maybe: str | None
     """An optional value, `null` when absent."""
 
-    maybe_bytes: list[UInt8] | None = Field(
-        validation_alias="maybeBytes",
-        serialization_alias="maybeBytes",
+    with_default: UInt32 = Field(
+        default=7,
+        validation_alias="withDefault",
+        serialization_alias="withDefault",
     )
-    """Optional bytes, `null` when absent."""
-
-    nested: Inner
-    """A nested struct."""
-
-    nullable_default: UInt32 | None = Field(
-        default=3,
-        validation_alias="nullableDefault",
-        serialization_alias="nullableDefault",
-    )
-    """Defaults to 3 when the caller leaves it out; `null` is a value of its own (`None`)."""
+    """Defaults to 7 when the caller leaves it out."""
 
     omitted_when_none: str | None = Field(
         default=None,
@@ -277,108 +241,107 @@ class Everything(_Model):
     )
     """Left out of the JSON entirely when absent."""
 
-    ratio: float
-    """A float."""
-
-    scalar: Scalar
-    """An untagged enum."""
+    tags: list[str]
+    """A list."""
 
     scores: dict[str, float]
     """A map with string keys."""
 
+    by_id: dict[int, str] = Field(validation_alias="byId", serialization_alias="byId")
+    """A map with unsigned integer keys (`{"7": …}` in JSON)."""
+
+    by_offset: dict[int, float] = Field(validation_alias="byOffset", serialization_alias="byOffset")
+    """A map with signed 64-bit integer keys (`{"-3": …}` in JSON)."""
+
+    by_color: dict[Color, UInt32] = Field(validation_alias="byColor", serialization_alias="byColor")
+    """A map with unit enum keys (`{"red": …}` in JSON)."""
+
+    nested: Inner
+    """A nested struct."""
+
+    items: list[Inner]
+    """A list of structs."""
+
+    color: Color
+    """A unit enum."""
+
     shape: Shape
     """An internally tagged enum."""
 
-    tags: list[str]
-    """A list."""
+    event: Event
+    """An adjacently tagged enum."""
 
-    text: str
-    """A string."""
+    command: Command
+    """An externally tagged enum."""
 
-    type_: str = Field(validation_alias="type", serialization_alias="type")
-    """A field named like a keyword."""
+    scalar: Scalar
+    """An untagged enum."""
 
-    uuid: UUID
-    """A UUID."""
+    id: TaskId
+    """A newtype."""
 
     when: AwareDatetime
     """A timestamp (RFC 3339)."""
 
-    with_default: UInt32 = Field(
-        default=7,
-        validation_alias="withDefault",
-        serialization_alias="withDefault",
+    uuid: UUID
+    """A UUID."""
+
+    extra: Any
+    """Any JSON."""
+
+    from_: str = Field(validation_alias="from", serialization_alias="from")
+    """A field whose wire name is a keyword in Python and Go."""
+
+    type_: str = Field(validation_alias="type", serialization_alias="type")
+    """A field named like a keyword."""
+
+    bytes_: list[UInt8] = Field(validation_alias="bytes", serialization_alias="bytes")
+    """Bytes (`Vec<u8>`): an array of integers 0–255 on the wire, as serde writes it."""
+
+    maybe_bytes: list[UInt8] | None = Field(
+        validation_alias="maybeBytes",
+        serialization_alias="maybeBytes",
     )
-    """Defaults to 7 when the caller leaves it out."""
+    """Optional bytes, `null` when absent."""
+
+    nullable_default: UInt32 | None = Field(
+        default=3,
+        validation_alias="nullableDefault",
+        serialization_alias="nullableDefault",
+    )
+    """Defaults to 3 when the caller leaves it out; `null` is a value of its own (`None`)."""
 
 
 class EverythingInput(_Model):
     """Every construct at once."""
 
+    text: str
+    """A string."""
+
+    count: Int32
+    """A 32-bit integer."""
+
+    ratio: float
+    """A float."""
+
+    flag: bool
+    """A boolean."""
+
     big_signed: Int64 = Field(validation_alias="bigSigned", serialization_alias="bigSigned")
     """A signed 64-bit integer (exact in Python and Go; in TypeScript exact up to 2^53 − 1)."""
 
     big_unsigned: UInt64 = Field(validation_alias="bigUnsigned", serialization_alias="bigUnsigned")
     """An unsigned 64-bit integer."""
 
-    by_color: dict[Color, UInt32] = Field(validation_alias="byColor", serialization_alias="byColor")
-    """A map with unit enum keys (`{"red": …}` in JSON)."""
-
-    by_id: dict[int, str] = Field(validation_alias="byId", serialization_alias="byId")
-    """A map with unsigned integer keys (`{"7": …}` in JSON)."""
-
-    by_offset: dict[int, float] = Field(validation_alias="byOffset", serialization_alias="byOffset")
-    """A map with signed 64-bit integer keys (`{"-3": …}` in JSON)."""
-
-    bytes_: list[UInt8] = Field(validation_alias="bytes", serialization_alias="bytes")
-    """Bytes (`Vec<u8>`): an array of integers 0–255 on the wire, as serde writes it."""
-
-    color: Color
-    """A unit enum."""
-
-    command: Command
-    """An externally tagged enum."""
-
-    count: Int32
-    """A 32-bit integer."""
-
-    event: EventInput
-    """An adjacently tagged enum."""
-
-    extra: Any
-    """Any JSON."""
-
-    flag: bool
-    """A boolean."""
-
-    from_: str = Field(validation_alias="from", serialization_alias="from")
-    """A field whose wire name is a keyword in Python and Go."""
-
-    id: TaskId
-    """A newtype."""
-
-    items: list[InnerInput]
-    """A list of structs."""
-
     maybe: str | None = None
     """An optional value, `null` when absent."""
 
-    maybe_bytes: list[UInt8] | None = Field(
-        default=None,
-        validation_alias="maybeBytes",
-        serialization_alias="maybeBytes",
+    with_default: UInt32 = Field(
+        default=7,
+        validation_alias="withDefault",
+        serialization_alias="withDefault",
     )
-    """Optional bytes, `null` when absent."""
-
-    nested: InnerInput
-    """A nested struct."""
-
-    nullable_default: UInt32 | None = Field(
-        default=3,
-        validation_alias="nullableDefault",
-        serialization_alias="nullableDefault",
-    )
-    """Defaults to 3 when the caller leaves it out; `null` is a value of its own (`None`)."""
+    """Defaults to 7 when the caller leaves it out."""
 
     omitted_when_none: str | None = Field(
         default=None,
@@ -387,39 +350,76 @@ class EverythingInput(_Model):
     )
     """Left out of the JSON entirely when absent."""
 
-    ratio: float
-    """A float."""
-
-    scalar: Scalar
-    """An untagged enum."""
+    tags: list[str]
+    """A list."""
 
     scores: dict[str, float]
     """A map with string keys."""
 
+    by_id: dict[int, str] = Field(validation_alias="byId", serialization_alias="byId")
+    """A map with unsigned integer keys (`{"7": …}` in JSON)."""
+
+    by_offset: dict[int, float] = Field(validation_alias="byOffset", serialization_alias="byOffset")
+    """A map with signed 64-bit integer keys (`{"-3": …}` in JSON)."""
+
+    by_color: dict[Color, UInt32] = Field(validation_alias="byColor", serialization_alias="byColor")
+    """A map with unit enum keys (`{"red": …}` in JSON)."""
+
+    nested: InnerInput
+    """A nested struct."""
+
+    items: list[InnerInput]
+    """A list of structs."""
+
+    color: Color
+    """A unit enum."""
+
     shape: Shape
     """An internally tagged enum."""
 
-    tags: list[str]
-    """A list."""
+    event: EventInput
+    """An adjacently tagged enum."""
 
-    text: str
-    """A string."""
+    command: Command
+    """An externally tagged enum."""
 
-    type_: str = Field(validation_alias="type", serialization_alias="type")
-    """A field named like a keyword."""
+    scalar: Scalar
+    """An untagged enum."""
 
-    uuid: UUID
-    """A UUID."""
+    id: TaskId
+    """A newtype."""
 
     when: AwareDatetime
     """A timestamp (RFC 3339)."""
 
-    with_default: UInt32 = Field(
-        default=7,
-        validation_alias="withDefault",
-        serialization_alias="withDefault",
+    uuid: UUID
+    """A UUID."""
+
+    extra: Any
+    """Any JSON."""
+
+    from_: str = Field(validation_alias="from", serialization_alias="from")
+    """A field whose wire name is a keyword in Python and Go."""
+
+    type_: str = Field(validation_alias="type", serialization_alias="type")
+    """A field named like a keyword."""
+
+    bytes_: list[UInt8] = Field(validation_alias="bytes", serialization_alias="bytes")
+    """Bytes (`Vec<u8>`): an array of integers 0–255 on the wire, as serde writes it."""
+
+    maybe_bytes: list[UInt8] | None = Field(
+        default=None,
+        validation_alias="maybeBytes",
+        serialization_alias="maybeBytes",
     )
-    """Defaults to 7 when the caller leaves it out."""
+    """Optional bytes, `null` when absent."""
+
+    nullable_default: UInt32 | None = Field(
+        default=3,
+        validation_alias="nullableDefault",
+        serialization_alias="nullableDefault",
+    )
+    """Defaults to 3 when the caller leaves it out; `null` is a value of its own (`None`)."""
 
 
 class FailParams(_Model):
@@ -432,11 +432,11 @@ class FailParams(_Model):
 class FlakyParams(_Model):
     """Parameters of `tasks.flaky` and `tasks.flaky_unsafe`."""
 
-    failures: UInt32
-    """How many of the key's first calls fail, temporarily."""
-
     key: str
     """Whose calls to count: each key has its own count."""
+
+    failures: UInt32
+    """How many of the key's first calls fail, temporarily."""
 
 
 class FlakyResult(_Model):
@@ -469,41 +469,41 @@ class InnerInput(_Model):
 class Login(_Model):
     """The connect data a client logs in with (when no JWT and no forwarded header logs it in)."""
 
-    password: str
-    """The demo's password, `centrpc`."""
-
     user: str
     """Any user name, 1 to 64 bytes."""
+
+    password: str
+    """The demo's password, `centrpc`."""
 
 
 class ProcessParams(_Model):
     """Parameters of `tasks.process`."""
 
-    delay_ms: UInt64 = 0
-    """Pause between steps, in milliseconds (at most 5 000)."""
-
     steps: UInt32
     """Number of steps (1–100)."""
+
+    delay_ms: UInt64 = 0
+    """Pause between steps, in milliseconds (at most 5 000)."""
 
 
 class ProcessResult(_Model):
     """Result of `tasks.process`."""
 
-    channel: str
-    """The channel progress went to."""
-
     steps: UInt32
     """Steps done."""
+
+    channel: str
+    """The channel progress went to."""
 
 
 class Progress(_Model):
     """Published to the caller's personal channel `#<user>` after each step of `tasks.process`."""
 
-    of: UInt32
-    """Steps in all."""
-
     step: UInt32
     """Steps done."""
+
+    of: UInt32
+    """Steps in all."""
 
 
 class ShapeCircle(_Model):
@@ -532,11 +532,11 @@ class ShapeRect(_Model):
 
     kind: Literal["rect"] = "rect"
 
-    h: float
-    """Height."""
-
     w: float
     """Width."""
+
+    h: float
+    """Height."""
 
 
 class SlowParams(_Model):
@@ -556,14 +556,14 @@ class SlowResult(_Model):
 class Tally(_Model):
     """The running total of a `tally:<name>` stream, sent after each of the subscriber's additions."""
 
+    total: Int64
+    """The total so far."""
+
     adds: UInt64
     """Additions received."""
 
     refused: UInt64
     """Publications refused because they were not a [`TallyAdd`] (their error is logged)."""
-
-    total: Int64
-    """The total so far."""
 
 
 class TallyAdd(_Model):
@@ -583,17 +583,17 @@ class TallyParams(_Model):
 class Task(_Model):
     """A task."""
 
-    done: bool
-    """Whether it is done."""
-
     id: UInt64
     """Task id."""
 
-    owner: str
-    """The user who created it (as Centrifugo authenticated them)."""
-
     title: str
     """What to do."""
+
+    done: bool
+    """Whether it is done."""
+
+    owner: str
+    """The user who created it (as Centrifugo authenticated them)."""
 
 
 class TaskEventCompletedVariant(_Model):
@@ -641,11 +641,11 @@ class TaskStatsParams(_Model):
 class TaskStatsResult(_Model):
     """Task statistics for a user."""
 
-    completed: UInt64
-    """Completed tasks."""
-
     total: UInt64
     """Total tasks."""
+
+    completed: UInt64
+    """Completed tasks."""
 
 
 class WatchTasks(_Model):
@@ -658,11 +658,11 @@ class WatchTasks(_Model):
 class Welcome(_Model):
     """What the connect hook answers a logged-in client with (its connect reply data)."""
 
-    expires_at: Int64
-    """When the login expires (unix seconds); Centrifugo refreshes the connection before."""
-
     user: str
     """The user the connection is logged in as."""
+
+    expires_at: Int64
+    """When the login expires (unix seconds); Centrifugo refreshes the connection before."""
 
     via: str
     """How the client logged in: `connect_data` or `header`."""
@@ -671,23 +671,23 @@ class Welcome(_Model):
 class WhoAmI(_Model):
     """Who is calling, as Centrifugo reports it."""
 
+    user: str
+    """The authenticated user ID ("" when anonymous)."""
+
     client: str
     """Centrifugo's connection ID."""
+
+    transport: str
+    """Client transport."""
+
+    protocol: str
+    """Client protocol."""
 
     encoding: str
     """Proxy payload encoding."""
 
     meta: Any
     """Connection meta, when Centrifugo includes it."""
-
-    protocol: str
-    """Client protocol."""
-
-    transport: str
-    """Client transport."""
-
-    user: str
-    """The authenticated user ID ("" when anonymous)."""
 
 
 Color: TypeAlias = Literal["red", "dark_blue"]

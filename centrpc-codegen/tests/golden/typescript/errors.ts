@@ -5,22 +5,22 @@
  * codes 1000–1999 never collide with these.
  */
 export const ErrorCodes = {
-  /** No hook allows this channel. */
-  CHANNEL_NOT_ALLOWED: 403,
-  /** The handler failed; details are in the server log. */
-  INTERNAL: 500,
-  /** The params do not match the method's type. */
-  INVALID_PARAMS: 422,
   /** The payload is not valid JSON. */
   MALFORMED_JSON: 400,
+  /** No hook allows this channel. */
+  CHANNEL_NOT_ALLOWED: 403,
   /** No such method. */
   METHOD_NOT_FOUND: 404,
-  /** The server is at its concurrency limit. Temporary: a retry may succeed. */
-  OVERLOADED: 503,
   /** The payload exceeds the server's limit. */
   PAYLOAD_TOO_LARGE: 413,
+  /** The params do not match the method's type. */
+  INVALID_PARAMS: 422,
   /** The caller is over a rate limit; the message says when to retry. Temporary: a retry may succeed. */
   RATE_LIMITED: 429,
+  /** The handler failed; details are in the server log. */
+  INTERNAL: 500,
+  /** The server is at its concurrency limit. Temporary: a retry may succeed. */
+  OVERLOADED: 503,
   /** The handler ran past its deadline. Temporary: a retry may succeed. */
   TIMED_OUT: 504,
 } as const;

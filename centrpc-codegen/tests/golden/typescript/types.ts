@@ -15,10 +15,10 @@ export interface ChatMessage {
 
 /** A chat message as subscribers receive it. */
 export interface ChatPost {
-  /** The sender, as Centrifugo authenticated them. */
-  from: string;
   /** The text, trimmed. */
   text: string;
+  /** The sender, as Centrifugo authenticated them. */
+  from: string;
 }
 
 /** A unit-only enum: a string in JSON, also as map keys. */
@@ -65,12 +65,6 @@ export interface Count {
 /** Parameters of the `watch:count` stream. */
 export interface CountParams {
   /**
-   * How many numbers (at most 10 000 000).
-   *
-   * uint64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
-   */
-  count: number;
-  /**
    * The first number.
    *
    * uint64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
@@ -78,6 +72,12 @@ export interface CountParams {
    * @defaultValue `0`
    */
   from?: number;
+  /**
+   * How many numbers (at most 10 000 000).
+   *
+   * uint64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
+   */
+  count: number;
   /**
    * Pause between numbers, in milliseconds (at most 10 000).
    *
@@ -140,6 +140,18 @@ export interface EventInputDeleted {
 
 /** Every construct at once. */
 export interface Everything {
+  /** A string. */
+  text: string;
+  /**
+   * A 32-bit integer.
+   *
+   * Integer (int32).
+   */
+  count: number;
+  /** A float. */
+  ratio: number;
+  /** A boolean. */
+  flag: boolean;
   /**
    * A signed 64-bit integer (exact in Python and Go; in TypeScript exact up to 2^53 − 1).
    *
@@ -152,98 +164,8 @@ export interface Everything {
    * uint64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
    */
   bigUnsigned: number;
-  /**
-   * A map with unit enum keys (`{"red": …}` in JSON).
-   *
-   * Integer (uint32).
-   */
-  byColor: Partial<Record<Color, number>>;
-  /**
-   * A map with unsigned integer keys (`{"7": …}` in JSON).
-   *
-   * Keys: uint64 integers, decimal strings in JSON. At run time they are strings, as every object key (`Object.keys` gives `'7'`; `m[7]` finds it): received keys stay exact at any size, number keys you write up to 2^53 − 1.
-   */
-  byId: Record<number, string>;
-  /**
-   * A map with signed 64-bit integer keys (`{"-3": …}` in JSON).
-   *
-   * Keys: int64 integers, decimal strings in JSON. At run time they are strings, as every object key (`Object.keys` gives `'7'`; `m[7]` finds it): received keys stay exact at any size, number keys you write up to 2^53 − 1.
-   */
-  byOffset: Record<number, number>;
-  /**
-   * Bytes (`Vec<u8>`): an array of integers 0–255 on the wire, as serde writes it.
-   *
-   * Integer (uint8).
-   */
-  bytes: number[];
-  /** A unit enum. */
-  color: Color;
-  /** An externally tagged enum. */
-  command: Command;
-  /**
-   * A 32-bit integer.
-   *
-   * Integer (int32).
-   */
-  count: number;
-  /** An adjacently tagged enum. */
-  event: Event;
-  /** Any JSON. */
-  extra: JsonValue;
-  /** A boolean. */
-  flag: boolean;
-  /** A field whose wire name is a keyword in Python and Go. */
-  from: string;
-  /** A newtype. */
-  id: TaskId;
-  /** A list of structs. */
-  items: Inner[];
   /** An optional value, `null` when absent. */
   maybe: string | null;
-  /**
-   * Optional bytes, `null` when absent.
-   *
-   * Integer (uint8).
-   */
-  maybeBytes: number[] | null;
-  /** A nested struct. */
-  nested: Inner;
-  /**
-   * Defaults to 3 when the caller leaves it out; `null` is a value of its own (`None`).
-   *
-   * Integer (uint32).
-   *
-   * @defaultValue `3`
-   */
-  nullableDefault: number | null;
-  /** Left out of the JSON entirely when absent. */
-  omittedWhenNone?: string | null;
-  /** A float. */
-  ratio: number;
-  /** An untagged enum. */
-  scalar: Scalar;
-  /** A map with string keys. */
-  scores: Record<string, number>;
-  /** An internally tagged enum. */
-  shape: Shape;
-  /** A list. */
-  tags: string[];
-  /** A string. */
-  text: string;
-  /** A field named like a keyword. */
-  type: string;
-  /**
-   * A UUID.
-   *
-   * UUID string, e.g. `67e55044-10b1-426f-9247-bb680e5fe0c8`.
-   */
-  uuid: string;
-  /**
-   * A timestamp (RFC 3339).
-   *
-   * RFC 3339 date-time string, e.g. `2024-05-01T12:00:00Z`.
-   */
-  when: string;
   /**
    * Defaults to 7 when the caller leaves it out.
    *
@@ -252,28 +174,12 @@ export interface Everything {
    * @defaultValue `7`
    */
   withDefault: number;
-}
-
-/** Every construct at once. */
-export interface EverythingInput {
-  /**
-   * A signed 64-bit integer (exact in Python and Go; in TypeScript exact up to 2^53 − 1).
-   *
-   * int64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
-   */
-  bigSigned: number;
-  /**
-   * An unsigned 64-bit integer.
-   *
-   * uint64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
-   */
-  bigUnsigned: number;
-  /**
-   * A map with unit enum keys (`{"red": …}` in JSON).
-   *
-   * Integer (uint32).
-   */
-  byColor: Partial<Record<Color, number>>;
+  /** Left out of the JSON entirely when absent. */
+  omittedWhenNone?: string | null;
+  /** A list. */
+  tags: string[];
+  /** A map with string keys. */
+  scores: Record<string, number>;
   /**
    * A map with unsigned integer keys (`{"7": …}` in JSON).
    *
@@ -287,43 +193,57 @@ export interface EverythingInput {
    */
   byOffset: Record<number, number>;
   /**
+   * A map with unit enum keys (`{"red": …}` in JSON).
+   *
+   * Integer (uint32).
+   */
+  byColor: Partial<Record<Color, number>>;
+  /** A nested struct. */
+  nested: Inner;
+  /** A list of structs. */
+  items: Inner[];
+  /** A unit enum. */
+  color: Color;
+  /** An internally tagged enum. */
+  shape: Shape;
+  /** An adjacently tagged enum. */
+  event: Event;
+  /** An externally tagged enum. */
+  command: Command;
+  /** An untagged enum. */
+  scalar: Scalar;
+  /** A newtype. */
+  id: TaskId;
+  /**
+   * A timestamp (RFC 3339).
+   *
+   * RFC 3339 date-time string, e.g. `2024-05-01T12:00:00Z`.
+   */
+  when: string;
+  /**
+   * A UUID.
+   *
+   * UUID string, e.g. `67e55044-10b1-426f-9247-bb680e5fe0c8`.
+   */
+  uuid: string;
+  /** Any JSON. */
+  extra: JsonValue;
+  /** A field whose wire name is a keyword in Python and Go. */
+  from: string;
+  /** A field named like a keyword. */
+  type: string;
+  /**
    * Bytes (`Vec<u8>`): an array of integers 0–255 on the wire, as serde writes it.
    *
    * Integer (uint8).
    */
   bytes: number[];
-  /** A unit enum. */
-  color: Color;
-  /** An externally tagged enum. */
-  command: Command;
-  /**
-   * A 32-bit integer.
-   *
-   * Integer (int32).
-   */
-  count: number;
-  /** An adjacently tagged enum. */
-  event: EventInput;
-  /** Any JSON. */
-  extra: JsonValue;
-  /** A boolean. */
-  flag: boolean;
-  /** A field whose wire name is a keyword in Python and Go. */
-  from: string;
-  /** A newtype. */
-  id: TaskId;
-  /** A list of structs. */
-  items: InnerInput[];
-  /** An optional value, `null` when absent. */
-  maybe?: string | null;
   /**
    * Optional bytes, `null` when absent.
    *
    * Integer (uint8).
    */
-  maybeBytes?: number[] | null;
-  /** A nested struct. */
-  nested: InnerInput;
+  maybeBytes: number[] | null;
   /**
    * Defaults to 3 when the caller leaves it out; `null` is a value of its own (`None`).
    *
@@ -331,35 +251,37 @@ export interface EverythingInput {
    *
    * @defaultValue `3`
    */
-  nullableDefault?: number | null;
-  /** Left out of the JSON entirely when absent. */
-  omittedWhenNone?: string | null;
-  /** A float. */
-  ratio: number;
-  /** An untagged enum. */
-  scalar: Scalar;
-  /** A map with string keys. */
-  scores: Record<string, number>;
-  /** An internally tagged enum. */
-  shape: Shape;
-  /** A list. */
-  tags: string[];
+  nullableDefault: number | null;
+}
+
+/** Every construct at once. */
+export interface EverythingInput {
   /** A string. */
   text: string;
-  /** A field named like a keyword. */
-  type: string;
   /**
-   * A UUID.
+   * A 32-bit integer.
    *
-   * UUID string, e.g. `67e55044-10b1-426f-9247-bb680e5fe0c8`.
+   * Integer (int32).
    */
-  uuid: string;
+  count: number;
+  /** A float. */
+  ratio: number;
+  /** A boolean. */
+  flag: boolean;
   /**
-   * A timestamp (RFC 3339).
+   * A signed 64-bit integer (exact in Python and Go; in TypeScript exact up to 2^53 − 1).
    *
-   * RFC 3339 date-time string, e.g. `2024-05-01T12:00:00Z`.
+   * int64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
    */
-  when: string;
+  bigSigned: number;
+  /**
+   * An unsigned 64-bit integer.
+   *
+   * uint64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
+   */
+  bigUnsigned: number;
+  /** An optional value, `null` when absent. */
+  maybe?: string | null;
   /**
    * Defaults to 7 when the caller leaves it out.
    *
@@ -368,6 +290,84 @@ export interface EverythingInput {
    * @defaultValue `7`
    */
   withDefault?: number;
+  /** Left out of the JSON entirely when absent. */
+  omittedWhenNone?: string | null;
+  /** A list. */
+  tags: string[];
+  /** A map with string keys. */
+  scores: Record<string, number>;
+  /**
+   * A map with unsigned integer keys (`{"7": …}` in JSON).
+   *
+   * Keys: uint64 integers, decimal strings in JSON. At run time they are strings, as every object key (`Object.keys` gives `'7'`; `m[7]` finds it): received keys stay exact at any size, number keys you write up to 2^53 − 1.
+   */
+  byId: Record<number, string>;
+  /**
+   * A map with signed 64-bit integer keys (`{"-3": …}` in JSON).
+   *
+   * Keys: int64 integers, decimal strings in JSON. At run time they are strings, as every object key (`Object.keys` gives `'7'`; `m[7]` finds it): received keys stay exact at any size, number keys you write up to 2^53 − 1.
+   */
+  byOffset: Record<number, number>;
+  /**
+   * A map with unit enum keys (`{"red": …}` in JSON).
+   *
+   * Integer (uint32).
+   */
+  byColor: Partial<Record<Color, number>>;
+  /** A nested struct. */
+  nested: InnerInput;
+  /** A list of structs. */
+  items: InnerInput[];
+  /** A unit enum. */
+  color: Color;
+  /** An internally tagged enum. */
+  shape: Shape;
+  /** An adjacently tagged enum. */
+  event: EventInput;
+  /** An externally tagged enum. */
+  command: Command;
+  /** An untagged enum. */
+  scalar: Scalar;
+  /** A newtype. */
+  id: TaskId;
+  /**
+   * A timestamp (RFC 3339).
+   *
+   * RFC 3339 date-time string, e.g. `2024-05-01T12:00:00Z`.
+   */
+  when: string;
+  /**
+   * A UUID.
+   *
+   * UUID string, e.g. `67e55044-10b1-426f-9247-bb680e5fe0c8`.
+   */
+  uuid: string;
+  /** Any JSON. */
+  extra: JsonValue;
+  /** A field whose wire name is a keyword in Python and Go. */
+  from: string;
+  /** A field named like a keyword. */
+  type: string;
+  /**
+   * Bytes (`Vec<u8>`): an array of integers 0–255 on the wire, as serde writes it.
+   *
+   * Integer (uint8).
+   */
+  bytes: number[];
+  /**
+   * Optional bytes, `null` when absent.
+   *
+   * Integer (uint8).
+   */
+  maybeBytes?: number[] | null;
+  /**
+   * Defaults to 3 when the caller leaves it out; `null` is a value of its own (`None`).
+   *
+   * Integer (uint32).
+   *
+   * @defaultValue `3`
+   */
+  nullableDefault?: number | null;
 }
 
 /** Parameters of `tasks.fail`. */
@@ -391,14 +391,14 @@ export type FailureKind =
 
 /** Parameters of `tasks.flaky` and `tasks.flaky_unsafe`. */
 export interface FlakyParams {
+  /** Whose calls to count: each key has its own count. */
+  key: string;
   /**
    * How many of the key's first calls fail, temporarily.
    *
    * Integer (uint32).
    */
   failures: number;
-  /** Whose calls to count: each key has its own count. */
-  key: string;
 }
 
 /** Result of `tasks.flaky` and `tasks.flaky_unsafe`. */
@@ -429,14 +429,20 @@ export interface InnerInput {
 
 /** The connect data a client logs in with (when no JWT and no forwarded header logs it in). */
 export interface Login {
-  /** The demo's password, `centrpc`. */
-  password: string;
   /** Any user name, 1 to 64 bytes. */
   user: string;
+  /** The demo's password, `centrpc`. */
+  password: string;
 }
 
 /** Parameters of `tasks.process`. */
 export interface ProcessParams {
+  /**
+   * Number of steps (1–100).
+   *
+   * Integer (uint32).
+   */
+  steps: number;
   /**
    * Pause between steps, in milliseconds (at most 5 000).
    *
@@ -445,40 +451,34 @@ export interface ProcessParams {
    * @defaultValue `0`
    */
   delay_ms?: number;
-  /**
-   * Number of steps (1–100).
-   *
-   * Integer (uint32).
-   */
-  steps: number;
 }
 
 /** Result of `tasks.process`. */
 export interface ProcessResult {
-  /** The channel progress went to. */
-  channel: string;
   /**
    * Steps done.
    *
    * Integer (uint32).
    */
   steps: number;
+  /** The channel progress went to. */
+  channel: string;
 }
 
 /** Published to the caller's personal channel `#<user>` after each step of `tasks.process`. */
 export interface Progress {
-  /**
-   * Steps in all.
-   *
-   * Integer (uint32).
-   */
-  of: number;
   /**
    * Steps done.
    *
    * Integer (uint32).
    */
   step: number;
+  /**
+   * Steps in all.
+   *
+   * Integer (uint32).
+   */
+  of: number;
 }
 
 /**
@@ -517,10 +517,10 @@ export interface ShapeCircle {
 /** A rectangle. */
 export interface ShapeRect {
   kind: "rect";
-  /** Height. */
-  h: number;
   /** Width. */
   w: number;
+  /** Height. */
+  h: number;
 }
 
 /** Parameters of `tasks.slow`. */
@@ -546,6 +546,12 @@ export interface SlowResult {
 /** The running total of a `tally:<name>` stream, sent after each of the subscriber's additions. */
 export interface Tally {
   /**
+   * The total so far.
+   *
+   * int64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
+   */
+  total: number;
+  /**
    * Additions received.
    *
    * uint64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
@@ -557,12 +563,6 @@ export interface Tally {
    * uint64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
    */
   refused: number;
-  /**
-   * The total so far.
-   *
-   * int64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
-   */
-  total: number;
 }
 
 /** What a `tally:<name>` subscriber publishes. */
@@ -589,18 +589,18 @@ export interface TallyParams {
 
 /** A task. */
 export interface Task {
-  /** Whether it is done. */
-  done: boolean;
   /**
    * Task id.
    *
    * uint64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
    */
   id: number;
-  /** The user who created it (as Centrifugo authenticated them). */
-  owner: string;
   /** What to do. */
   title: string;
+  /** Whether it is done. */
+  done: boolean;
+  /** The user who created it (as Centrifugo authenticated them). */
+  owner: string;
 }
 
 /**
@@ -640,17 +640,17 @@ export interface TaskStatsParams {
 /** Task statistics for a user. */
 export interface TaskStatsResult {
   /**
-   * Completed tasks.
-   *
-   * uint64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
-   */
-  completed: number;
-  /**
    * Total tasks.
    *
    * uint64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
    */
   total: number;
+  /**
+   * Completed tasks.
+   *
+   * uint64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
+   */
+  completed: number;
 }
 
 /** Parameters of the `watch:tasks` stream. */
@@ -665,30 +665,30 @@ export interface WatchTasks {
 
 /** What the connect hook answers a logged-in client with (its connect reply data). */
 export interface Welcome {
+  /** The user the connection is logged in as. */
+  user: string;
   /**
    * When the login expires (unix seconds); Centrifugo refreshes the connection before.
    *
    * int64: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger values lose precision.
    */
   expires_at: number;
-  /** The user the connection is logged in as. */
-  user: string;
   /** How the client logged in: `connect_data` or `header`. */
   via: string;
 }
 
 /** Who is calling, as Centrifugo reports it. */
 export interface WhoAmI {
+  /** The authenticated user ID ("" when anonymous). */
+  user: string;
   /** Centrifugo's connection ID. */
   client: string;
+  /** Client transport. */
+  transport: string;
+  /** Client protocol. */
+  protocol: string;
   /** Proxy payload encoding. */
   encoding: string;
   /** Connection meta, when Centrifugo includes it. */
   meta: JsonValue;
-  /** Client protocol. */
-  protocol: string;
-  /** Client transport. */
-  transport: string;
-  /** The authenticated user ID ("" when anonymous). */
-  user: string;
 }
