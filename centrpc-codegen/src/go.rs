@@ -188,19 +188,6 @@ fn wrap(text: &str) -> String {
     out
 }
 
-/// An application error's description as one sentence, with "temporary" when it is.
-fn app_error_meaning(e: &AppError) -> String {
-    let description = clean(Some(&e.description))
-        .map(|d| d.split_whitespace().collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|| e.name.clone());
-    let temporary = if e.temporary {
-        " It is temporary: a retry may work."
-    } else {
-        ""
-    };
-    format!("{}.{temporary}", description.trim_end_matches('.'))
-}
-
 /// The doc paragraphs listing the application errors a method returns or a stream refuses
 /// with (a Go doc list of their constants), `None` when it declares none.
 fn app_errors_doc(
@@ -213,14 +200,7 @@ fn app_errors_doc(
     }
     let items: Vec<String> = errors
         .iter()
-        .map(|e| {
-            format!(
-                "  - {} ({}): {}",
-                names[&e.code],
-                e.code,
-                app_error_meaning(e)
-            )
-        })
+        .map(|e| format!("  - {} ({}): {}", names[&e.code], e.code, e.meaning()))
         .collect();
     Some(format!(
         "Besides the built-in codes, it {verb} these application errors (RPCError.Code):\n\n{}",
@@ -1000,7 +980,7 @@ pub fn render(api: &Api, module: Option<&str>) -> Result<Vec<File>, CodegenError
             format!("application error `{}` ({})", e.name, e.code),
         )?;
         app_names.insert(e.code, name.clone());
-        let meaning = app_error_meaning(e);
+        let meaning = e.meaning();
         app_errors.push(GoError {
             doc: wrap(&format!("{name} ({}): {meaning}", e.code)),
             meaning,
@@ -1473,7 +1453,7 @@ mod tests {
         assert!(
             client.contains("\tCodeGone uint32 = 1001\n")
                 && client.contains(
-                    "//   - CodeGone (1001): Too slow. It is temporary: a retry may work.\n"
+                    "//   - CodeGone (1001): Too slow. Temporary: a retry may succeed.\n"
                 ),
             "{client}"
         );

@@ -132,6 +132,32 @@ pub struct AppError {
     pub temporary: bool,
 }
 
+impl AppError {
+    /// Its description as one sentence on one line (its name when it has none), then
+    /// `Temporary: a retry may succeed.` when it is: what every client's docs say of it.
+    pub fn meaning(&self) -> String {
+        let description = self
+            .description
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let description = if description.is_empty() {
+            self.name.clone()
+        } else {
+            description
+        };
+        let mut out = description.trim_end_matches('.').to_owned();
+        if let Some(first) = out.chars().next() {
+            out.replace_range(..first.len_utf8(), &first.to_uppercase().to_string());
+        }
+        out.push('.');
+        if self.temporary {
+            out.push_str(" Temporary: a retry may succeed.");
+        }
+        out
+    }
+}
+
 /// A built-in error code.
 #[derive(Debug, Clone, Serialize)]
 pub struct ErrorCode {

@@ -581,27 +581,6 @@ fn app_error_member(e: &AppError) -> String {
     }
 }
 
-/// An application error's description as one sentence, with "temporary" when it is.
-fn app_error_meaning(e: &AppError) -> String {
-    let description = if e.description.trim().is_empty() {
-        e.name.clone()
-    } else {
-        e.description
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    format!(
-        "{}.{}",
-        description.trim_end_matches('.'),
-        if e.temporary {
-            " Temporary: a retry may succeed."
-        } else {
-            ""
-        }
-    )
-}
-
 /// The docstring paragraph listing the application errors a method or stream declares (an RST
 /// list of `AppErrorCode` members); empty when it declares none.
 fn app_errors_doc(errors: &[AppError], verb: &str) -> String {
@@ -621,7 +600,7 @@ fn app_errors_doc(errors: &[AppError], verb: &str) -> String {
             "\n- ``{}`` ({}): {}",
             app_error_member(e),
             e.code,
-            app_error_meaning(e)
+            e.meaning()
         ));
     }
     out
@@ -914,8 +893,8 @@ impl Package {
             .map(|e| PyError {
                 name: app_error_member(e),
                 code: e.code,
-                doc: docstring(&app_error_meaning(e), "    "),
-                message: app_error_meaning(e).replace('|', "\\|"),
+                doc: docstring(&e.meaning(), "    "),
+                message: e.meaning().replace('|', "\\|"),
                 temporary: e.temporary,
             })
             .collect();

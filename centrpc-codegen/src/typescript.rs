@@ -192,7 +192,7 @@ pub fn render(api: &Api, npm_package: Option<&str>) -> Result<Vec<File>, Codegen
             code: e.code,
             message: one_line(&e.description).replace('|', "\\|"),
             temporary: e.temporary,
-            doc: jsdoc(&[app_error_meaning(e)], "  "),
+            doc: jsdoc(&[e.meaning()], "  "),
         })
         .collect();
     // The README's example call: the first method whose params can be written as a literal.
@@ -431,24 +431,6 @@ fn app_error_key(e: &AppError) -> String {
     js_key(&screaming(&e.words))
 }
 
-/// An application error's description as one sentence, with "Temporary" when it is.
-fn app_error_meaning(e: &AppError) -> String {
-    let description = if e.description.trim().is_empty() {
-        e.name.clone()
-    } else {
-        one_line(&e.description)
-    };
-    format!(
-        "{}{}",
-        sentence(&description),
-        if e.temporary {
-            " Temporary: a retry may succeed."
-        } else {
-            ""
-        }
-    )
-}
-
 /// The doc paragraph listing the application errors a method or stream declares (a Markdown
 /// list of `AppErrorCodes` keys); empty when it declares none.
 fn app_errors_doc(errors: &[AppError], verb: &str) -> String {
@@ -461,7 +443,7 @@ fn app_errors_doc(errors: &[AppError], verb: &str) -> String {
             "\n- `{}` ({}): {}",
             app_error_key(e),
             e.code,
-            app_error_meaning(e)
+            e.meaning()
         ));
     }
     out

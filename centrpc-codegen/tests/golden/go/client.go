@@ -71,8 +71,8 @@ const (
 	// CodeDemoFailure (1500): The demo failure (temporary when asked for).
 	CodeDemoFailure uint32 = 1500
 
-	// CodeFlakyFailure (1501): One of the key's first `failures` calls. It is temporary: a retry may
-	// work.
+	// CodeFlakyFailure (1501): One of the key's first `failures` calls. Temporary: a retry may
+	// succeed.
 	CodeFlakyFailure uint32 = 1501
 
 	// CodePublishingDisabled (1503): The server API for publishing is not configured.
@@ -996,7 +996,7 @@ func (c *APIClient) TasksFail(ctx context.Context, params FailParams) error {
 //
 // Besides the built-in codes, it returns these application errors (RPCError.Code):
 //
-//   - CodeFlakyFailure (1501): One of the key's first `failures` calls. It is temporary: a retry may work.
+//   - CodeFlakyFailure (1501): One of the key's first `failures` calls. Temporary: a retry may succeed.
 func (c *APIClient) TasksFlaky(ctx context.Context, params FlakyParams) (*FlakyResult, error) {
 	var result FlakyResult
 	if err := c.call(ctx, "tasks.flaky", params, &result, true); err != nil {
@@ -1011,7 +1011,7 @@ func (c *APIClient) TasksFlaky(ctx context.Context, params FlakyParams) (*FlakyR
 //
 // Besides the built-in codes, it returns these application errors (RPCError.Code):
 //
-//   - CodeFlakyFailure (1501): One of the key's first `failures` calls. It is temporary: a retry may work.
+//   - CodeFlakyFailure (1501): One of the key's first `failures` calls. Temporary: a retry may succeed.
 func (c *APIClient) TasksFlakyUnsafe(ctx context.Context, params FlakyParams) (*FlakyResult, error) {
 	var result FlakyResult
 	if err := c.call(ctx, "tasks.flaky_unsafe", params, &result, false); err != nil {
