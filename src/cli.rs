@@ -94,7 +94,7 @@ fn schema_command<S: Send + Sync + 'static>(
     args: SchemaArgs,
     router: &Router<S>,
 ) -> Result<ExitCode, String> {
-    let current = schema::document(router);
+    let current = schema::checked_document(router)?;
     if let Some(file) = &args.check {
         let committed = read_document(file)?;
         if committed == current {
@@ -148,7 +148,7 @@ fn generate_command<S: Send + Sync + 'static>(
 ) -> Result<ExitCode, String> {
     let document = match &args.schema {
         Some(path) => read_document(path)?,
-        None => schema::document(router),
+        None => schema::checked_document(router)?,
     };
     let written =
         centrpc_codegen::generate(&document, &args.languages(), &args.output, &args.options())

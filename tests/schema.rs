@@ -921,3 +921,90 @@ fn schema_check_accepts_a_fresh_document_and_rejects_a_stale_one() {
         "adding a method is not breaking"
     );
 }
+
+mod generics {
+    use super::*;
+
+    #[derive(Serialize, Deserialize, JsonSchema)]
+    pub struct Meta {
+        pub a: u32,
+    }
+
+    /// A page of items.
+    #[derive(Serialize, Deserialize, JsonSchema)]
+    pub struct Page<T> {
+        pub items: Vec<T>,
+    }
+
+    /// A page of items, named per instantiation.
+    #[derive(Serialize, Deserialize, JsonSchema)]
+    #[schemars(rename = "Named_for_{T}")]
+    pub struct Named<T> {
+        pub items: Vec<T>,
+    }
+
+    /// Two of them in one params type.
+    #[derive(Serialize, Deserialize, JsonSchema)]
+    pub struct Both {
+        pub metas: Page<Meta>,
+        pub words: Page<String>,
+    }
+
+    /// Legitimately numbered names with their own fields.
+    #[derive(Serialize, Deserialize, JsonSchema)]
+    pub struct Point {
+        pub x: f64,
+    }
+
+    /// A point in two dimensions.
+    #[derive(Serialize, Deserialize, JsonSchema)]
+    pub struct Point2 {
+        pub x: f64,
+        pub y: f64,
+    }
+
+    pub async fn read_write(_: Context, _: Page<Meta>) -> Result<Page<String>, RpcError> {
+        Ok(Page { items: vec![] })
+    }
+    pub async fn both(_: Context, _: Both) -> Result<(), RpcError> {
+        Ok(())
+    }
+    pub async fn named(_: Context, _: Named<Meta>) -> Result<Named<String>, RpcError> {
+        Ok(Named { items: vec![] })
+    }
+    pub async fn points(_: Context, _: Point) -> Result<Point2, RpcError> {
+        Ok(Point2 { x: 0.0, y: 0.0 })
+    }
+}
+
+#[test]
+fn two_instantiations_of_a_generic_type_are_refused_until_named() {
+    use generics::*;
+    for (what, router) in [
+        ("params and result", Router::new(()).rpc("p.rw", read_write)),
+        (
+            "two fields of one params type",
+            Router::new(()).rpc("p.both", both),
+        ),
+    ] {
+        let err = schema::check_names(&router).unwrap_err();
+        assert!(
+            err.contains("both named `Page`")
+                && err.contains("`Page2`")
+                && err.contains(r#"#[schemars(rename = "Page_for_{T}")]"#),
+            "{what}: {err}"
+        );
+    }
+    // Named per instantiation: accepted, and the model has one type each.
+    let router = Router::new(()).rpc("p.named", named);
+    schema::check_names(&router).unwrap();
+    let api = ir::read(&schema::checked_document(&router).unwrap()).unwrap();
+    let names: Vec<&str> = api.types.iter().map(|t| t.name.as_str()).collect();
+    assert!(
+        names.contains(&"Named_for_Meta") && names.contains(&"Named_for_string"),
+        "{names:?}"
+    );
+    // Names that only look numbered are fine, and so is the example app.
+    schema::check_names(&Router::new(()).rpc("p.points", points)).unwrap();
+    schema::check_names(&app::router(app::App::default())).unwrap();
+}

@@ -21,14 +21,85 @@ pub const DEFINITIONS: &str = "#/components/schemas/";
 /// The suffix given to the params-side copy of a type whose two contracts differ.
 pub(crate) const INPUT_SUFFIX: &str = "Input";
 
+/// The document's generator settings: definitions under [`DEFINITIONS`], no `$schema`.
+fn settings(s: SchemaSettings) -> SchemaSettings {
+    s.with(|s| {
+        s.definitions_path = DEFINITIONS.into();
+        s.meta_schema = None;
+    })
+}
+
+/// Builds the API document of `router`, after [`check_names`]: the document `schema` writes and
+/// the generators read.
+pub fn checked_document<S: Send + Sync + 'static>(router: &Router<S>) -> Result<Value, String> {
+    check_names(router)?;
+    Ok(document(router))
+}
+
+/// Refuses two different types that would share a name in the document. schemars names every
+/// instantiation of a generic type after the type alone (`Page<Meta>` and `Page<String>` are both
+/// `Page`) and numbers the second (`Page2`), or, when one is read and the other written, gives
+/// both the same name. Generating every type of the API into one generator shows them as a name
+/// and its numbered twin with the same description and fields; the fix is a name per
+/// instantiation, `#[schemars(rename = "Page_for_{T}")]`.
+pub fn check_names<S: Send + Sync + 'static>(router: &Router<S>) -> Result<(), String> {
+    let mut all = SchemaGenerator::new(settings(SchemaSettings::draft2020_12()));
+    let hooks = router.hook_table();
+    let connect = hooks.connect.as_ref().map(|_| hooks.connect_types);
+    let (methods, streams, channels) = (router.methods(), router.streams(), router.channels());
+    let roots = methods
+        .iter()
+        .flat_map(|m| [m.params, m.result])
+        .chain(streams.iter().flat_map(|s| {
+            [Some(s.params), Some(s.item), s.publication]
+                .into_iter()
+                .flatten()
+        }))
+        .chain(channels.iter().flat_map(|c| {
+            [Some(c.publication), c.client_publication]
+                .into_iter()
+                .flatten()
+        }))
+        .chain(connect.into_iter().flat_map(|c| {
+            [c.data, Some(c.reply_data), Some(c.info)]
+                .into_iter()
+                .flatten()
+        }));
+    for root in roots {
+        root(&mut all);
+    }
+    let defs = all.take_definitions(false);
+    let shape = |schema: &Value| {
+        let keys = |k: &str| -> Vec<String> {
+            schema[k]
+                .as_object()
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        (
+            schema.get("description").cloned(),
+            keys("properties"),
+            schema.get("oneOf").is_some(),
+        )
+    };
+    for (name, schema) in &defs {
+        let base = name.trim_end_matches(|c: char| c.is_ascii_digit());
+        if base.len() == name.len() || base.is_empty() {
+            continue;
+        }
+        if defs.get(base).is_some_and(|b| shape(b) == shape(schema)) {
+            return Err(format!(
+                "two different types are both named `{base}` in the API document (`{base}` and \
+                 `{name}`: instantiations of one generic type?); give each its own name, e.g. \
+                 `#[schemars(rename = \"{base}_for_{{T}}\")]` on the generic type"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Builds the API document of `router`.
 pub fn document<S: Send + Sync + 'static>(router: &Router<S>) -> Value {
-    let settings = |s: SchemaSettings| {
-        s.with(|s| {
-            s.definitions_path = DEFINITIONS.into();
-            s.meta_schema = None;
-        })
-    };
     let mut de = SchemaGenerator::new(settings(SchemaSettings::draft2020_12().for_deserialize()));
     let mut ser = SchemaGenerator::new(settings(SchemaSettings::draft2020_12().for_serialize()));
     let methods = router.methods();
