@@ -305,7 +305,7 @@ fn names_that_need_escaping_type_check() {
         "constructor_(opts?: CallOptions): Promise<types.ErrorCodes_>",
         "adminUsersListAll(params: types.Inner | null, opts?: CallOptions): Promise<types.Inner | null>",
         "v2Get(params: types.Untagged[], opts?: CallOptions): Promise<types.Untagged[]>",
-        "this.rpc.call<types.Record_>(\"rpc\", params, opts)",
+        "this.rpc.call<types.Record_>(\"rpc\", params, opts, validate.checkRecord_)",
         "\"admin:users.list_all\"",
     ] {
         assert!(api.contains(expected), "api.ts lacks {expected:?}:\n{api}");
@@ -375,13 +375,13 @@ fn a_package_without_named_types_type_checks() {
     );
     for expected in [
         "ticksAll(opts?: SubscribeOptions): TypedSubscription<number> {",
-        "new TypedSubscription<number>(this.rpc, \"ticks:all\", undefined, opts)",
+        "new TypedSubscription<number>(this.rpc, \"ticks:all\", undefined, opts, validate.integer(0, 4294967295))",
         "onTicksAll(handlers: SubscriptionHandlers<number>, opts?: SubscribeOptions): () => void {",
         "pairs(key: string, opts?: SubscribeOptions): BidiStream<boolean, number> {",
-        "new BidiStream<boolean, number>(this.rpc, \"pairs:\" + key, undefined, opts)",
+        "new BidiStream<boolean, number>(this.rpc, \"pairs:\" + key, undefined, opts, validate.isBoolean)",
         "onPairs(key: string, handlers: SubscriptionHandlers<boolean>, opts?: SubscribeOptions): BidiListener<number> {",
         "subscribeNewsToday(opts?: SubscribeOptions): TypedSubscription<number> {",
-        "new TypedSubscription<number>(this.rpc, \"news:today\", undefined, opts)",
+        "new TypedSubscription<number>(this.rpc, \"news:today\", undefined, opts, validate.integer(0, 4294967295))",
         "onNewsToday(handlers: SubscriptionHandlers<number>, opts?: SubscribeOptions): () => void {",
         "publishShout(key: string, value: string, opts?: CallOptions): Promise<void> {",
         "publishTo(this.rpc, \"shout:\" + key, value, opts)",

@@ -7,7 +7,10 @@
 //! - `types.ts`: one declaration per IR type: interfaces, string-literal unions, discriminated
 //!   unions for tagged enums, `"Unit" | { Variant: T }` for externally tagged ones, plain unions
 //!   for untagged ones, type aliases for newtypes;
-//! - `errors.ts`: `RPCError`, `RPCTimeoutError` and the built-in error codes;
+//! - `errors.ts`: `RPCError`, `RPCTimeoutError`, `RPCResultError` and the built-in error codes;
+//! - `validate.ts`: a run-time check per type a received value can have (`checkX`), built from
+//!   the IR by [`Checks`], which the client applies to results, stream items, publications and
+//!   the connect reply data;
 //! - `client.ts`: `CentrifugoRPCClient`, the connection-level client with per-call timeouts;
 //! - `streams.ts`: `TypedSubscription` (an `AsyncIterable` of a stream's or channel's items, with a
 //!   callback form), `BidiStream` (one that also publishes) and `publishTo`;
@@ -18,7 +21,7 @@
 //! loader unchanged. Object keys are the wire names (the values *are* the JSON), quoted when
 //! they are not identifiers; type and method names are built from the IR's words.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use minijinja::AutoEscape;
 use serde::Serialize;
@@ -30,6 +33,7 @@ use crate::{
 };
 
 const TYPES_TS: &str = include_str!("templates/typescript/types.ts.j2");
+const VALIDATE_TS: &str = include_str!("templates/typescript/validate.ts.j2");
 const ERRORS_TS: &str = include_str!("templates/typescript/errors.ts.j2");
 const CLIENT_TS: &str = include_str!("templates/typescript/client.ts.j2");
 const API_TS: &str = include_str!("templates/typescript/api.ts.j2");
@@ -60,6 +64,7 @@ const RESERVED_TYPE_NAMES: &[&str] = &[
     "JsonValue",
     "RPCClientOptions",
     "RPCError",
+    "RPCResultError",
     "RPCTimeoutError",
     "NOT_SUBSCRIBED_CODE",
     "Record",
@@ -116,6 +121,8 @@ pub fn render(api: &Api, npm_package: Option<&str>) -> Result<Vec<File>, Codegen
         None => package_name(&api.title),
     };
     let names = Names::new(api)?;
+    let mut checks = Checks::new(api, &names);
+    let check_views = checks.views();
     let types = api
         .types
         .iter()
@@ -128,6 +135,7 @@ pub fn render(api: &Api, npm_package: Option<&str>) -> Result<Vec<File>, Codegen
             let ident = method_ident(&m.words, &m.name)?;
             let params = m.params.as_ref().map(|p| ts_type(p, &names, "types.").0);
             Ok(MethodView {
+                check: checks.expr(&m.result, "validate."),
                 name: m.name.clone(),
                 idempotent: m.idempotent,
                 name_literal: js_string(&m.name),
@@ -138,6 +146,8 @@ pub fn render(api: &Api, npm_package: Option<&str>) -> Result<Vec<File>, Codegen
                         app_errors_doc(&m.errors, "may fail with"),
                         "@throws {RPCError} the server's error reply (any code, e.g. 422 for \
                          invalid params), or a client-side failure.\n\
+                         @throws {RPCResultError} the result does not match its type (e.g. an \
+                         enum value this client does not know).\n\
                          @throws {RPCTimeoutError} no reply within the call's timeout.\n\
                          @throws {RPCAbortedError} `opts.signal` was aborted."
                             .into(),
@@ -220,12 +230,12 @@ pub fn render(api: &Api, npm_package: Option<&str>) -> Result<Vec<File>, Codegen
     let streams = api
         .streams
         .iter()
-        .map(|s| stream_view(s, &names))
+        .map(|s| stream_view(s, &names, checks.expr(&s.item, "validate.")))
         .collect::<Result<Vec<_>, _>>()?;
     let channels = api
         .channels
         .iter()
-        .map(|c| channel_view(c, &names))
+        .map(|c| channel_view(c, &names, checks.expr(&c.publication, "validate.")))
         .collect::<Result<Vec<_>, _>>()?;
     check_members(&methods, &streams, &channels)?;
     let connect_data = api
@@ -238,6 +248,11 @@ pub fn render(api: &Api, npm_package: Option<&str>) -> Result<Vec<File>, Codegen
         .reply_data
         .as_ref()
         .map(|t| ts_type(t, &names, "types.").0);
+    let connect_reply_check = api
+        .connect
+        .reply_data
+        .as_ref()
+        .map(|t| checks.expr(t, "validate."));
     let uses_types = [&connect_data, &connect_reply]
         .into_iter()
         .flatten()
@@ -261,6 +276,10 @@ pub fn render(api: &Api, npm_package: Option<&str>) -> Result<Vec<File>, Codegen
         uses_types => uses_types,
         connect_data => connect_data,
         connect_reply => connect_reply,
+        uses_checks => connect_reply_check.is_some() || !methods.is_empty() || !streams.is_empty() || !channels.is_empty(),
+        connect_reply_check => connect_reply_check,
+        checks => check_views,
+        helpers => checks.helpers,
         title => one_line(&api.title),
         version => one_line(&api.version),
         package_name_json => serde_json::to_string(&package_name).expect("string"),
@@ -300,6 +319,7 @@ pub fn render(api: &Api, npm_package: Option<&str>) -> Result<Vec<File>, Codegen
         File::new("streams.ts", render("streams.ts.j2", STREAMS_TS)?),
         File::new("tsconfig.json", TSCONFIG_JSON),
         File::new("types.ts", render("types.ts.j2", TYPES_TS)?),
+        File::new("validate.ts", render("validate.ts.j2", VALIDATE_TS)?),
     ])
 }
 
@@ -585,6 +605,8 @@ struct MemberView {
 #[derive(Serialize)]
 struct MethodView {
     name: String,
+    /// The check of its result (`validate.…`).
+    check: String,
     /// Whether the client's retry policy applies.
     idempotent: bool,
     name_literal: String,
@@ -610,6 +632,8 @@ struct StreamView {
     params: Option<String>,
     item: String,
     publication: Option<String>,
+    /// The check of its items (`validate.…`).
+    check: String,
     /// `TypedSubscription<Item>` or `BidiStream<Item, Publication>`.
     class: String,
     /// What the callback form returns.
@@ -633,6 +657,8 @@ struct ChannelView {
     on_doc: String,
     publish_doc: String,
     publication: String,
+    /// The check of its publications (`validate.…`).
+    check: String,
     client_publication: Option<String>,
     readme_publication: String,
     readme_client_publication: String,
@@ -660,7 +686,7 @@ fn readme_cell(s: &str) -> String {
     s.replace('\n', " ").replace('|', "\\|")
 }
 
-fn stream_view(s: &Stream, names: &Names) -> Result<StreamView, CodegenError> {
+fn stream_view(s: &Stream, names: &Names, check: String) -> Result<StreamView, CodegenError> {
     let ident = method_ident(&s.words, &s.pattern)?;
     let on_ident = member_ident("on", &s.words, &s.pattern)?;
     let params = s.params.as_ref().map(|p| ts_type(p, names, "types.").0);
@@ -711,7 +737,8 @@ fn stream_view(s: &Stream, names: &Names) -> Result<StreamView, CodegenError> {
     paragraphs.push(
         "@throws {RPCError} (from the iteration) the refusal, with the server's code and \
          message (e.g. 422 for invalid params, 403 when the channel is not allowed), an ending \
-         the client does not recover from, or a disconnect."
+         the client does not recover from, or a disconnect.\n\
+         @throws {RPCResultError} (from the iteration) an item does not match its type."
             .into(),
     );
     let key_param = if s.keyed {
@@ -759,12 +786,13 @@ fn stream_view(s: &Stream, names: &Names) -> Result<StreamView, CodegenError> {
         params,
         item,
         publication,
+        check,
         class,
         listener,
     })
 }
 
-fn channel_view(c: &Channel, names: &Names) -> Result<ChannelView, CodegenError> {
+fn channel_view(c: &Channel, names: &Names, check: String) -> Result<ChannelView, CodegenError> {
     let subscribe_ident = member_ident("subscribe", &c.words, &c.name)?;
     let on_ident = member_ident("on", &c.words, &c.name)?;
     let publish_ident = c
@@ -796,7 +824,8 @@ fn channel_view(c: &Channel, names: &Names) -> Result<ChannelView, CodegenError>
              iteration completes when the server unsubscribes the client normally."
         ),
         "@throws {RPCError} (from the iteration) the refusal, with the server's code and \
-         message (e.g. 403 when the channel is not allowed), or a disconnect."
+         message (e.g. 403 when the channel is not allowed), or a disconnect.\n\
+         @throws {RPCResultError} (from the iteration) a publication does not match its type."
             .into(),
     ];
     subscribe.extend(key_param.clone());
@@ -840,6 +869,7 @@ fn channel_view(c: &Channel, names: &Names) -> Result<ChannelView, CodegenError>
         on_ident,
         publish_ident,
         publication,
+        check,
         client_publication,
     })
 }
@@ -1078,6 +1108,246 @@ fn type_view(t: &TypeDef, names: &Names) -> Result<TypeView, CodegenError> {
     }
     view.doc = jsdoc(&paragraphs, "");
     Ok(view)
+}
+
+/// `Number.MAX_SAFE_INTEGER`: JSON.parse gives the integers up to it (and down to its negative)
+/// exactly, and rounds larger ones.
+const MAX_SAFE_INTEGER: i128 = (1 << 53) - 1;
+
+/// The checks of `validate.ts`: one per named type a received value can have (what results,
+/// stream items, channel publications and the connect reply data reach), each a combinator
+/// expression, and the helpers (combinators) they and the client's checks use.
+struct Checks<'a> {
+    api: &'a Api,
+    names: &'a Names,
+    /// The IR names of the named types a received value can have.
+    received: BTreeSet<String>,
+    /// The helpers of `validate.ts` the expressions use.
+    helpers: BTreeSet<&'static str>,
+}
+
+#[derive(Serialize)]
+struct CheckView {
+    /// The TypeScript type name: the check is `check<name>`, its combinator `$<name>`.
+    name: String,
+    /// What it accepts, as a combinator expression.
+    expr: String,
+}
+
+impl<'a> Checks<'a> {
+    /// The checks of what `api` sends to clients.
+    fn new(api: &'a Api, names: &'a Names) -> Self {
+        let mut checks = Self {
+            api,
+            names,
+            received: BTreeSet::new(),
+            helpers: BTreeSet::new(),
+        };
+        let roots = api
+            .methods
+            .iter()
+            .map(|m| &m.result)
+            .chain(api.streams.iter().map(|s| &s.item))
+            .chain(api.channels.iter().map(|c| &c.publication))
+            .chain(&api.connect.reply_data);
+        for ty in roots {
+            checks.reach(ty);
+        }
+        checks
+    }
+
+    /// Marks the named types `ty` refers to, and theirs, as received.
+    fn reach(&mut self, ty: &TypeRef) {
+        match ty {
+            TypeRef::Named { name } => {
+                if !self.received.insert(name.clone()) {
+                    return;
+                }
+                let Some(def) = self.api.types.iter().find(|t| &t.name == name) else {
+                    return;
+                };
+                match &def.kind {
+                    TypeKind::Struct { fields } => fields.iter().for_each(|f| self.reach(&f.ty)),
+                    TypeKind::StringEnum { .. } => {}
+                    TypeKind::Tagged { variants, .. } | TypeKind::External { variants } => {
+                        for v in variants {
+                            match &v.payload {
+                                Payload::Unit => {}
+                                Payload::Fields { type_name, .. } => self.reach(&TypeRef::Named {
+                                    name: type_name.clone(),
+                                }),
+                                Payload::Type { ty } => self.reach(ty),
+                            }
+                        }
+                    }
+                    TypeKind::Untagged { variants } => {
+                        variants.iter().for_each(|v| self.reach(&v.ty))
+                    }
+                    TypeKind::Alias { target } => self.reach(target),
+                }
+            }
+            TypeRef::Array { items } => self.reach(items),
+            TypeRef::Map { keys, values } => {
+                self.reach(keys);
+                self.reach(values);
+            }
+            TypeRef::Nullable { inner } => self.reach(inner),
+            _ => {}
+        }
+    }
+
+    /// Notes that the expressions use `helper` (and what it uses).
+    fn helper(&mut self, helper: &'static str) -> &'static str {
+        let uses: &[&str] = match helper {
+            "mapOf" | "struct" | "tagged" | "externallyTagged" => &["object", "member"],
+            _ => &[],
+        };
+        self.helpers.extend(uses);
+        self.helpers.insert(helper);
+        helper
+    }
+
+    /// The check of `ty` as an expression, its names prefixed with `prefix` (`validate.` outside
+    /// the module).
+    fn expr(&mut self, ty: &TypeRef, prefix: &str) -> String {
+        match ty {
+            TypeRef::String => format!("{prefix}{}", self.helper("isString")),
+            TypeRef::Bool => format!("{prefix}{}", self.helper("isBoolean")),
+            TypeRef::Number => format!("{prefix}{}", self.helper("isNumber")),
+            TypeRef::DateTime => format!("{prefix}{}", self.helper("isDateTime")),
+            TypeRef::Uuid => format!("{prefix}{}", self.helper("isUuid")),
+            TypeRef::Any => format!("{prefix}{}", self.helper("anyJson")),
+            TypeRef::Null => format!("{prefix}{}", self.helper("isNull")),
+            TypeRef::Integer { .. } => {
+                let (min, max) = ty.integer_range().expect("an integer type");
+                format!(
+                    "{prefix}{}({}, {})",
+                    self.helper("integer"),
+                    min.max(-MAX_SAFE_INTEGER),
+                    max.min(MAX_SAFE_INTEGER)
+                )
+            }
+            TypeRef::Named { name } => format!("{prefix}check{}", self.names.get(name)),
+            TypeRef::Array { items } => {
+                let items = self.expr(items, prefix);
+                format!("{prefix}{}({items})", self.helper("arrayOf"))
+            }
+            TypeRef::Map { keys, values } => {
+                let keys = match keys.as_ref() {
+                    TypeRef::Integer { .. } => {
+                        let (min, max) = keys.integer_range().expect("an integer type");
+                        format!("{prefix}{}({min}n, {max}n)", self.helper("integerKey"))
+                    }
+                    // Every key is a string.
+                    TypeRef::String => format!("{prefix}{}", self.helper("anyJson")),
+                    other => self.expr(other, prefix),
+                };
+                let values = self.expr(values, prefix);
+                format!("{prefix}{}({keys}, {values})", self.helper("mapOf"))
+            }
+            TypeRef::Nullable { inner } => match inner.as_ref() {
+                TypeRef::Any | TypeRef::Null => self.expr(inner, prefix),
+                _ => {
+                    let inner = self.expr(inner, prefix);
+                    format!("{prefix}{}({inner})", self.helper("nullable"))
+                }
+            },
+        }
+    }
+
+    /// What a named type accepts, inside the module.
+    fn type_expr(&mut self, t: &TypeDef) -> String {
+        let variant_check = |this: &mut Self, payload: &Payload| match payload {
+            Payload::Unit => "null".to_owned(),
+            Payload::Fields { type_name, .. } => format!("check{}", this.names.get(type_name)),
+            Payload::Type { ty } => this.expr(ty, ""),
+        };
+        match &t.kind {
+            TypeKind::Struct { fields } => {
+                let mut members = Vec::new();
+                if let Some((tag, value)) = self.names.internal_tags.get(&t.name) {
+                    let one = self.helper("oneOf");
+                    members.push(format!(
+                        "[{}, true, {one}([{}])]",
+                        js_string(tag),
+                        js_string(value)
+                    ));
+                }
+                for f in fields {
+                    let check = self.expr(&f.ty, "");
+                    members.push(format!("[{}, {}, {check}]", js_string(&f.wire), f.required));
+                }
+                // One member a line.
+                let members: String = members.iter().map(|m| format!("\n  {m},")).collect();
+                format!("{}([{members}\n])", self.helper("struct"))
+            }
+            TypeKind::StringEnum { values } => {
+                let values: Vec<String> = values.iter().map(|v| js_string(&v.value)).collect();
+                format!("{}([{}])", self.helper("oneOf"), values.join(", "))
+            }
+            TypeKind::Tagged {
+                tag,
+                content,
+                variants,
+            } => {
+                let variants: Vec<String> = variants
+                    .iter()
+                    .map(|v| {
+                        let check = variant_check(self, &v.payload);
+                        format!("[{}, {check}]", js_string(&v.tag_value))
+                    })
+                    .collect();
+                format!(
+                    "{}({}, {}, [{}])",
+                    self.helper("tagged"),
+                    js_string(tag),
+                    content.as_deref().map_or("undefined".into(), js_string),
+                    variants.join(", ")
+                )
+            }
+            TypeKind::External { variants } => {
+                let variants: Vec<String> = variants
+                    .iter()
+                    .map(|v| {
+                        let check = variant_check(self, &v.payload);
+                        format!("[{}, {check}]", js_string(&v.tag_value))
+                    })
+                    .collect();
+                format!(
+                    "{}([{}])",
+                    self.helper("externallyTagged"),
+                    variants.join(", ")
+                )
+            }
+            TypeKind::Untagged { variants } => {
+                let alternatives: Vec<String> =
+                    variants.iter().map(|v| self.expr(&v.ty, "")).collect();
+                format!(
+                    "{}({}, [{}])",
+                    self.helper("untagged"),
+                    js_string(&self.names.get(&t.name)),
+                    alternatives.join(", ")
+                )
+            }
+            TypeKind::Alias { target } => self.expr(target, ""),
+        }
+    }
+
+    /// The module's checks, one per received named type, in the order of the API's types.
+    fn views(&mut self) -> Vec<CheckView> {
+        let api = self.api;
+        let mut views = Vec::new();
+        for t in &api.types {
+            if !self.received.contains(&t.name) {
+                continue;
+            }
+            views.push(CheckView {
+                name: self.names.get(&t.name),
+                expr: self.type_expr(t),
+            });
+        }
+        views
+    }
 }
 
 #[cfg(test)]

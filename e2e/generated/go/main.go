@@ -657,6 +657,29 @@ func errorModel(url, token string) {
 		errors.As(err, &e) && e.Code == client.CodeResult && !e.Temporary && errors.As(err, &typeErr) && !errors.Is(err, client.ErrTimeout),
 		"%T %v", err, err)
 
+	// A newer server's enum values and union tags: system.echo returns crafted JSON, decoded into
+	// the generated type by Call (the decoding of every typed method).
+	for _, bad := range []string{
+		`{"color":"purple"}`,
+		`{"byColor":{"purple":1}}`,
+		`{"color":null}`,
+		`{"shape":{"kind":"hexagon"}}`,
+		`{"event":{"type":"moved","data":{}}}`,
+		`{"command":"Pause"}`,
+		`{"command":{"Pause":{}}}`,
+	} {
+		var everything client.Everything
+		err = quick.Call(ctx, "system.echo", json.RawMessage(bad), &everything)
+		check("an unknown enum value or tag "+bad+" → *RPCError CodeResult",
+			errors.As(err, &e) && e.Code == client.CodeResult && !e.Temporary && errors.Unwrap(err) != nil,
+			"%T %v", err, err)
+	}
+	var everything client.Everything
+	err = quick.Call(ctx, "system.echo", json.RawMessage(`{"color":"dark_blue","byColor":{"red":1},"command":"Start"}`), &everything)
+	check("known enum values decode (as values and map keys)",
+		err == nil && everything.Color == client.ColorDarkBlue && everything.ByColor[client.ColorRed] == 1 && everything.Command.Start,
+		"%v %+v", err, everything)
+
 	var api client.API = quick
 	total, err := totalOf(ctx, api)
 	check("*APIClient is an API", err == nil && total == 0, "%v %d", err, total)

@@ -402,9 +402,11 @@ func typedChannels(ctx context.Context, api *client.APIClient, apiURL, apiKey st
 		return
 	}
 	var got []string
+	var itemErr *client.RPCError
 	for ev, err := range events.Items() {
 		switch {
 		case err != nil:
+			errors.As(err, &itemErr)
 			got = append(got, "error: "+err.Error())
 		case ev.Created != nil:
 			got = append(got, fmt.Sprintf("created %d %s", ev.Created.ID, ev.Created.Title))
@@ -417,8 +419,9 @@ func typedChannels(ctx context.Context, api *client.APIClient, apiURL, apiKey st
 	}
 	if len(got) == 3 {
 		check("tasks:42: a created TaskEvent", got[0] == fmt.Sprintf("created %d on my channel", task.ID), "%q", got)
-		check("tasks:42: a publication that is not a TaskEvent is an error",
-			strings.HasPrefix(got[1], "error: tasks:42: decoding an item: ") && strings.Contains(got[1], "exploded"), "%q", got[1])
+		check("tasks:42: a publication that is not a TaskEvent (an unknown tag) is an *RPCError CodeResult",
+			itemErr != nil && itemErr.Code == client.CodeResult && !itemErr.Temporary &&
+				strings.HasPrefix(itemErr.Message, "tasks:42: decoding an item: ") && strings.Contains(got[1], "exploded"), "%q", got[1])
 		check("tasks:42: and the stream goes on", got[2] == fmt.Sprintf("created %d after the foreign one", again.ID), "%q", got)
 	} else {
 		check("tasks:42: three publications", false, "%q", got)

@@ -563,6 +563,39 @@ async def main(url: str, token: str) -> int:
                 )
                 if e is not None:
                     samples.append(e)
+
+            class Newer(CentrifugoRPCClient):
+                """Answers types.roundtrip with system.echo of the params with one value
+                replaced: what a newer server with more enum values or variants could send."""
+
+                def __init__(self, key: str, value: Any) -> None:
+                    super().__init__(url, token)
+                    self._key, self._value = key, value
+
+                async def call(self, method: str, params: Any = None, **kw: Any) -> Any:
+                    if method == "types.roundtrip":
+                        method, params = "system.echo", {**params, self._key: self._value}
+                    return await super().call(method, params, **kw)
+
+            for key, value in [
+                ("color", "purple"),
+                ("byColor", {"purple": 1}),
+                ("shape", {"kind": "hexagon"}),
+                ("event", {"type": "moved", "data": {}}),
+                ("command", "Pause"),
+                ("command", {"Pause": {}}),
+            ]:
+                async with Newer(key, value) as newer:
+                    await c.error(
+                        f"an unknown enum value or tag ({key}: {value!r}) → RPCResultError 30",
+                        APIClient(newer).types_roundtrip(everything(0)),
+                        30,
+                        temporary=False,
+                        kind=RPCResultError,
+                    )
+            async with Newer("color", "dark_blue") as newer:
+                got = await APIClient(newer).types_roundtrip(everything(0))
+                c.equal("a known enum value through the same path decodes", got.color, "dark_blue")
             caught = await c.error(
                 "tasks.fail temporary (to pickle)",
                 api.tasks_fail(FailParams(kind="temporary")),

@@ -20,10 +20,13 @@ import {
   connectData,
   DEFAULT_TIMEOUT_MS,
   ErrorCodes,
+  RESULT_CODE,
   RPCAbortedError,
   RPCError,
+  RPCResultError,
   RPCTimeoutError,
   TIMEOUT_CODE,
+  validate,
 } from 'tasks-client';
 import type {
   AppErrorCode,
@@ -497,6 +500,73 @@ async function main(): Promise<void> {
     assert.equal(got.byId[4294967295], 'max');
     assert.equal(got.byColor.dark_blue, 4294967295);
     assert.equal(got.byColor.red, 1);
+  });
+
+  await check('every Everything the server returns passes its check', async () => {
+    for (const [, value] of roundtrips) {
+      assert.equal(validate.checkEverything(expectedOf(value)), undefined);
+    }
+    assert.equal(validate.checkEverything({ ...expectedOf(base), omittedWhenNone: undefined }), 'omittedWhenNone: expected a string, found undefined');
+    const { omittedWhenNone: _left, ...without } = expectedOf(base);
+    assert.equal(validate.checkEverything(without), undefined, 'an optional key may be absent');
+    assert.equal(validate.checkEverything({ ...without, unknownKey: 1 }), undefined, 'unknown keys are ignored');
+  });
+
+  await check('values that do not match: the check names the path', async () => {
+    const good = expectedOf(base);
+    const bad: [string, unknown, string][] = [
+      ['wrong type', { ...good, text: 5 }, 'text: expected a string, found 5'],
+      ['missing field', (({ flag: _f, ...rest }) => rest)(good), 'flag: missing'],
+      ['null where not nullable', { ...good, nested: null }, 'nested: expected an object, found null'],
+      ['unknown enum value', { ...good, color: 'purple' }, 'color: expected one of "red", "dark_blue", found "purple"'],
+      ['unknown enum map key', { ...good, byColor: { purple: 1 } }, 'byColor.purple: expected one of "red", "dark_blue", found "purple"'],
+      ['unknown internal tag', { ...good, shape: { kind: 'hexagon' } }, 'shape.kind: expected one of "circle", "rect", "empty", found "hexagon"'],
+      ['unknown adjacent tag', { ...good, event: { type: 'moved', data: {} } }, 'event.type: expected one of "created", "deleted", "ping", found "moved"'],
+      ['unknown external variant', { ...good, command: 'Pause' }, 'command: expected one of "Start", found "Pause"'],
+      ['unknown external key', { ...good, command: { Pause: {} } }, 'command: expected one of the keys "Stop", "Rename", found "Pause"'],
+      ['2^53 + 1 in a u64 field', JSON.parse(JSON.stringify(good).replace('"bigUnsigned":9007199254740991', '"bigUnsigned":9007199254740993')), 'bigUnsigned: expected an integer from 0 to 9007199254740991 (beyond Number.MAX_SAFE_INTEGER: JSON.parse rounded it), found 9007199254740992'],
+      ['-1 in a u32 field', { ...good, withDefault: -1 }, 'withDefault: expected an integer from 0 to 4294967295, found -1'],
+      ['1.5 in an integer field', { ...good, count: 1.5 }, 'count: expected an integer, found 1.5'],
+      ['an i32 out of range', { ...good, count: 2147483648 }, 'count: expected an integer from -2147483648 to 2147483647, found 2147483648'],
+      ['a byte over 255', { ...good, bytes: [0, 256] }, 'bytes[1]: expected an integer from 0 to 255, found 256'],
+      ['a bad item deep down', { ...good, items: [good.items[0], { label: 7 }] }, 'items[1].label: expected a string, found 7'],
+      ['a bad integer key', { ...good, byId: { x: 'x' } }, 'byId.x: expected an integer key, found "x"'],
+      ['a negative key for u64 keys', { ...good, byId: { '-1': 'x' } }, 'byId["-1"]: expected an integer key from 0 to 18446744073709551615, found "-1"'],
+      ['untagged fits no alternative', { ...good, scalar: true }, 'scalar: fits no alternative of Scalar (scalar: expected a number, found true; scalar: expected a string, found true; scalar: expected an array, found true)'],
+      ['not a date-time', { ...good, when: 'yesterday' }, 'when: expected an RFC 3339 date-time string, found "yesterday"'],
+      ['not a UUID', { ...good, uuid: 'x' }, 'uuid: expected a UUID string, found "x"'],
+      ['an array for an object', [], 'expected an object, found an array'],
+    ];
+    for (const [name, value, expected] of bad) {
+      assert.equal(validate.checkEverything(value), expected, name);
+    }
+  });
+
+  await check('a result that does not match rejects with RPCResultError 30 naming the path', async () => {
+    // Answers types.roundtrip with system.echo of a crafted value: a newer server's enum value.
+    class Misrouted extends CentrifugoRPCClient {
+      override call<T>(method: string, params?: unknown, opts?: CallOptions, check?: validate.Check): Promise<T> {
+        const crafted = { ...expectedOf(base), color: 'purple' };
+        return method === 'types.roundtrip' ? super.call<T>('system.echo', crafted, opts, check) : super.call<T>(method, params, opts, check);
+      }
+    }
+    const misrouted = new Misrouted(url!, token!, { websocket: WebSocket });
+    try {
+      await misrouted.connect();
+      const e = await rejects(
+        new APIClient(misrouted).typesRoundtrip(base),
+        {
+          code: RESULT_CODE,
+          message: 'the result of system.echo does not match the schema: color: expected one of "red", "dark_blue", found "purple"',
+          temporary: false,
+        },
+        RPCResultError,
+      );
+      assert.equal(e.code, 30);
+      assert.equal(e.name, 'RPCResultError');
+    } finally {
+      misrouted.disconnect();
+    }
   });
 
   await check('an unknown method through call(): 404', async () => {

@@ -84,8 +84,10 @@ const (
 // ErrTimeout.
 const CodeTimeout uint32 = 1
 
-// CodeResult is the Code of the RPCError a call returns when the result does not decode as the
-// method's result type (client-side, not Temporary; the JSON error is its cause).
+// CodeResult is the Code of the RPCError of a call result, stream item, channel publication or
+// connect reply data that does not decode as its type (client-side, not Temporary; the JSON
+// error is its cause), e.g. an enum value or union tag this client does not know (a newer
+// server).
 const CodeResult uint32 = 30
 
 // DefaultTimeout is how long a call waits for its reply unless WithTimeout or CallTimeout says
@@ -599,8 +601,8 @@ func (s *Stream[T]) Channel() string {
 }
 
 // Items is the iterator of the stream's values, to range over once. It yields each value with a
-// nil error, in order; a publication that does not decode as T is yielded as an error and the
-// iteration goes on. It ends without an error when the server ends the stream (unsubscribe code
+// nil error, in order; a publication that does not decode as T is yielded as an *RPCError with
+// Code CodeResult (e.g. an enum value this client does not know) and the iteration goes on. It ends without an error when the server ends the stream (unsubscribe code
 // 2000) or when Close is called, and with a final error when the stream fails for good: an
 // *RPCError when the server refuses a resubscription (or unsubscribes with another code), a
 // *DisconnectedError when the connection closes for good, ctx's error when ctx is done. When the
@@ -631,7 +633,7 @@ func (s *Stream[T]) Items() iter.Seq2[T, error] {
 				data = []byte("null")
 			}
 			if err := json.Unmarshal(data, &item); err != nil {
-				if !yield(zero, fmt.Errorf("%s: decoding an item: %w", s.channel, err)) {
+				if !yield(zero, &RPCError{Code: CodeResult, Message: fmt.Sprintf("%s: decoding an item: %v", s.channel, err), cause: err}) {
 					return
 				}
 				continue
@@ -924,7 +926,7 @@ func (c *APIClient) ConnectReplyData() (*Welcome, error) {
 	}
 	var reply Welcome
 	if err := json.Unmarshal(data, &reply); err != nil {
-		return nil, fmt.Errorf("the connect reply data does not decode: %w", err)
+		return nil, &RPCError{Code: CodeResult, Message: fmt.Sprintf("the connect reply data does not decode: %v", err), cause: err}
 	}
 	return &reply, nil
 }

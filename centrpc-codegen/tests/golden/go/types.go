@@ -44,6 +44,26 @@ func (v Color) valid() bool {
 	return false
 }
 
+// UnmarshalJSON reads one of the values of Color; any other (a newer server's) is an error.
+func (v *Color) UnmarshalJSON(data []byte) error {
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil || isNull(data) {
+		return fmt.Errorf("%s: expected one of its values, found %s", "Color", data)
+	}
+	return v.UnmarshalText([]byte(s))
+}
+
+// UnmarshalText reads one of the values of Color (also as a map key); any other is an
+// error.
+func (v *Color) UnmarshalText(text []byte) error {
+	value := Color(text)
+	if !value.valid() {
+		return fmt.Errorf("%s: unknown value %q", "Color", text)
+	}
+	*v = value
+	return nil
+}
+
 // Command Externally tagged (serde's default): `"Start"`, `{"Stop": {"force": true}}`, `{"Rename": "x"}`.
 type Command struct {
 	// Start Start.
@@ -478,6 +498,26 @@ func (v FailureKind) valid() bool {
 		return true
 	}
 	return false
+}
+
+// UnmarshalJSON reads one of the values of FailureKind; any other (a newer server's) is an error.
+func (v *FailureKind) UnmarshalJSON(data []byte) error {
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil || isNull(data) {
+		return fmt.Errorf("%s: expected one of its values, found %s", "FailureKind", data)
+	}
+	return v.UnmarshalText([]byte(s))
+}
+
+// UnmarshalText reads one of the values of FailureKind (also as a map key); any other is an
+// error.
+func (v *FailureKind) UnmarshalText(text []byte) error {
+	value := FailureKind(text)
+	if !value.valid() {
+		return fmt.Errorf("%s: unknown value %q", "FailureKind", text)
+	}
+	*v = value
+	return nil
 }
 
 // FlakyParams Parameters of `tasks.flaky` and `tasks.flaky_unsafe`.

@@ -4,6 +4,7 @@ import type { CallOptions, CentrifugoRPCClient } from './client.js';
 import { BidiStream, publishTo, TypedSubscription } from './streams.js';
 import type { BidiListener, SubscribeOptions, SubscriptionHandlers } from './streams.js';
 import type * as types from './types.js';
+import * as validate from './validate.js';
 
 /**
  * The connect data the server's connect hook reads, typed: pass it as the client's `data`
@@ -26,11 +27,14 @@ export class APIClient {
   }
 
   /**
-   * The data of the server's reply to the latest connect, typed (as sent, not checked);
-   * `undefined` before the first connect or when the server sent none.
+   * The data of the server's reply to the latest connect, typed; `undefined` before the first
+   * connect or when the server sent none.
+   *
+   * @throws {RPCResultError} the data does not match its type.
    */
   connectReplyData(): types.Welcome | undefined {
-    return this.rpc.connectReplyData as types.Welcome | undefined;
+    const data = this.rpc.connectReplyData;
+    return data === undefined ? undefined : validate.expectValid<types.Welcome>(data, validate.checkWelcome, 'the connect reply data');
   }
 
   /**
@@ -39,11 +43,12 @@ export class APIClient {
    * Calls the RPC method `system.echo`.
    *
    * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
+   * @throws {RPCResultError} the result does not match its type (e.g. an enum value this client does not know).
    * @throws {RPCTimeoutError} no reply within the call's timeout.
    * @throws {RPCAbortedError} `opts.signal` was aborted.
    */
   systemEcho(params: types.JsonValue, opts?: CallOptions): Promise<types.JsonValue> {
-    return this.rpc.call<types.JsonValue>("system.echo", params, opts);
+    return this.rpc.call<types.JsonValue>("system.echo", params, opts, validate.anyJson);
   }
 
   /**
@@ -52,11 +57,12 @@ export class APIClient {
    * Calls the RPC method `system.whoami`.
    *
    * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
+   * @throws {RPCResultError} the result does not match its type (e.g. an enum value this client does not know).
    * @throws {RPCTimeoutError} no reply within the call's timeout.
    * @throws {RPCAbortedError} `opts.signal` was aborted.
    */
   systemWhoami(opts?: CallOptions): Promise<types.WhoAmI> {
-    return this.rpc.call<types.WhoAmI>("system.whoami", null, opts);
+    return this.rpc.call<types.WhoAmI>("system.whoami", null, opts, validate.checkWhoAmI);
   }
 
   /**
@@ -68,11 +74,12 @@ export class APIClient {
    * - `TASK_NOT_FOUND` (1004): No task with that id.
    *
    * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
+   * @throws {RPCResultError} the result does not match its type (e.g. an enum value this client does not know).
    * @throws {RPCTimeoutError} no reply within the call's timeout.
    * @throws {RPCAbortedError} `opts.signal` was aborted.
    */
   tasksComplete(params: types.TaskRef, opts?: CallOptions): Promise<types.Task> {
-    return this.rpc.call<types.Task>("tasks.complete", params, opts);
+    return this.rpc.call<types.Task>("tasks.complete", params, opts, validate.checkTask);
   }
 
   /**
@@ -84,11 +91,12 @@ export class APIClient {
    * - `INVALID_TITLE` (1001): The title is empty or longer than 200 characters.
    *
    * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
+   * @throws {RPCResultError} the result does not match its type (e.g. an enum value this client does not know).
    * @throws {RPCTimeoutError} no reply within the call's timeout.
    * @throws {RPCAbortedError} `opts.signal` was aborted.
    */
   tasksCreate(params: types.CreateTaskParams, opts?: CallOptions): Promise<types.Task> {
-    return this.rpc.call<types.Task>("tasks.create", params, opts);
+    return this.rpc.call<types.Task>("tasks.create", params, opts, validate.checkTask);
   }
 
   /**
@@ -100,11 +108,12 @@ export class APIClient {
    * - `DEMO_FAILURE` (1500): The demo failure (temporary when asked for).
    *
    * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
+   * @throws {RPCResultError} the result does not match its type (e.g. an enum value this client does not know).
    * @throws {RPCTimeoutError} no reply within the call's timeout.
    * @throws {RPCAbortedError} `opts.signal` was aborted.
    */
   tasksFail(params: types.FailParams, opts?: CallOptions): Promise<null> {
-    return this.rpc.call<null>("tasks.fail", params, opts);
+    return this.rpc.call<null>("tasks.fail", params, opts, validate.isNull);
   }
 
   /**
@@ -116,11 +125,12 @@ export class APIClient {
    * - `FLAKY_FAILURE` (1501): One of the key's first `failures` calls. Temporary: a retry may succeed.
    *
    * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
+   * @throws {RPCResultError} the result does not match its type (e.g. an enum value this client does not know).
    * @throws {RPCTimeoutError} no reply within the call's timeout.
    * @throws {RPCAbortedError} `opts.signal` was aborted.
    */
   tasksFlaky(params: types.FlakyParams, opts?: CallOptions): Promise<types.FlakyResult> {
-    return this.rpc.call<types.FlakyResult>("tasks.flaky", params, { ...opts, idempotent: true });
+    return this.rpc.call<types.FlakyResult>("tasks.flaky", params, { ...opts, idempotent: true }, validate.checkFlakyResult);
   }
 
   /**
@@ -132,11 +142,12 @@ export class APIClient {
    * - `FLAKY_FAILURE` (1501): One of the key's first `failures` calls. Temporary: a retry may succeed.
    *
    * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
+   * @throws {RPCResultError} the result does not match its type (e.g. an enum value this client does not know).
    * @throws {RPCTimeoutError} no reply within the call's timeout.
    * @throws {RPCAbortedError} `opts.signal` was aborted.
    */
   tasksFlakyUnsafe(params: types.FlakyParams, opts?: CallOptions): Promise<types.FlakyResult> {
-    return this.rpc.call<types.FlakyResult>("tasks.flaky_unsafe", params, opts);
+    return this.rpc.call<types.FlakyResult>("tasks.flaky_unsafe", params, opts, validate.checkFlakyResult);
   }
 
   /**
@@ -145,11 +156,12 @@ export class APIClient {
    * Calls the RPC method `tasks.get_stats`.
    *
    * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
+   * @throws {RPCResultError} the result does not match its type (e.g. an enum value this client does not know).
    * @throws {RPCTimeoutError} no reply within the call's timeout.
    * @throws {RPCAbortedError} `opts.signal` was aborted.
    */
   tasksGetStats(params: types.TaskStatsParams, opts?: CallOptions): Promise<types.TaskStatsResult> {
-    return this.rpc.call<types.TaskStatsResult>("tasks.get_stats", params, { ...opts, idempotent: true });
+    return this.rpc.call<types.TaskStatsResult>("tasks.get_stats", params, { ...opts, idempotent: true }, validate.checkTaskStatsResult);
   }
 
   /**
@@ -161,11 +173,12 @@ export class APIClient {
    * - `PUBLISHING_DISABLED` (1503): The server API for publishing is not configured.
    *
    * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
+   * @throws {RPCResultError} the result does not match its type (e.g. an enum value this client does not know).
    * @throws {RPCTimeoutError} no reply within the call's timeout.
    * @throws {RPCAbortedError} `opts.signal` was aborted.
    */
   tasksProcess(params: types.ProcessParams, opts?: CallOptions): Promise<types.ProcessResult> {
-    return this.rpc.call<types.ProcessResult>("tasks.process", params, opts);
+    return this.rpc.call<types.ProcessResult>("tasks.process", params, opts, validate.checkProcessResult);
   }
 
   /**
@@ -174,11 +187,12 @@ export class APIClient {
    * Calls the RPC method `tasks.slow`.
    *
    * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
+   * @throws {RPCResultError} the result does not match its type (e.g. an enum value this client does not know).
    * @throws {RPCTimeoutError} no reply within the call's timeout.
    * @throws {RPCAbortedError} `opts.signal` was aborted.
    */
   tasksSlow(params: types.SlowParams, opts?: CallOptions): Promise<types.SlowResult> {
-    return this.rpc.call<types.SlowResult>("tasks.slow", params, opts);
+    return this.rpc.call<types.SlowResult>("tasks.slow", params, opts, validate.checkSlowResult);
   }
 
   /**
@@ -187,11 +201,12 @@ export class APIClient {
    * Calls the RPC method `types.roundtrip`.
    *
    * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
+   * @throws {RPCResultError} the result does not match its type (e.g. an enum value this client does not know).
    * @throws {RPCTimeoutError} no reply within the call's timeout.
    * @throws {RPCAbortedError} `opts.signal` was aborted.
    */
   typesRoundtrip(params: types.EverythingInput, opts?: CallOptions): Promise<types.Everything> {
-    return this.rpc.call<types.Everything>("types.roundtrip", params, opts);
+    return this.rpc.call<types.Everything>("types.roundtrip", params, opts, validate.checkEverything);
   }
 
   /**
@@ -202,11 +217,12 @@ export class APIClient {
    * Bidirectional: `publish(value)` on the returned stream sends a value to the stream's handler while the iteration is in progress.
    *
    * @throws {RPCError} (from the iteration) the refusal, with the server's code and message (e.g. 422 for invalid params, 403 when the channel is not allowed), an ending the client does not recover from, or a disconnect.
+   * @throws {RPCResultError} (from the iteration) an item does not match its type.
    *
    * @param key The rest of the channel name after the prefix.
    */
   tally(key: string, params: types.TallyParams, opts?: SubscribeOptions): BidiStream<types.Tally, types.TallyAdd> {
-    return new BidiStream<types.Tally, types.TallyAdd>(this.rpc, "tally:" + key, params, opts);
+    return new BidiStream<types.Tally, types.TallyAdd>(this.rpc, "tally:" + key, params, opts, validate.checkTally);
   }
 
   /**
@@ -226,9 +242,10 @@ export class APIClient {
    * Subscribes to the stream `watch:count`, with `params` as the subscribe data, when the iteration starts, and yields each item. The iteration completes when the server ends the stream, goes on across a stream error (the SDK resubscribes), and unsubscribes when left early (`break`, or aborting `opts.signal`).
    *
    * @throws {RPCError} (from the iteration) the refusal, with the server's code and message (e.g. 422 for invalid params, 403 when the channel is not allowed), an ending the client does not recover from, or a disconnect.
+   * @throws {RPCResultError} (from the iteration) an item does not match its type.
    */
   watchCount(params: types.CountParams, opts?: SubscribeOptions): TypedSubscription<types.Count> {
-    return new TypedSubscription<types.Count>(this.rpc, "watch:count", params, opts);
+    return new TypedSubscription<types.Count>(this.rpc, "watch:count", params, opts, validate.checkCount);
   }
 
   /**
@@ -249,9 +266,10 @@ export class APIClient {
    * - `NOT_YOUR_CHANNEL` (1403): Watching another user's tasks.
    *
    * @throws {RPCError} (from the iteration) the refusal, with the server's code and message (e.g. 422 for invalid params, 403 when the channel is not allowed), an ending the client does not recover from, or a disconnect.
+   * @throws {RPCResultError} (from the iteration) an item does not match its type.
    */
   watchTasks(params: types.WatchTasks, opts?: SubscribeOptions): TypedSubscription<types.TaskEvent> {
-    return new TypedSubscription<types.TaskEvent>(this.rpc, "watch:tasks", params, opts);
+    return new TypedSubscription<types.TaskEvent>(this.rpc, "watch:tasks", params, opts, validate.checkTaskEvent);
   }
 
   /**
@@ -269,11 +287,12 @@ export class APIClient {
    * Subscribes to the channel `chat:<key>` (pattern `chat:*`) when the iteration starts, and yields each publication. Leaving the loop early (`break`, or aborting `opts.signal`) unsubscribes; the iteration completes when the server unsubscribes the client normally.
    *
    * @throws {RPCError} (from the iteration) the refusal, with the server's code and message (e.g. 403 when the channel is not allowed), or a disconnect.
+   * @throws {RPCResultError} (from the iteration) a publication does not match its type.
    *
    * @param key The rest of the channel name after the prefix.
    */
   subscribeChat(key: string, opts?: SubscribeOptions): TypedSubscription<types.ChatPost> {
-    return new TypedSubscription<types.ChatPost>(this.rpc, "chat:" + key, undefined, opts);
+    return new TypedSubscription<types.ChatPost>(this.rpc, "chat:" + key, undefined, opts, validate.checkChatPost);
   }
 
   /**
@@ -307,11 +326,12 @@ export class APIClient {
    * Subscribes to the channel `#<key>` (pattern `#*`) when the iteration starts, and yields each publication. Leaving the loop early (`break`, or aborting `opts.signal`) unsubscribes; the iteration completes when the server unsubscribes the client normally.
    *
    * @throws {RPCError} (from the iteration) the refusal, with the server's code and message (e.g. 403 when the channel is not allowed), or a disconnect.
+   * @throws {RPCResultError} (from the iteration) a publication does not match its type.
    *
    * @param key The rest of the channel name after the prefix.
    */
   subscribeProgress(key: string, opts?: SubscribeOptions): TypedSubscription<types.Progress> {
-    return new TypedSubscription<types.Progress>(this.rpc, "#" + key, undefined, opts);
+    return new TypedSubscription<types.Progress>(this.rpc, "#" + key, undefined, opts, validate.checkProgress);
   }
 
   /**
@@ -331,11 +351,12 @@ export class APIClient {
    * Subscribes to the channel `tasks:<key>` (pattern `tasks:*`) when the iteration starts, and yields each publication. Leaving the loop early (`break`, or aborting `opts.signal`) unsubscribes; the iteration completes when the server unsubscribes the client normally.
    *
    * @throws {RPCError} (from the iteration) the refusal, with the server's code and message (e.g. 403 when the channel is not allowed), or a disconnect.
+   * @throws {RPCResultError} (from the iteration) a publication does not match its type.
    *
    * @param key The rest of the channel name after the prefix.
    */
   subscribeTasks(key: string, opts?: SubscribeOptions): TypedSubscription<types.TaskEvent> {
-    return new TypedSubscription<types.TaskEvent>(this.rpc, "tasks:" + key, undefined, opts);
+    return new TypedSubscription<types.TaskEvent>(this.rpc, "tasks:" + key, undefined, opts, validate.checkTaskEvent);
   }
 
   /**

@@ -4,6 +4,8 @@ import { Centrifuge, State } from 'centrifuge';
 import type { DisconnectedContext, Options as CentrifugeOptions } from 'centrifuge';
 
 import { DISCONNECTED_CODE, RPCAbortedError, RPCError, RPCTimeoutError, toRPCError } from './errors.js';
+import { expectValid } from './validate.js';
+import type { Check } from './validate.js';
 
 /** The default connect and call timeout, in milliseconds (the same in the three generated clients). */
 export const DEFAULT_TIMEOUT_MS = 5000;
@@ -199,18 +201,20 @@ export class CentrifugoRPCClient {
 
   /**
    * Calls `method` with `params` (any JSON value) and resolves with the result data, typed as
-   * `T` (not checked at run time). Rejects with an {@link RPCError} carrying the server's code,
+   * `T`: checked with `check` when given (the typed methods give their result's), and rejecting
+   * with an {@link RPCResultError} when it does not match (not retried); not checked otherwise.
+   * Rejects with an {@link RPCError} carrying the server's code,
    * message and temporary flag (and centrifuge-js's error as `cause`), an
    * {@link RPCTimeoutError} when no reply arrives within `opts.timeout` (default: the client's
    * `timeout`), or an {@link RPCAbortedError} when `opts.signal` aborts. While the client
    * reconnects, calls wait for the connection (within their timeout); on a disconnected client
    * they fail at once. With `opts.idempotent`, the client's retry policy applies.
    */
-  async call<T = unknown>(method: string, params: unknown = null, opts: CallOptions = {}): Promise<T> {
+  async call<T = unknown>(method: string, params: unknown = null, opts: CallOptions = {}, check?: Check): Promise<T> {
     const attempts = opts.idempotent === true && this.retry !== undefined ? this.retry.attempts : 1;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.callOnce<T>(method, params, opts);
+        return await this.callOnce<T>(method, params, opts, check);
       } catch (e) {
         const error = toRPCError(e);
         if (attempt >= attempts || !retryable(error) || this.retry === undefined) {
@@ -223,7 +227,7 @@ export class CentrifugoRPCClient {
   }
 
   /** One attempt of {@link call}. */
-  private async callOnce<T>(method: string, params: unknown, opts: CallOptions): Promise<T> {
+  private async callOnce<T>(method: string, params: unknown, opts: CallOptions, check: Check | undefined): Promise<T> {
     const { signal } = opts;
     if (signal?.aborted === true) {
       throw new RPCAbortedError(`${method} aborted`, signal.reason);
@@ -248,7 +252,8 @@ export class CentrifugoRPCClient {
     });
     try {
       const reply = await Promise.race([this.centrifuge.rpc(method, params), stopped]);
-      return (reply.data === undefined ? null : reply.data) as T;
+      const data: unknown = reply.data === undefined ? null : reply.data;
+      return check === undefined ? (data as T) : expectValid<T>(data, check, `the result of ${method}`);
     } catch (e) {
       throw toRPCError(e);
     } finally {

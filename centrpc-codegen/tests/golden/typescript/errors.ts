@@ -60,6 +60,11 @@ export const DISCONNECTED_CODE = 3;
 export const ABORTED_CODE = 31;
 
 /**
+ * The code of {@link RPCResultError}: a received value does not match its type (client-side).
+ */
+export const RESULT_CODE = 30;
+
+/**
  * The error of any call: it has the original error, when there was one (centrifuge-js's error
  * object, the abort reason), as `cause`.
  */
@@ -113,6 +118,19 @@ export class RPCAbortedError extends RPCError {
   constructor(message = 'aborted', cause?: unknown) {
     super(ABORTED_CODE, message, false, cause);
     this.name = 'RPCAbortedError';
+  }
+}
+
+/**
+ * What the server sent does not match the API's types (code {@link RESULT_CODE}, not temporary):
+ * a call's result, a stream item, a channel publication or the connect reply data. The message
+ * names the path of the mismatch (`items[2].id: expected an integer, found 1.5`). An enum value
+ * or union tag the client does not know is one too: the server is newer than the client.
+ */
+export class RPCResultError extends RPCError {
+  constructor(message: string, cause?: unknown) {
+    super(RESULT_CODE, message, false, cause);
+    this.name = 'RPCResultError';
   }
 }
 

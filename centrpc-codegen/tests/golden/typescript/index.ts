@@ -9,7 +9,9 @@ export {
   DISCONNECTED_CODE,
   ErrorCodes,
   RPCAbortedError,
+  RESULT_CODE,
   RPCError,
+  RPCResultError,
   RPCTimeoutError,
   TIMEOUT_CODE,
   toRPCError,
@@ -24,3 +26,4 @@ export {
 } from './streams.js';
 export type { BidiListener, SubscribeOptions, SubscriptionHandlers } from './streams.js';
 export * from './types.js';
+export * as validate from './validate.js';

@@ -10,7 +10,8 @@ import type {
 } from 'centrifuge';
 
 import type { CallOptions, CentrifugoRPCClient } from './client.js';
-import { DISCONNECTED_CODE, RPCError, RPCTimeoutError, toRPCError } from './errors.js';
+import { DISCONNECTED_CODE, RPCError, RPCResultError, RPCTimeoutError, toRPCError } from './errors.js';
+import type { Check } from './validate.js';
 
 /** The unsubscribe code of a stream the server ended normally: the iteration completes. */
 export const STREAM_END_CODE = 2000;
@@ -33,7 +34,8 @@ export interface SubscriptionHandlers<T> {
   onItem: (item: T) => void;
   /**
    * The subscription failed: refused (e.g. 422 invalid params, 403 not allowed), ended by an
-   * error the client does not recover from, or the client disconnected. Nothing follows.
+   * error the client does not recover from, the client disconnected, or an item did not match
+   * its type ({@link RPCResultError}). Nothing follows.
    */
   onError?: (error: RPCError) => void;
   /** The server ended the subscription normally (code {@link STREAM_END_CODE}). Nothing follows. */
@@ -70,14 +72,21 @@ function failLater<T>(sink: Sink<T>, error: RPCError): Opened {
 
 /**
  * Subscribes to `channel` with `data` (the subscribe data; none when `undefined`) and feeds
- * `sink`: each publication as an item; the end on {@link STREAM_END_CODE} (or when closed);
+ * `sink`: each publication as an item (one that `check` refuses ends it with an
+ * {@link RPCResultError}); the end on {@link STREAM_END_CODE} (or when closed);
  * an error on refusal, on any other unsubscribe, or when the client disconnects. Temporary
  * interruptions after the first subscribe (a stream error, code 2500, or a reconnect) are the
  * SDK's to recover: it resubscribes and the items of the new subscription follow. However it
  * ends, the subscription is unsubscribed and removed from the client, so the channel can be
  * subscribed again.
  */
-function open<T>(rpc: CentrifugoRPCClient, channel: string, data: unknown, sink: Sink<T>): Opened {
+function open<T>(
+  rpc: CentrifugoRPCClient,
+  channel: string,
+  data: unknown,
+  check: Check | undefined,
+  sink: Sink<T>,
+): Opened {
   const client = rpc.centrifuge;
   if (client.state === State.Disconnected) {
     return failLater(sink, new RPCError(DISCONNECTED_CODE, 'client disconnected'));
@@ -120,6 +129,11 @@ function open<T>(rpc: CentrifugoRPCClient, channel: string, data: unknown, sink:
       finish(new RPCError(-1, `a publication on ${channel} carried no data`));
       return;
     }
+    const problem = check?.(ctx.data, '');
+    if (problem !== undefined) {
+      finish(new RPCResultError(`a publication on ${channel} does not match the schema: ${problem}`));
+      return;
+    }
     sink.item(ctx.data as T);
   });
   sub.on('subscribed', () => {
@@ -152,7 +166,8 @@ function open<T>(rpc: CentrifugoRPCClient, channel: string, data: unknown, sink:
  * The iteration rejects with an {@link RPCError} when the subscribe is refused (the server's
  * code and message, e.g. 422 for invalid params or 403 when the channel is not allowed), when the
  * subscription ends with an error the SDK does not recover from, or when the client disconnects
- * for good; it completes when the server ends the stream (code {@link STREAM_END_CODE}). Items
+ * for good, or with an {@link RPCResultError} when an item does not match its type; it
+ * completes when the server ends the stream (code {@link STREAM_END_CODE}). Items
  * arrive as the server sends them: a slow loop buffers them in memory.
  *
  * ```ts
@@ -166,14 +181,20 @@ export class TypedSubscription<T> implements AsyncIterable<T> {
   readonly channel: string;
   private readonly data: unknown;
   private readonly signal: AbortSignal | undefined;
+  private readonly check: Check | undefined;
   /** The subscription of the iteration or listener in progress. */
   protected current: Opened | null = null;
 
-  constructor(rpc: CentrifugoRPCClient, channel: string, data: unknown, opts: SubscribeOptions = {}) {
+  /**
+   * @param check checks each item (the typed members give their item type's); unchecked when
+   *   not given.
+   */
+  constructor(rpc: CentrifugoRPCClient, channel: string, data: unknown, opts: SubscribeOptions = {}, check?: Check) {
     this.rpc = rpc;
     this.channel = channel;
     this.data = data;
     this.signal = opts.signal;
+    this.check = check;
   }
 
   /** Subscribes, feeding `sink`, unless the signal is aborted; wires the signal. */
@@ -191,7 +212,7 @@ export class TypedSubscription<T> implements AsyncIterable<T> {
         this.current = null;
       }
     };
-    opened = open<T>(this.rpc, this.channel, this.data, {
+    opened = open<T>(this.rpc, this.channel, this.data, this.check, {
       item: (item) => sink.item(item),
       error: (error) => {
         done();
