@@ -407,8 +407,8 @@ export function checkWhoAmI(value: unknown, path = ''): string | undefined {
 
 // What each check accepts. Only functions are referenced: every const is set before any check runs.
 const $ChatPost: Check = struct([
-  ["from", true, isString],
   ["text", true, isString],
+  ["from", true, isString],
 ]);
 const $Color: Check = oneOf(["red", "dark_blue"]);
 const $Command: Check = externallyTagged([["Start", null], ["Stop", checkCommandStop], ["Rename", isString]]);
@@ -424,36 +424,36 @@ const $EventDeleted: Check = struct([
   ["id", true, integer(0, 9007199254740991)],
 ]);
 const $Everything: Check = struct([
+  ["text", true, isString],
+  ["count", true, integer(-2147483648, 2147483647)],
+  ["ratio", true, isNumber],
+  ["flag", true, isBoolean],
   ["bigSigned", true, integer(-9007199254740991, 9007199254740991)],
   ["bigUnsigned", true, integer(0, 9007199254740991)],
-  ["byColor", true, mapOf(checkColor, integer(0, 4294967295))],
+  ["maybe", true, nullable(isString)],
+  ["withDefault", true, integer(0, 4294967295)],
+  ["omittedWhenNone", false, nullable(isString)],
+  ["tags", true, arrayOf(isString)],
+  ["scores", true, mapOf(anyJson, isNumber)],
   ["byId", true, mapOf(integerKey(0n, 18446744073709551615n), isString)],
   ["byOffset", true, mapOf(integerKey(-9223372036854775808n, 9223372036854775807n), isNumber)],
-  ["bytes", true, arrayOf(integer(0, 255))],
-  ["color", true, checkColor],
-  ["command", true, checkCommand],
-  ["count", true, integer(-2147483648, 2147483647)],
-  ["event", true, checkEvent],
-  ["extra", true, anyJson],
-  ["flag", true, isBoolean],
-  ["from", true, isString],
-  ["id", true, checkTaskId],
-  ["items", true, arrayOf(checkInner)],
-  ["maybe", true, nullable(isString)],
-  ["maybeBytes", true, nullable(arrayOf(integer(0, 255)))],
+  ["byColor", true, mapOf(checkColor, integer(0, 4294967295))],
   ["nested", true, checkInner],
-  ["nullableDefault", true, nullable(integer(0, 4294967295))],
-  ["omittedWhenNone", false, nullable(isString)],
-  ["ratio", true, isNumber],
-  ["scalar", true, checkScalar],
-  ["scores", true, mapOf(anyJson, isNumber)],
+  ["items", true, arrayOf(checkInner)],
+  ["color", true, checkColor],
   ["shape", true, checkShape],
-  ["tags", true, arrayOf(isString)],
-  ["text", true, isString],
-  ["type", true, isString],
-  ["uuid", true, isUuid],
+  ["event", true, checkEvent],
+  ["command", true, checkCommand],
+  ["scalar", true, checkScalar],
+  ["id", true, checkTaskId],
   ["when", true, isDateTime],
-  ["withDefault", true, integer(0, 4294967295)],
+  ["uuid", true, isUuid],
+  ["extra", true, anyJson],
+  ["from", true, isString],
+  ["type", true, isString],
+  ["bytes", true, arrayOf(integer(0, 255))],
+  ["maybeBytes", true, nullable(arrayOf(integer(0, 255)))],
+  ["nullableDefault", true, nullable(integer(0, 4294967295))],
 ]);
 const $FlakyResult: Check = struct([
   ["attempt", true, integer(0, 4294967295)],
@@ -463,12 +463,12 @@ const $Inner: Check = struct([
   ["weight", true, nullable(isNumber)],
 ]);
 const $ProcessResult: Check = struct([
-  ["channel", true, isString],
   ["steps", true, integer(0, 4294967295)],
+  ["channel", true, isString],
 ]);
 const $Progress: Check = struct([
-  ["of", true, integer(0, 4294967295)],
   ["step", true, integer(0, 4294967295)],
+  ["of", true, integer(0, 4294967295)],
 ]);
 const $Scalar: Check = untagged("Scalar", [isNumber, isString, arrayOf(isString)]);
 const $Shape: Check = tagged("kind", undefined, [["circle", checkShapeCircle], ["rect", checkShapeRect], ["empty", null]]);
@@ -478,39 +478,39 @@ const $ShapeCircle: Check = struct([
 ]);
 const $ShapeRect: Check = struct([
   ["kind", true, oneOf(["rect"])],
-  ["h", true, isNumber],
   ["w", true, isNumber],
+  ["h", true, isNumber],
 ]);
 const $SlowResult: Check = struct([
   ["slept_ms", true, integer(0, 9007199254740991)],
 ]);
 const $Tally: Check = struct([
+  ["total", true, integer(-9007199254740991, 9007199254740991)],
   ["adds", true, integer(0, 9007199254740991)],
   ["refused", true, integer(0, 9007199254740991)],
-  ["total", true, integer(-9007199254740991, 9007199254740991)],
 ]);
 const $Task: Check = struct([
-  ["done", true, isBoolean],
   ["id", true, integer(0, 9007199254740991)],
-  ["owner", true, isString],
   ["title", true, isString],
+  ["done", true, isBoolean],
+  ["owner", true, isString],
 ]);
 const $TaskEvent: Check = tagged("type", "task", [["created", checkTask], ["completed", checkTask]]);
 const $TaskId: Check = integer(0, 9007199254740991);
 const $TaskStatsResult: Check = struct([
-  ["completed", true, integer(0, 9007199254740991)],
   ["total", true, integer(0, 9007199254740991)],
+  ["completed", true, integer(0, 9007199254740991)],
 ]);
 const $Welcome: Check = struct([
-  ["expires_at", true, integer(-9007199254740991, 9007199254740991)],
   ["user", true, isString],
+  ["expires_at", true, integer(-9007199254740991, 9007199254740991)],
   ["via", true, isString],
 ]);
 const $WhoAmI: Check = struct([
+  ["user", true, isString],
   ["client", true, isString],
+  ["transport", true, isString],
+  ["protocol", true, isString],
   ["encoding", true, isString],
   ["meta", true, anyJson],
-  ["protocol", true, isString],
-  ["transport", true, isString],
-  ["user", true, isString],
 ]);
