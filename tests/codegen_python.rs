@@ -281,6 +281,9 @@ struct Defaults {
     nested: Leaf,
     #[serde(default = "some_count")]
     maybe_count: Option<u16>,
+    /// A 32-bit float: its range is checked client-side.
+    #[serde(default)]
+    scale: f32,
 }
 
 fn pi() -> f64 {

@@ -170,7 +170,7 @@ fn the_model_recognises_every_serde_construct() {
     assert_eq!(
         variants.iter().map(|v| v.ty.clone()).collect::<Vec<_>>(),
         [
-            TypeRef::Number,
+            TypeRef::Number { bits: 64 },
             TypeRef::String,
             TypeRef::Array {
                 items: Box::new(TypeRef::String)
@@ -207,7 +207,10 @@ fn the_model_recognises_every_serde_construct() {
         keys: Box::new(keys),
         values: Box::new(values),
     };
-    assert_eq!(field("scores").ty, map(TypeRef::String, TypeRef::Number));
+    assert_eq!(
+        field("scores").ty,
+        map(TypeRef::String, TypeRef::Number { bits: 64 })
+    );
     // schemars does not give integer keys' width: they read as 64-bit.
     assert_eq!(
         field("byId").ty,
@@ -226,7 +229,7 @@ fn the_model_recognises_every_serde_construct() {
                 bits: 64,
                 signed: true
             },
-            TypeRef::Number
+            TypeRef::Number { bits: 64 }
         )
     );
     assert_eq!(
@@ -554,7 +557,7 @@ fn map_keys_are_strings_integers_or_unit_enums() {
             TypeRef::Named {
                 name: "Level".into()
             },
-            TypeRef::Number
+            TypeRef::Number { bits: 64 }
         )
     );
     // Nothing in the document tells these keys from strings.

@@ -424,7 +424,7 @@ impl<'a> Generator<'a> {
                 }
                 format!("{}int{bits}", if *signed { "" } else { "u" })
             }
-            TypeRef::Number => "float64".into(),
+            TypeRef::Number { bits } => format!("float{bits}"),
             TypeRef::DateTime => {
                 self.uses_time = true;
                 "time.Time".into()
@@ -560,7 +560,7 @@ impl<'a> Generator<'a> {
                         | TypeRef::Uuid
                         | TypeRef::Bool
                         | TypeRef::Integer { .. }
-                        | TypeRef::Number
+                        | TypeRef::Number { .. }
                 );
                 out.alias = !basic;
             }
@@ -769,7 +769,7 @@ impl<'a> Generator<'a> {
             TypeRef::Integer { bits, signed } => {
                 format!("{}{bits}", if *signed { "Int" } else { "Uint" })
             }
-            TypeRef::Number => "Float64".into(),
+            TypeRef::Number { bits } => format!("Float{bits}"),
             TypeRef::DateTime => "Time".into(),
             TypeRef::Any => "Any".into(),
             TypeRef::Null => "Null".into(),

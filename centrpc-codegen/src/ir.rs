@@ -316,8 +316,11 @@ pub enum TypeRef {
         /// Signed.
         signed: bool,
     },
-    /// JSON number (float).
-    Number,
+    /// JSON number (float) of `bits` width: 32 (`f32`, schemars' `format: float`) or 64.
+    Number {
+        /// Width in bits.
+        bits: u8,
+    },
     /// RFC 3339 timestamp string.
     DateTime,
     /// UUID string.
@@ -387,6 +390,15 @@ impl TypeRef {
     /// encoding/json: base64) must know.
     pub fn is_bytes(&self) -> bool {
         matches!(self, Self::Array { items } if **items == Self::Integer { bits: 8, signed: false })
+    }
+
+    /// The largest magnitude a float type takes: `f32::MAX` for 32-bit floats (serde turns a
+    /// larger value into infinity, which it then writes as `null`); `None` otherwise.
+    pub fn float_limit(&self) -> Option<f64> {
+        match self {
+            Self::Number { bits: 32 } => Some(f64::from(f32::MAX)),
+            _ => None,
+        }
     }
 
     /// The values an integer type takes (serde refuses any other), e.g. `(0, 4294967295)` for
@@ -995,7 +1007,9 @@ impl Reader {
                 _ => TypeRef::String,
             },
             ["boolean"] => TypeRef::Bool,
-            ["number"] => TypeRef::Number,
+            ["number"] => TypeRef::Number {
+                bits: if schema["format"] == "float" { 32 } else { 64 },
+            },
             ["integer"] => {
                 let format = schema["format"].as_str().unwrap_or("int64");
                 let signed = !format.starts_with("uint");

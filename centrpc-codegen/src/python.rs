@@ -101,7 +101,9 @@ const RESERVED_MEMBERS: &[&str] = &[
 /// Capitalised names a type may not take: builtins, and every name the generated modules import
 /// or define next to the models (they are all re-exported from the package).
 const RESERVED_TYPES: &[&str] = &[
-    // models.py's ranged integer aliases.
+    // models.py's ranged number aliases.
+    "Float32",
+    "StrictFloat32",
     "Int8",
     "Int16",
     "Int32",
@@ -257,7 +259,7 @@ struct Package {
     /// Whether the `_OmitNone` base is needed.
     omit_none: bool,
     /// Ranged integer aliases, by name.
-    int_aliases: Vec<IntAlias>,
+    ranged_aliases: Vec<RangedAlias>,
     classes: Vec<Class>,
     aliases: Vec<Alias>,
     /// Every model class, for `model_rebuild()`.
@@ -458,15 +460,15 @@ struct Builder<'a> {
     /// The integer aliases models.py needs, by name (`UInt32` →
     /// `Annotated[int, Field(ge=0, le=4294967295)]`), so a value out of the Rust type's range is
     /// refused when a model is built, as the server would refuse it.
-    int_aliases: BTreeMap<String, IntAlias>,
-    /// Renders integers as plain `int` (api.py's signatures, which do not import the aliases;
-    /// the models they take check the ranges).
+    ranged_aliases: BTreeMap<String, RangedAlias>,
+    /// Renders integers and floats as plain `int` / `float` (api.py's signatures, which do not
+    /// import the aliases; the models they take check the ranges).
     plain_ints: bool,
 }
 
-/// A ranged integer alias of models.py.
+/// A ranged number alias of models.py (`UInt32`, `Float32`).
 #[derive(Debug, Clone, Serialize)]
-struct IntAlias {
+struct RangedAlias {
     name: String,
     base: String,
     min: String,
@@ -737,7 +739,7 @@ impl Package {
         // The base model's `model_post_init` takes `Any`.
         b.uses.insert("Any");
         let (classes, aliases) = b.models()?;
-        let int_aliases: Vec<IntAlias> = b.int_aliases.values().cloned().collect();
+        let ranged_aliases: Vec<RangedAlias> = b.ranged_aliases.values().cloned().collect();
         let mut rebuild: Vec<String> = classes.iter().map(|c| c.name.clone()).collect();
         rebuild.sort();
         let mut model_names: Vec<String> = classes
@@ -983,7 +985,7 @@ impl Package {
             import_name,
             model_imports,
             omit_none: b.omit_none,
-            int_aliases,
+            ranged_aliases,
             classes,
             aliases,
             rebuild,
@@ -1055,7 +1057,7 @@ impl<'a> Builder<'a> {
             recursive: BTreeSet::new(),
             uses: BTreeSet::new(),
             omit_none: false,
-            int_aliases: BTreeMap::new(),
+            ranged_aliases: BTreeMap::new(),
             plain_ints: false,
         };
         b.recursive = b.alias_cycles();
@@ -1086,7 +1088,7 @@ impl<'a> Builder<'a> {
                 let value = match self.resolve(&f.ty) {
                     TypeRef::String => "\"...\"".to_owned(),
                     TypeRef::Integer { .. } => "1".to_owned(),
-                    TypeRef::Number => "1.0".to_owned(),
+                    TypeRef::Number { .. } => "1.0".to_owned(),
                     TypeRef::Bool => "True".to_owned(),
                     TypeRef::Named { name } => match self.defs.get(name).map(|d| &d.kind) {
                         Some(TypeKind::StringEnum { values }) if !values.is_empty() => {
@@ -1233,9 +1235,9 @@ impl<'a> Builder<'a> {
                 );
                 self.uses.insert("Annotated");
                 self.uses.insert("TypeAlias");
-                self.int_aliases
+                self.ranged_aliases
                     .entry(name.clone())
-                    .or_insert_with(|| IntAlias {
+                    .or_insert_with(|| RangedAlias {
                         name: name.clone(),
                         base,
                         min: min.to_string(),
@@ -1244,7 +1246,26 @@ impl<'a> Builder<'a> {
                     });
                 name
             }
-            TypeRef::Number => strict_scalar(self, "float", "StrictFloat"),
+            TypeRef::Number { bits: 32 } if !self.plain_ints => {
+                let base = strict_scalar(self, "float", "StrictFloat");
+                let max = r.float_limit().expect("a 32-bit float");
+                let name = format!("{}Float32", if strict { "Strict" } else { "" });
+                self.uses.insert("Annotated");
+                self.uses.insert("TypeAlias");
+                self.ranged_aliases
+                    .entry(name.clone())
+                    .or_insert_with(|| RangedAlias {
+                        name: name.clone(),
+                        base,
+                        min: format!("{:?}", -max),
+                        max: format!("{max:?}"),
+                        doc: "A 32-bit float (Rust's `f32`): the server reads a larger magnitude \
+                              as infinity."
+                            .into(),
+                    });
+                name
+            }
+            TypeRef::Number { .. } => strict_scalar(self, "float", "StrictFloat"),
             TypeRef::DateTime => {
                 self.uses.insert("AwareDatetime");
                 "AwareDatetime".into()
@@ -1267,7 +1288,10 @@ impl<'a> Builder<'a> {
                 };
                 let scalar_alias = matches!(
                     self.resolve(r),
-                    TypeRef::String | TypeRef::Bool | TypeRef::Integer { .. } | TypeRef::Number
+                    TypeRef::String
+                        | TypeRef::Bool
+                        | TypeRef::Integer { .. }
+                        | TypeRef::Number { .. }
                 );
                 if strict && scalar_alias {
                     self.uses.insert("Annotated");
@@ -1334,7 +1358,7 @@ impl<'a> Builder<'a> {
             (TypeRef::Any, _) => !default.is_array() && !default.is_object(),
             (TypeRef::Bool, Value::Bool(_)) => true,
             (TypeRef::Integer { .. }, Value::Number(n)) => n.is_i64() || n.is_u64(),
-            (TypeRef::Number, Value::Number(_)) => true,
+            (TypeRef::Number { .. }, Value::Number(_)) => true,
             (TypeRef::String, Value::String(_)) => true,
             (TypeRef::Named { name }, Value::String(s)) => matches!(
                 self.defs.get(name).map(|d| &d.kind),

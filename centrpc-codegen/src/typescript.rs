@@ -537,6 +537,11 @@ fn wire_notes(ty: &TypeRef) -> Vec<String> {
             "Integer ({}{bits}).",
             if *signed { "int" } else { "uint" }
         )],
+        TypeRef::Number { bits: 32 } => vec![
+            "32-bit float (f32): the server rounds it to single precision, and reads a magnitude \
+             above 3.4e38 as infinity."
+                .into(),
+        ],
         TypeRef::DateTime => vec!["RFC 3339 date-time string, e.g. `2024-05-01T12:00:00Z`.".into()],
         TypeRef::Uuid => vec!["UUID string, e.g. `67e55044-10b1-426f-9247-bb680e5fe0c8`.".into()],
         _ => vec![],
@@ -548,7 +553,7 @@ fn ts_type(ty: &TypeRef, names: &Names, prefix: &str) -> (String, bool) {
     match ty {
         TypeRef::String | TypeRef::DateTime | TypeRef::Uuid => ("string".into(), false),
         TypeRef::Bool => ("boolean".into(), false),
-        TypeRef::Integer { .. } | TypeRef::Number => ("number".into(), false),
+        TypeRef::Integer { .. } | TypeRef::Number { .. } => ("number".into(), false),
         // Not `unknown`, which would take `undefined` and bigints that JSON cannot carry.
         TypeRef::Any => (format!("{prefix}JsonValue"), false),
         TypeRef::Null => ("null".into(), false),
@@ -926,7 +931,7 @@ fn sample(ty: &TypeRef, api: &Api, depth: usize) -> Option<String> {
     Some(match ty {
         TypeRef::String => "'…'".into(),
         TypeRef::Bool => "false".into(),
-        TypeRef::Integer { .. } | TypeRef::Number => "1".into(),
+        TypeRef::Integer { .. } | TypeRef::Number { .. } => "1".into(),
         TypeRef::DateTime => "'2024-05-01T12:00:00Z'".into(),
         TypeRef::Uuid => "'67e55044-10b1-426f-9247-bb680e5fe0c8'".into(),
         TypeRef::Array { .. } => "[]".into(),
@@ -1213,7 +1218,7 @@ impl<'a> Checks<'a> {
         match ty {
             TypeRef::String => format!("{prefix}{}", self.helper("isString")),
             TypeRef::Bool => format!("{prefix}{}", self.helper("isBoolean")),
-            TypeRef::Number => format!("{prefix}{}", self.helper("isNumber")),
+            TypeRef::Number { .. } => format!("{prefix}{}", self.helper("isNumber")),
             TypeRef::DateTime => format!("{prefix}{}", self.helper("isDateTime")),
             TypeRef::Uuid => format!("{prefix}{}", self.helper("isUuid")),
             TypeRef::Any => format!("{prefix}{}", self.helper("anyJson")),

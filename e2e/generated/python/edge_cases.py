@@ -84,7 +84,23 @@ def defaults() -> None:
     assert DefaultsInput().tags == [], "mutable defaults are not shared"
     assert wire(DefaultsInput(maybe_count=None)) == {"maybe_count": None}, "explicit null is sent"
     # On the result side these fields are required: always sent.
-    assert set(wire(Defaults())) == {"ratio", "color", "tags", "label", "nested", "maybe_count"}
+    assert set(wire(Defaults())) == {
+        "ratio",
+        "color",
+        "tags",
+        "label",
+        "nested",
+        "maybe_count",
+        "scale",
+    }
+    # An f32 takes magnitudes up to 3.4e38; the server would read a larger one as infinity.
+    assert wire(DefaultsInput(scale=-3.4e38)) == {"scale": -3.4e38}
+    try:
+        DefaultsInput(scale=1e39)
+    except ValidationError:
+        pass
+    else:
+        raise AssertionError("an f32 beyond 3.4e38 was accepted")
 
 
 def optional_never_null() -> None:
