@@ -160,10 +160,12 @@ fn the_generated_client_works_end_to_end() {
     let tmp = tempfile::tempdir().unwrap();
     generate(&tmp.path().join("opensdk"));
     let token = stack.token("42", Some(json!({"plan": "e2e"})));
+    let samples = common::write_everything_samples(tmp.path(), false);
     let out = Command::new(venv("python"))
         .arg(stack::root().join("e2e/generated/python/test_generated.py"))
         .arg(stack.ws_url())
         .arg(&token)
+        .arg(&samples)
         .env("PYTHONPATH", tmp.path())
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()

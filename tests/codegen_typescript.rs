@@ -432,10 +432,13 @@ fn the_generated_client_works_end_to_end() {
     let ws = built_workspace();
 
     let stack = Stack::start(Options::default());
+    // JS-safe: a 64-bit integer beyond 2^53 − 1 is no JavaScript number.
+    let samples = common::write_everything_samples(ws.dir.path(), true);
     let out = Command::new("node")
         .arg(ws.dir.path().join("out/test_generated.js"))
         .arg(stack.ws_url())
         .arg(stack.token("42", None))
+        .arg(&samples)
         .current_dir(ws.dir.path())
         .output()
         .expect("node runs");

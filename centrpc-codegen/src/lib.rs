@@ -27,6 +27,7 @@ mod go;
 pub mod ir;
 mod naming;
 mod python;
+pub mod samples;
 pub mod snippets;
 mod typescript;
 

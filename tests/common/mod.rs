@@ -186,3 +186,52 @@ pub fn files_under(dir: &std::path::Path) -> std::collections::BTreeMap<PathBuf,
     }
     out
 }
+
+/// The zero, minimal and maximal samples of `types.roundtrip`'s params (`EverythingInput`, from
+/// the code generator's [`samples`](centrpc::codegen::samples)), each with what the server
+/// answers for it (its serde reading written back: the server's defaults filled in, `null` for
+/// absent options): `[{"name": "zero", "sample": …, "expected": …}, …]`. With `js_safe`, the
+/// samples' integers stay within ±(2^53 − 1), what a JavaScript number holds exactly.
+pub fn everything_samples(js_safe: bool) -> serde_json::Value {
+    use centrpc::codegen::{
+        ir,
+        samples::{Sample, Samples},
+    };
+    let api = ir::read(&centrpc::schema::document(
+        &app::router(app::App::default()),
+    ))
+    .expect("the example's document reads");
+    let params = api
+        .methods
+        .iter()
+        .find(|m| m.name == "types.roundtrip")
+        .and_then(|m| m.params.clone())
+        .expect("types.roundtrip takes params");
+    let samples = if js_safe {
+        Samples::new(&api).js_safe()
+    } else {
+        Samples::new(&api)
+    };
+    Sample::ALL
+        .iter()
+        .map(|&kind| {
+            let sample = samples.of(&params, kind).expect("Everything has samples");
+            let read: types::Everything =
+                serde_json::from_value(sample.clone()).unwrap_or_else(|e| {
+                    panic!("serde refuses the {} sample {sample}: {e}", kind.name())
+                });
+            serde_json::json!({
+                "name": kind.name(),
+                "sample": sample,
+                "expected": serde_json::to_value(read).unwrap(),
+            })
+        })
+        .collect()
+}
+
+/// [`everything_samples`] written to `samples.json` in `dir`; returns its path.
+pub fn write_everything_samples(dir: &std::path::Path, js_safe: bool) -> PathBuf {
+    let path = dir.join("samples.json");
+    std::fs::write(&path, everything_samples(js_safe).to_string()).unwrap();
+    path
+}

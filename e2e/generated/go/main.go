@@ -5,7 +5,12 @@
 // It prints one line per check and a summary, and exits 1 if any failed.
 //
 //	go run . -url ws://127.0.0.1:8000/connection/websocket -token <JWT for user 42> \
-//		-metrics http://127.0.0.1:9090/metrics -api http://127.0.0.1:8000/api -api-key <key>
+//		-metrics http://127.0.0.1:9090/metrics -api http://127.0.0.1:8000/api -api-key <key> \
+//		-samples samples.json
+//
+// The samples file holds types.roundtrip's zero, minimal and maximal samples, each with what the
+// server answers to it ([{"name", "sample", "expected"}]); the Rust test writes it from the code
+// generator's samples.
 //
 // go.mod points tasksclient at centrpc-codegen/tests/golden/go; the Rust test (tests/codegen_go.rs) runs a copy
 // pointed at a freshly generated module.
@@ -19,6 +24,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"math/big"
 	"os"
 	"reflect"
 	"strings"
@@ -89,14 +95,15 @@ func main() {
 	metrics := flag.String("metrics", "", "the app's metrics URL (http://…/metrics)")
 	apiURL := flag.String("api", "", "Centrifugo's server API (http://…/api)")
 	apiKey := flag.String("api-key", "", "Centrifugo's server API key")
+	samplesPath := flag.String("samples", "", "the samples file of types.roundtrip (JSON)")
 	scenario := flag.String("scenario", "all", "all, or resubscribe (a stream across an app restart: prints READY, then waits for a line on stdin)")
 	flag.Parse()
 	if *scenario == "resubscribe" && *url != "" && *token != "" {
 		resubscribe(*url, *token)
 		summary()
 	}
-	if *url == "" || *token == "" || *metrics == "" || *apiURL == "" || *apiKey == "" {
-		fmt.Fprintln(os.Stderr, "usage: generated -url ws://…/connection/websocket -token JWT -metrics http://…/metrics -api http://…/api -api-key KEY")
+	if *url == "" || *token == "" || *metrics == "" || *apiURL == "" || *apiKey == "" || *samplesPath == "" {
+		fmt.Fprintln(os.Stderr, "usage: generated -url ws://…/connection/websocket -token JWT -metrics http://…/metrics -api http://…/api -api-key KEY -samples FILE")
 		os.Exit(2)
 	}
 
@@ -118,6 +125,7 @@ func main() {
 	process(ctx, api)
 	system(ctx, api)
 	roundtrips(ctx, api)
+	samples(ctx, api, *samplesPath)
 	zeroParams(ctx, api)
 	lowLevel(ctx, api)
 	options(*url, *token)
@@ -423,6 +431,94 @@ func roundtrip(ctx context.Context, api *client.APIClient, name string, sent cli
 	have := canonical(got)
 	check("types.roundtrip: "+name, reflect.DeepEqual(want, have), "\nsent %s\ngot  %s", asJSON(want), asJSON(have))
 	return got
+}
+
+// sameJSON reports whether a and b are the same JSON value, numbers compared by value exactly
+// (1 and 1.0 are the same number; 2^64 − 1 is not 2^64).
+func sameJSON(a, b []byte) bool {
+	var x, y any
+	for _, p := range []struct {
+		data []byte
+		out  *any
+	}{{a, &x}, {b, &y}} {
+		dec := json.NewDecoder(bytes.NewReader(p.data))
+		dec.UseNumber()
+		if err := dec.Decode(p.out); err != nil {
+			return false
+		}
+	}
+	return sameValue(x, y)
+}
+
+func sameValue(a, b any) bool {
+	switch a := a.(type) {
+	case json.Number:
+		b, ok := b.(json.Number)
+		x, okx := new(big.Rat).SetString(string(a))
+		y, oky := new(big.Rat).SetString(string(b))
+		return ok && okx && oky && x.Cmp(y) == 0
+	case map[string]any:
+		b, ok := b.(map[string]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for k, v := range a {
+			w, ok := b[k]
+			if !ok || !sameValue(v, w) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		b, ok := b.([]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for i := range a {
+			if !sameValue(a[i], b[i]) {
+				return false
+			}
+		}
+		return true
+	default:
+		return reflect.DeepEqual(a, b)
+	}
+}
+
+// samples reads each sample of the file at path into an EverythingInput, checks it marshals back
+// to the sample, sends it, and checks the result marshals to what the server answers.
+func samples(ctx context.Context, api *client.APIClient, path string) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		check("samples: read "+path, false, "%v", err)
+		return
+	}
+	var cases []struct {
+		Name     string          `json:"name"`
+		Sample   json.RawMessage `json:"sample"`
+		Expected json.RawMessage `json:"expected"`
+	}
+	if err := json.Unmarshal(data, &cases); err != nil || len(cases) != 3 {
+		check("samples: zero, min and max", false, "%d cases, %v", len(cases), err)
+		return
+	}
+	for _, c := range cases {
+		name := "types.roundtrip sample " + c.Name
+		var in client.EverythingInput
+		if err := json.Unmarshal(c.Sample, &in); err != nil {
+			check(name+": EverythingInput reads it", false, "%v", err)
+			continue
+		}
+		sent, err := json.Marshal(in)
+		check(name+": written back as it was read", err == nil && sameJSON(sent, c.Sample), "%v\nsample %s\nsent   %s", err, c.Sample, sent)
+		got, err := api.TypesRoundtrip(ctx, in)
+		if err != nil {
+			check(name, false, "%v", err)
+			continue
+		}
+		wire, err := json.Marshal(got)
+		check(name+": comes back as the server wrote it", err == nil && sameJSON(wire, c.Expected), "%v\nwant %s\ngot  %s", err, c.Expected, wire)
+	}
 }
 
 func roundtrips(ctx context.Context, api *client.APIClient) {

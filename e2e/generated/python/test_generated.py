@@ -1,8 +1,11 @@
 """End-to-end test of the generated Python client against the example app behind Centrifugo.
 
-Usage: python test_generated.py WS_URL TOKEN
+Usage: python test_generated.py WS_URL TOKEN SAMPLES
 (the token is for user "42" with meta {"plan": "e2e"}; the generated package must be importable
-as `opensdk.python`, i.e. the directory holding `opensdk/` is on PYTHONPATH).
+as `opensdk.python`, i.e. the directory holding `opensdk/` is on PYTHONPATH; SAMPLES is the JSON
+file of `types.roundtrip`'s zero, minimal and maximal samples with what the server answers to
+each, `[{"name", "sample", "expected"}]`, which the Rust test writes from the code generator's
+samples).
 
 Calls every method of the example through the typed APIClient (and the low-level `call`), checks
 results and typed errors, prints one line per check and a summary; exits 1 on any failure.
@@ -11,6 +14,7 @@ results and typed errors, prints one line per check and a summary; exits 1 on an
 from __future__ import annotations
 
 import asyncio
+import json
 import pickle
 import sys
 import time
@@ -120,6 +124,17 @@ class Checks:
             self.check(f"{name}: no unexpected exception", False, traceback.format_exc())
 
 
+def same_json(a: Any, b: Any) -> bool:
+    """JSON equality that, unlike `==`, tells a bool from an int and an int from a float."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b))
+    return bool(a == b)
+
+
 class Inbox(SubscriptionEventHandler):
     def __init__(self) -> None:
         self.items: list[Any] = []
@@ -192,7 +207,7 @@ def everything(case: int) -> EverythingInput:
     )
 
 
-async def main(url: str, token: str) -> int:
+async def main(url: str, token: str, cases: list[dict[str, Any]]) -> int:
     c = Checks()
 
     async with CentrifugoRPCClient(url, token, timeout=5.0) as rpc:
@@ -501,6 +516,32 @@ async def main(url: str, token: str) -> int:
             raw = await rpc.call("tasks.get_stats", {"user_id": "nobody"})
             c.equal("call: raw JSON result", raw, {"total": 0, "completed": 0})
 
+        async def samples() -> None:
+            """The zero, minimal and maximal values of EverythingInput, built in Python from
+            their JSON, round-tripped, and written back as JSON."""
+            names = [x["name"] for x in cases]
+            c.equal("samples: zero, min and max", names, ["zero", "min", "max"])
+            for case in cases:
+                name = f"types.roundtrip sample {case['name']}"
+                try:
+                    value = EverythingInput.model_validate(case["sample"])
+                except ValidationError as e:
+                    c.check(f"{name}: EverythingInput reads it", False, str(e))
+                    continue
+                sent = value.model_dump(mode="json", by_alias=True, exclude_unset=True)
+                c.check(
+                    f"{name}: written back as it was read",
+                    same_json(sent, case["sample"]),
+                    f"\nsample {case['sample']!r}\nsent   {sent!r}",
+                )
+                got = await api.types_roundtrip(value)
+                wire = got.model_dump(mode="json", by_alias=True, exclude_unset=True)
+                c.check(
+                    f"{name}: comes back as the server wrote it",
+                    same_json(wire, case["expected"]),
+                    f"\nwant {case['expected']!r}\ngot  {wire!r}",
+                )
+
         for name, body in [
             ("whoami", who),
             ("tasks", tasks),
@@ -509,6 +550,7 @@ async def main(url: str, token: str) -> int:
             ("process", process),
             ("echo", echo),
             ("roundtrip", roundtrip),
+            ("samples", samples),
             ("low-level", low_level),
         ]:
             await c.run(name, body)
@@ -793,7 +835,9 @@ async def main(url: str, token: str) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    if len(sys.argv) != 4:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
-    sys.exit(asyncio.run(main(sys.argv[1], sys.argv[2])))
+    with open(sys.argv[3], encoding="utf-8") as f:
+        samples = json.load(f)
+    sys.exit(asyncio.run(main(sys.argv[1], sys.argv[2], samples)))

@@ -2,13 +2,19 @@
 // package generated for the example app, built with its own `tsc` build, imported by its package
 // name as Node 20 ESM, with `ws` as the WebSocket, against the example app behind Centrifugo.
 //
-//   node out/test_generated.js <ws-url> <token for user 42>
+//   node out/test_generated.js <ws-url> <token for user 42> <samples.json>
+//
+// samples.json holds types.roundtrip's zero, minimal and maximal samples, each with what the
+// server answers to it ([{"name", "sample", "expected"}]), which the Rust test writes from the
+// code generator's samples. They are the JS-safe samples: a 64-bit integer beyond 2^53 − 1 is
+// no JavaScript number (JSON.parse rounds it), so their integers are clamped to ±(2^53 − 1).
 //
 // Calls every method, every error outcome and every type construct; prints one line per check
 // and a summary; exits non-zero when any check failed. The `typeChecks` function is never run:
 // its `@ts-expect-error` lines make `tsc` fail when the generated types are too loose.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 
 import WebSocket from 'ws';
 
@@ -45,11 +51,20 @@ import type {
   WhoAmI,
 } from 'tasks-client';
 
-const [url, token] = process.argv.slice(2);
-if (url === undefined || token === undefined) {
-  console.error('usage: node test_generated.js <ws-url> <token>');
+const [url, token, samplesPath] = process.argv.slice(2);
+if (url === undefined || token === undefined || samplesPath === undefined) {
+  console.error('usage: node test_generated.js <ws-url> <token> <samples.json>');
   process.exit(2);
 }
+
+/** One sample of `types.roundtrip`'s params, with what the server answers to it. */
+interface SampleCase {
+  name: string;
+  sample: EverythingInput;
+  expected: Everything;
+}
+
+const samples = JSON.parse(readFileSync(samplesPath, 'utf8')) as SampleCase[];
 
 const watchdog = setTimeout(() => {
   console.log('FAIL the test program did not finish within 60 s');
@@ -482,6 +497,19 @@ async function main(): Promise<void> {
     await check(`types.roundtrip: ${name}`, async () => {
       const got: Everything = await api.typesRoundtrip(value);
       assert.deepEqual(got, expectedOf(value));
+    });
+  }
+
+  await check('types.roundtrip samples: zero, min and max', async () => {
+    assert.deepEqual(
+      samples.map((c) => c.name),
+      ['zero', 'min', 'max'],
+    );
+  });
+  for (const { name, sample, expected } of samples) {
+    await check(`types.roundtrip sample ${name}: comes back as the server wrote it`, async () => {
+      const got: Everything = await api.typesRoundtrip(sample);
+      assert.deepEqual(got, expected);
     });
   }
 
