@@ -11,10 +11,10 @@
 //!   each enum at its last value and each union at its last variant (so `Min` and `Max` together
 //!   cover the first and the last).
 //!
-//! Two limits of the API document show here. Integer map keys: the document says whether they
-//! are signed, not their width (see [`TypeRef::Map`]), so maximal maps use the ends of the 8-bit
-//! range, which every width admits. Floats: the document does not tell `f32` from `f64`, so
-//! samples use small numbers both represent exactly.
+//! Integer map keys: the API document says whether they are signed, not their width (see
+//! [`TypeRef::Map`]), so maximal maps use the ends of the 8-bit range, which every width admits.
+//! Floats use small numbers that `f32` and `f64` both represent exactly (an `f32` end would come
+//! back as its shortest single-precision form, another `f64`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -132,7 +132,7 @@ impl<'a> Samples<'a> {
                     Max => hi,
                 })
             }
-            TypeRef::Number => json!(match sample {
+            TypeRef::Number { .. } => json!(match sample {
                 Zero => 0.0,
                 Min => -1.5,
                 Max => 2.5,
@@ -323,7 +323,7 @@ impl<'a> Samples<'a> {
         match ty {
             TypeRef::String | TypeRef::DateTime | TypeRef::Uuid => one(Kind::String),
             TypeRef::Bool => one(Kind::Bool),
-            TypeRef::Integer { .. } | TypeRef::Number => one(Kind::Number),
+            TypeRef::Integer { .. } | TypeRef::Number { .. } => one(Kind::Number),
             TypeRef::Null => one(Kind::Null),
             TypeRef::Any => Kind::ALL.into(),
             TypeRef::Array { .. } => one(Kind::Array),
