@@ -526,7 +526,7 @@ impl<'a> Generator<'a> {
     fn type_def(
         &mut self,
         t: &'a TypeDef,
-        hoisted: &BTreeMap<&str, String>,
+        hoisted: &BTreeMap<String, String>,
     ) -> Result<GoType, CodegenError> {
         let name = self.type_name(&t.name);
         let fallback = hoisted
@@ -917,23 +917,18 @@ pub fn render(api: &Api, module: Option<&str>) -> Result<Vec<File>, CodegenError
         names.insert(t.name.as_str(), name);
     }
     // Hoisted variant structs have no description of their own: say where they come from.
-    let mut hoisted: BTreeMap<&str, String> = BTreeMap::new();
-    for t in &api.types {
-        if let TypeKind::Tagged { variants, .. } | TypeKind::External { variants } = &t.kind {
-            for v in variants {
-                if let Payload::Fields { type_name, .. } = &v.payload {
-                    hoisted.insert(
-                        type_name.as_str(),
-                        format!(
-                            "is the content of the variant {} of {}.",
-                            lit(&v.tag_value),
-                            names[t.name.as_str()]
-                        ),
-                    );
-                }
-            }
-        }
-    }
+    let hoisted: BTreeMap<String, String> = api
+        .variant_origins()
+        .into_iter()
+        .map(|(name, o)| {
+            let doc = format!(
+                "is the content of the variant {} of {}.",
+                lit(&o.tag_value),
+                names[o.enum_name.as_str()]
+            );
+            (name, doc)
+        })
+        .collect();
     let mut gen = Generator {
         types: api.types.iter().map(|t| (t.name.as_str(), t)).collect(),
         names,

@@ -355,26 +355,53 @@ pub enum TypeRef {
     },
 }
 
+/// Where a hoisted variant struct comes from: the enum and the variant whose content it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VariantOrigin {
+    /// The enum's IR name.
+    pub enum_name: String,
+    /// The variant's tag value on the wire.
+    pub tag_value: String,
+    /// The enum's tag property when it is internally tagged (the struct then carries the tag
+    /// on the wire itself); `None` for adjacently and externally tagged enums.
+    pub internal_tag: Option<String>,
+}
+
 impl Api {
-    /// The hoisted structs that are the payload of an internally tagged variant, each with its
-    /// enum's tag property and the variant's tag value: such a struct carries the tag on the wire.
-    pub fn internal_variant_tags(&self) -> BTreeMap<String, (String, String)> {
+    /// Every hoisted variant struct, by name, with where it comes from (its docs say so).
+    pub fn variant_origins(&self) -> BTreeMap<String, VariantOrigin> {
         let mut out = BTreeMap::new();
         for t in &self.types {
-            if let TypeKind::Tagged {
-                tag,
-                content: None,
-                variants,
-            } = &t.kind
-            {
-                for v in variants {
-                    if let Payload::Fields { type_name, .. } = &v.payload {
-                        out.insert(type_name.clone(), (tag.clone(), v.tag_value.clone()));
-                    }
+            let (variants, internal_tag) = match &t.kind {
+                TypeKind::Tagged {
+                    tag,
+                    content,
+                    variants,
+                } => (variants, content.is_none().then(|| tag.clone())),
+                TypeKind::External { variants } => (variants, None),
+                _ => continue,
+            };
+            for v in variants {
+                if let Payload::Fields { type_name, .. } = &v.payload {
+                    let origin = VariantOrigin {
+                        enum_name: t.name.clone(),
+                        tag_value: v.tag_value.clone(),
+                        internal_tag: internal_tag.clone(),
+                    };
+                    out.insert(type_name.clone(), origin);
                 }
             }
         }
         out
+    }
+
+    /// The hoisted structs that are the payload of an internally tagged variant, each with its
+    /// enum's tag property and the variant's tag value: such a struct carries the tag on the wire.
+    pub fn internal_variant_tags(&self) -> BTreeMap<String, (String, String)> {
+        self.variant_origins()
+            .into_iter()
+            .filter_map(|(name, o)| Some((name, (o.internal_tag?, o.tag_value))))
+            .collect()
     }
 }
 

@@ -1024,29 +1024,20 @@ impl<'a> Builder<'a> {
             shapes.insert(t.name.clone(), shape);
         }
         let internal_payloads = api.internal_variant_tags();
-        let mut payload_docs = BTreeMap::new();
-        for t in &api.types {
-            let variants = match &t.kind {
-                TypeKind::External { variants }
-                | TypeKind::Tagged {
-                    content: Some(_),
-                    variants,
-                    ..
-                } => variants,
-                _ => continue,
-            };
-            for v in variants {
-                if let Payload::Fields { type_name, .. } = &v.payload {
-                    payload_docs.insert(
-                        type_name.clone(),
-                        format!(
-                            "The content of the ``{}`` variant of :data:`{}`.",
-                            v.tag_value, names[&t.name]
-                        ),
-                    );
-                }
-            }
-        }
+        // Hoisted variant structs of adjacently and externally tagged enums have no description
+        // of their own: say where they come from.
+        let payload_docs = api
+            .variant_origins()
+            .into_iter()
+            .filter(|(_, o)| o.internal_tag.is_none())
+            .map(|(name, o)| {
+                let doc = format!(
+                    "The content of the ``{}`` variant of :data:`{}`.",
+                    o.tag_value, names[&o.enum_name]
+                );
+                (name, doc)
+            })
+            .collect();
         let mut b = Self {
             api,
             payload_docs,
