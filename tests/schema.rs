@@ -1011,3 +1011,50 @@ fn two_instantiations_of_a_generic_type_are_refused_until_named() {
     schema::check_names(&Router::new(()).rpc("p.points", points)).unwrap();
     schema::check_names(&app::router(app::App::default())).unwrap();
 }
+
+// Params types only read (schemas), never built.
+#[allow(dead_code)]
+mod examples {
+    use super::*;
+
+    #[derive(Deserialize, JsonSchema)]
+    pub struct Two {
+        pub a: String,
+        pub b: u32,
+    }
+
+    #[derive(Deserialize, JsonSchema)]
+    pub struct One {
+        pub a: bool,
+        #[serde(default)]
+        pub optional: Vec<String>,
+    }
+
+    #[derive(Deserialize, JsonSchema)]
+    pub struct Listy {
+        pub items: Vec<String>,
+    }
+}
+
+#[test]
+fn the_readme_example_is_the_method_easiest_to_write_in_every_language() {
+    use examples::*;
+    let pick = |router: Router<()>| {
+        let api = ir::read(&schema::document(&router)).unwrap();
+        api.example_method().map(|m| m.name.clone())
+    };
+    // Fewest fields to give, all scalars (a list is not, an optional field does not count).
+    let router = Router::new(())
+        .rpc("a.two", takes::<Two>)
+        .rpc("b.listy", takes::<Listy>)
+        .rpc("c.one", takes::<One>);
+    assert_eq!(pick(router).as_deref(), Some("c.one"));
+    // None writable: the first method without params, else the first method.
+    let router = Router::new(())
+        .rpc("a.listy", takes::<Listy>)
+        .rpc("b.none", takes::<()>);
+    assert_eq!(pick(router).as_deref(), Some("b.none"));
+    let router = Router::new(()).rpc("a.listy", takes::<Listy>);
+    assert_eq!(pick(router).as_deref(), Some("a.listy"));
+    assert_eq!(pick(Router::new(())), None);
+}

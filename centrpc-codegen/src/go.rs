@@ -1168,28 +1168,25 @@ pub fn render(api: &Api, module: Option<&str>) -> Result<Vec<File>, CodegenError
             publish_signature,
         });
     }
-    // The README's example: a method with struct params, else one without params.
-    let example_call = api
-        .methods
-        .iter()
-        .zip(&methods)
-        .find(|(m, _)| {
-            matches!(&m.params, Some(TypeRef::Named { name })
-                if matches!(gen.types.get(name.as_str()).map(|t| &t.kind), Some(TypeKind::Struct { .. })))
-        })
-        .map(|(_, g)| {
-            format!(
-                "{}(ctx, client.{}{{ /* … */ }})",
-                g.name,
-                g.params.as_deref().unwrap_or_default()
-            )
-        })
-        .or_else(|| {
-            methods
-                .iter()
-                .find(|g| g.params.is_none() && g.result.is_some())
-                .map(|g| format!("{}(ctx)", g.name))
-        });
+    // The README's example: the IR's example method, its params a composite literal.
+    let example_call = api.example_method().map(|m| {
+        let g = &methods[api
+            .methods
+            .iter()
+            .position(|x| std::ptr::eq(x, m))
+            .expect("one of the API's methods")];
+        let is_struct = |r: &TypeRef| {
+            matches!(r, TypeRef::Named { name }
+                if matches!(api.type_def(name).map(|t| &t.kind), Some(TypeKind::Struct { .. })))
+        };
+        match (&m.params, &g.params) {
+            (Some(r), Some(p)) if is_struct(r) => {
+                format!("{}(ctx, client.{p}{{ /* … */ }})", g.name)
+            }
+            (Some(_), _) => format!("{}(ctx, params)", g.name),
+            (None, _) => format!("{}(ctx)", g.name),
+        }
+    });
     // The README's stream example: the first stream, its params a composite literal when a type.
     let example_stream = streams.first().map(|s| {
         let key = if s.keyed { ", \"key\"" } else { "" };

@@ -395,6 +395,66 @@ impl Api {
         out
     }
 
+    /// The named type `name` (the types are sorted by name).
+    pub fn type_def(&self, name: &str) -> Option<&TypeDef> {
+        self.types
+            .binary_search_by(|t| t.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.types[i])
+    }
+
+    /// `r` with aliases followed to what they name (a cycle stops where it is).
+    pub fn resolve<'r>(&'r self, r: &'r TypeRef) -> &'r TypeRef {
+        let mut cur = r;
+        for _ in 0..64 {
+            match cur {
+                TypeRef::Named { name } => match self.type_def(name).map(|d| &d.kind) {
+                    Some(TypeKind::Alias { target }) => cur = target,
+                    _ => return cur,
+                },
+                _ => return cur,
+            }
+        }
+        cur
+    }
+
+    /// The method the generated READMEs show first: the one whose params are a struct with the
+    /// fewest fields a caller must give, all of them scalars (strings, numbers, booleans, unit
+    /// enums), so every language can write a literal of it; else the first method without
+    /// params; else the first method.
+    pub fn example_method(&self) -> Option<&Method> {
+        let scalar = |ty: &TypeRef| match self.resolve(ty) {
+            TypeRef::String | TypeRef::Bool | TypeRef::Integer { .. } | TypeRef::Number { .. } => {
+                true
+            }
+            TypeRef::Named { name } => matches!(
+                self.type_def(name).map(|d| &d.kind),
+                Some(TypeKind::StringEnum { values }) if !values.is_empty()
+            ),
+            _ => false,
+        };
+        let given = |m: &Method| {
+            let Some(TypeRef::Named { name }) = &m.params else {
+                return None;
+            };
+            let Some(TypeKind::Struct { fields }) = self.type_def(name).map(|d| &d.kind) else {
+                return None;
+            };
+            let given: Vec<&Field> = fields
+                .iter()
+                .filter(|f| f.required && f.default.is_none())
+                .collect();
+            given.iter().all(|f| scalar(&f.ty)).then_some(given.len())
+        };
+        self.methods
+            .iter()
+            .filter_map(|m| Some((given(m)?, m)))
+            .min_by_key(|(n, _)| *n)
+            .map(|(_, m)| m)
+            .or_else(|| self.methods.iter().find(|m| m.params.is_none()))
+            .or_else(|| self.methods.first())
+    }
+
     /// The hoisted structs that are the payload of an internally tagged variant, each with its
     /// enum's tag property and the variant's tag value: such a struct carries the tag on the wire.
     pub fn internal_variant_tags(&self) -> BTreeMap<String, (String, String)> {

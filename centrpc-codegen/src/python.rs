@@ -1062,64 +1062,51 @@ impl<'a> Builder<'a> {
             .unwrap_or_else(|| type_name(&words(name)))
     }
 
-    /// The README's example call: the method whose params class has the fewest required
-    /// fields, all scalars (so placeholders can be written), else the first method.
+    /// The README's example call: the IR's example method, its params class written with a
+    /// placeholder for each field a caller must give.
     fn example(&self, methods: &[PyMethod]) -> Option<Example> {
-        let mut best: Option<(usize, Example)> = None;
-        for (m, pm) in self.api.methods.iter().zip(methods) {
-            let Some(TypeRef::Named { name }) = &m.params else {
-                continue;
-            };
-            let Some(TypeKind::Struct { fields }) = self.defs.get(name).map(|d| &d.kind) else {
-                continue;
-            };
-            let mut args = Vec::new();
-            let mut scalar = true;
-            for f in fields.iter().filter(|f| f.required && f.default.is_none()) {
-                let value = match self.resolve(&f.ty) {
-                    TypeRef::String => "\"...\"".to_owned(),
-                    TypeRef::Integer { .. } => "1".to_owned(),
-                    TypeRef::Number { .. } => "1.0".to_owned(),
-                    TypeRef::Bool => "True".to_owned(),
-                    TypeRef::Named { name } => match self.defs.get(name).map(|d| &d.kind) {
-                        Some(TypeKind::StringEnum { values }) if !values.is_empty() => {
-                            py_str(&values[0].value)
-                        }
-                        _ => {
-                            scalar = false;
-                            break;
-                        }
-                    },
-                    _ => {
-                        scalar = false;
-                        break;
-                    }
-                };
-                args.push(format!("{}={value}", member_name(&f.words)));
+        let m = self.api.example_method()?;
+        let pm = &methods[self.api.methods.iter().position(|x| std::ptr::eq(x, m))?];
+        let args = |fields: &[crate::ir::Field]| -> Option<Vec<String>> {
+            fields
+                .iter()
+                .filter(|f| f.required && f.default.is_none())
+                .map(|f| {
+                    let value = match self.api.resolve(&f.ty) {
+                        TypeRef::String => "\"...\"".to_owned(),
+                        TypeRef::Integer { .. } => "1".to_owned(),
+                        TypeRef::Number { .. } => "1.0".to_owned(),
+                        TypeRef::Bool => "True".to_owned(),
+                        TypeRef::Named { name } => match self.defs.get(name).map(|d| &d.kind) {
+                            Some(TypeKind::StringEnum { values }) => py_str(&values.first()?.value),
+                            _ => return None,
+                        },
+                        _ => return None,
+                    };
+                    Some(format!("{}={value}", member_name(&f.words)))
+                })
+                .collect()
+        };
+        if let Some(TypeRef::Named { name }) = &m.params {
+            if let Some(TypeKind::Struct { fields }) = self.defs.get(name).map(|d| &d.kind) {
+                if let Some(args) = args(fields) {
+                    let class = self.py_name(name);
+                    return Some(Example {
+                        method: pm.name.clone(),
+                        argument: format!("{class}({})", args.join(", ")),
+                        params_type: Some(class),
+                    });
+                }
             }
-            if !scalar || best.as_ref().is_some_and(|(n, _)| *n <= args.len()) {
-                continue;
-            }
-            let class = self.py_name(name);
-            best = Some((
-                args.len(),
-                Example {
-                    method: pm.name.clone(),
-                    argument: format!("{class}({})", args.join(", ")),
-                    params_type: Some(class),
-                },
-            ));
         }
-        best.map(|(_, e)| e).or_else(|| {
-            methods.first().map(|pm| Example {
-                method: pm.name.clone(),
-                params_type: None,
-                argument: if pm.params_arg.is_some() {
-                    "...".into()
-                } else {
-                    String::new()
-                },
-            })
+        Some(Example {
+            method: pm.name.clone(),
+            params_type: None,
+            argument: if pm.params_arg.is_some() {
+                "...".into()
+            } else {
+                String::new()
+            },
         })
     }
 
@@ -1278,7 +1265,7 @@ impl<'a> Builder<'a> {
                     py
                 };
                 let scalar_alias = matches!(
-                    self.resolve(r),
+                    self.api.resolve(r),
                     TypeRef::String
                         | TypeRef::Bool
                         | TypeRef::Integer { .. }
@@ -1318,30 +1305,15 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// The type behind aliases.
-    fn resolve<'r>(&'r self, r: &'r TypeRef) -> &'r TypeRef {
-        let mut cur = r;
-        for _ in 0..64 {
-            match cur {
-                TypeRef::Named { name } => match self.defs.get(name).map(|d| &d.kind) {
-                    Some(TypeKind::Alias { target }) => cur = target,
-                    _ => return cur,
-                },
-                _ => return cur,
-            }
-        }
-        cur
-    }
-
     /// Whether `default` can be written as a plain Python literal of type `ty` (otherwise it is
     /// given to `Field(default=…, validate_default=True)`).
     fn plain_default(&self, ty: &TypeRef, default: &Value) -> bool {
-        let ty = match self.resolve(ty) {
+        let ty = match self.api.resolve(ty) {
             TypeRef::Nullable { inner } => {
                 if default.is_null() {
                     return true;
                 }
-                self.resolve(inner)
+                self.api.resolve(inner)
             }
             other => other,
         };
@@ -1368,7 +1340,7 @@ impl<'a> Builder<'a> {
         let mut annotation = self.ty(&f.ty, false);
         let nullable = f.ty.is_nullable()
             || matches!(
-                self.resolve(&f.ty),
+                self.api.resolve(&f.ty),
                 TypeRef::Any | TypeRef::Null | TypeRef::Nullable { .. }
             );
         let mut always_sent = false;
@@ -1593,7 +1565,7 @@ impl<'a> Builder<'a> {
                                 members.push(cname);
                             }
                             (None, Payload::Type { ty }) => {
-                                let parent = match self.resolve(ty) {
+                                let parent = match self.api.resolve(ty) {
                                     TypeRef::Named { name }
                                         if matches!(self.shapes.get(name), Some(Shape::Class)) =>
                                     {

@@ -206,27 +206,21 @@ pub fn render(api: &Api, npm_package: Option<&str>) -> Result<Vec<File>, Codegen
         })
         .collect();
     // The README's example call: the first method whose params can be written as a literal.
-    let example = api
-        .methods
-        .iter()
-        .zip(&methods)
-        .find_map(|(m, view)| {
-            let literal = sample(m.params.as_ref()?, api, 0)?;
-            Some(ExampleView {
-                ident: view.ident.clone(),
-                args: format!("{literal}, "),
-            })
+    // The README's example call: the IR's example method, with a literal of its params.
+    let example = api.example_method().and_then(|m| {
+        let view = &methods[api.methods.iter().position(|x| std::ptr::eq(x, m))?];
+        let args = match &m.params {
+            None => String::new(),
+            Some(p) => match sample(p, api, 0) {
+                Some(literal) => format!("{literal}, "),
+                None => "params, ".into(),
+            },
+        };
+        Some(ExampleView {
+            ident: view.ident.clone(),
+            args,
         })
-        .or_else(|| {
-            methods.first().map(|m| ExampleView {
-                ident: m.ident.clone(),
-                args: if m.params.is_some() {
-                    "params, ".into()
-                } else {
-                    String::new()
-                },
-            })
-        });
+    });
     let streams = api
         .streams
         .iter()
@@ -939,7 +933,7 @@ fn sample(ty: &TypeRef, api: &Api, depth: usize) -> Option<String> {
         TypeRef::Nullable { .. } | TypeRef::Null => "null".into(),
         TypeRef::Any => return None,
         TypeRef::Named { name } => {
-            let def = api.types.iter().find(|t| &t.name == name)?;
+            let def = api.type_def(name)?;
             match &def.kind {
                 TypeKind::Struct { fields } => {
                     let entries = fields
