@@ -1,0 +1,640 @@
+//! The Python client generator: a package (`DIR/python`) of Pydantic v2 models, a
+//! connection-level `CentrifugoRPCClient` over centrifuge-python and a typed `APIClient` with one
+//! `async def` per RPC method, plus `pyproject.toml`, `py.typed` and a README.
+//!
+//! Wire rules, from the serde contracts in the IR:
+//! - every field is a snake_case attribute; when the wire name differs it is given as
+//!   `validation_alias` + `serialization_alias` (not `alias`, which type checkers would take as
+//!   the only keyword `__init__` accepts, making `from_=` a type error);
+//! - params are sent with `exclude_unset`: a field the caller may leave out and did not set is
+//!   left out; a field required on the wire (a tag, a result field with a default) is always
+//!   counted as set; an optional field that may not be `null` is left out when it is `None`;
+//! - results are validated in JSON mode, strictly, as serde reads them (no `"3"` → `3`), which
+//!   is what makes untagged unions pick the same alternative serde does;
+//! - internally and adjacently tagged enums are discriminated unions, externally tagged ones a
+//!   union of the unit variants' string literals and one `{Variant: payload}` model per other
+//!   variant, untagged ones a left-to-right union.
+//!
+//! This module holds the entry point, the view model the templates render (`Package`) and the
+//! build state its parts share; `names` makes Python identifiers and literals, `docs` docstrings
+//! and import lines, `types` the models of models.py and `methods` the `APIClient` of api.py.
+
+mod docs;
+mod methods;
+mod names;
+mod types;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::{
+    environment,
+    ir::{Api, TypeDef, TypeRef},
+    naming::{screaming, words},
+    CodegenError, File,
+};
+
+use docs::{docstring, import_line, isort};
+pub use names::check_package;
+use names::{app_error_member, default_names, py_str};
+pub(crate) use names::{member_name, type_name};
+
+/// The templates, by output file.
+const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "__init__.py",
+        include_str!("../templates/python/__init__.py.j2"),
+    ),
+    ("api.py", include_str!("../templates/python/api.py.j2")),
+    (
+        "client.py",
+        include_str!("../templates/python/client.py.j2"),
+    ),
+    (
+        "models.py",
+        include_str!("../templates/python/models.py.j2"),
+    ),
+    (
+        "pyproject.toml",
+        include_str!("../templates/python/pyproject.toml.j2"),
+    ),
+    (
+        "README.md",
+        include_str!("../templates/python/README.md.j2"),
+    ),
+];
+
+/// Renders the python package, named `python_package` when given (`--python-package`).
+pub fn render(api: &Api, python_package: Option<&str>) -> Result<Vec<File>, CodegenError> {
+    let package = Package::build(api, python_package)?;
+    let mut env = environment();
+    env.add_filter("pystr", |s: String| py_str(&s));
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source)?;
+    }
+    let mut files = Vec::new();
+    for (name, _) in TEMPLATES {
+        let text = env.get_template(name)?.render(&package)?;
+        files.push(File::new(*name, text));
+    }
+    files.push(File::new("py.typed", ""));
+    Ok(files)
+}
+
+/// Everything the templates render, with every Python expression already built.
+#[derive(Debug, Serialize)]
+struct Package {
+    title: String,
+    version: String,
+    /// The PEP 440 form of `version`.
+    dist_version: String,
+    /// `tasks-client`.
+    dist: String,
+    /// `tasks_client`.
+    import_name: String,
+    /// Imports of models.py (full lines, in isort order).
+    model_imports: Vec<String>,
+    /// Whether the `_OmitNone` base is needed.
+    omit_none: bool,
+    /// Ranged integer aliases, by name.
+    ranged_aliases: Vec<RangedAlias>,
+    classes: Vec<Class>,
+    aliases: Vec<Alias>,
+    /// Every model class, for `model_rebuild()`.
+    rebuild: Vec<String>,
+    /// Every public name of models.py, isort-ordered.
+    model_names: Vec<String>,
+    /// The names of models.py api.py uses.
+    api_model_imports: Vec<String>,
+    /// Imports of api.py other than the models (full lines, in order).
+    api_imports: Vec<String>,
+    adapters: Vec<Adapter>,
+    methods: Vec<PyMethod>,
+    /// Subscriptions: streams, then channels.
+    subscriptions: Vec<PySubscribe>,
+    /// `publish_<channel>` methods.
+    publishes: Vec<PyPublish>,
+    /// Module-level decode/encode functions of api.py.
+    codecs: Vec<Codec>,
+    /// The names api.py imports from `.client`.
+    client_imports: Vec<String>,
+    /// The connect hook's typed data (a `connect_data` function), when typed.
+    connect_data: Option<PyConnectPart>,
+    /// The connect reply's typed data (`APIClient.connect_reply_data`), when typed.
+    connect_reply: Option<PyConnectPart>,
+    errors: Vec<PyError>,
+    /// The members of `AppErrorCode`: the application's declared errors.
+    app_errors: Vec<PyError>,
+    /// `__all__` of the package.
+    all: Vec<String>,
+    /// Extra runtime dependencies (beyond centrifuge-python and pydantic).
+    extra_dependencies: Vec<String>,
+    /// A method for the README example.
+    example: Option<Example>,
+}
+
+#[derive(Debug, Serialize)]
+struct Class {
+    name: String,
+    base: String,
+    /// The body's blocks (docstring, class variables, one per field), to be separated by blank
+    /// lines; each is indented and has no trailing newline.
+    body: Vec<String>,
+}
+
+/// A field's declaration and docstring, indented.
+#[derive(Debug)]
+struct PyField {
+    decl: String,
+    doc: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Alias {
+    name: String,
+    /// The value expression.
+    #[serde(skip)]
+    value: String,
+    /// Recursive: emitted as `TypeAliasType` at runtime.
+    recursive: bool,
+    /// The whole definition (set once every alias is known).
+    statement: String,
+    /// The docstring block (not indented), or empty.
+    doc: String,
+}
+
+/// A typed part of connecting: its Python type and the codec function that encodes or decodes it.
+#[derive(Debug, Serialize)]
+struct PyConnectPart {
+    ty: String,
+    codec: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Adapter {
+    name: String,
+    ty: String,
+}
+
+#[derive(Debug, Serialize)]
+struct PyMethod {
+    name: String,
+    wire: String,
+    /// Quoted wire name.
+    wire_literal: String,
+    /// `params: TaskStatsParams, ` or empty.
+    params_arg: Option<String>,
+    /// The expression that turns `params` into JSON-ready data.
+    params_expr: String,
+    result_ty: String,
+    /// Statement(s) after the call, each a full line at method-body indentation, that return the
+    /// decoded result from `data`; `None` when the result is `None`.
+    returns: Option<String>,
+    /// Whether `returns` validates (and so runs inside `decoding(...)`).
+    decodes: bool,
+    /// Whether the method is idempotent (the client's retry policy applies).
+    idempotent: bool,
+    /// Docstring block, indented.
+    doc: String,
+    /// One line for the README.
+    summary: String,
+    params_ty: String,
+}
+
+/// A method that returns a typed subscription (a stream or a channel).
+#[derive(Debug, Serialize)]
+struct PySubscribe {
+    name: String,
+    /// The channel (pattern) for the README.
+    pattern: String,
+    /// `stream` or `channel`, for the README.
+    what: String,
+    keyed: bool,
+    /// `params: WatchTasks` or `None`.
+    params_arg: Option<String>,
+    /// The subscribe data expression.
+    params_expr: String,
+    /// The channel expression: `"watch:count"` or `"tally:" + key`.
+    channel_expr: String,
+    /// `Subscription[Count]` or `PublishingSubscription[Tally, TallyAdd]`.
+    return_ty: String,
+    class: String,
+    decode: String,
+    encode: Option<String>,
+    item_ty: String,
+    publication_ty: Option<String>,
+    doc: String,
+    summary: String,
+}
+
+/// `publish_<channel>`.
+#[derive(Debug, Serialize)]
+struct PyPublish {
+    name: String,
+    pattern: String,
+    keyed: bool,
+    channel_expr: String,
+    value_ty: String,
+    encode: String,
+    doc: String,
+    summary: String,
+}
+
+/// A module-level function of api.py that decodes an item or encodes a publication.
+#[derive(Debug, Serialize)]
+struct Codec {
+    name: String,
+    /// The argument's annotation.
+    arg_ty: String,
+    /// The return annotation.
+    ret_ty: String,
+    /// The return expression (of `data` or `value`).
+    body: String,
+    /// `data` or `value`.
+    arg: String,
+}
+
+#[derive(Debug, Serialize)]
+struct PyError {
+    name: String,
+    code: u64,
+    doc: String,
+    message: String,
+    temporary: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Example {
+    method: String,
+    /// The params class to import, if any.
+    params_type: Option<String>,
+    /// The call's argument: `TaskRef(id=1)`, or empty.
+    argument: String,
+}
+
+/// How a named IR type becomes Python.
+#[derive(Debug, Clone)]
+enum Shape {
+    /// A model class.
+    Class,
+    /// A type alias.
+    Alias,
+}
+
+/// The state of building a `Package`, shared by `types` (the models) and `methods` (api.py).
+struct Builder<'a> {
+    api: &'a Api,
+    /// IR type name → Python name.
+    names: BTreeMap<String, String>,
+    shapes: BTreeMap<String, Shape>,
+    defs: BTreeMap<String, &'a TypeDef>,
+    /// Hoisted struct → (tag wire name, tag value) for internally tagged variants.
+    internal_payloads: BTreeMap<String, (String, String)>,
+    /// Docs for hoisted variant payload structs that have none of their own.
+    payload_docs: BTreeMap<String, String>,
+    /// Aliases that take part in a cycle of aliases.
+    recursive: BTreeSet<String>,
+    uses: BTreeSet<&'static str>,
+    omit_none: bool,
+    /// The integer aliases models.py needs, by name (`UInt32` →
+    /// `Annotated[int, Field(ge=0, le=4294967295)]`), so a value out of the Rust type's range is
+    /// refused when a model is built, as the server would refuse it.
+    ranged_aliases: BTreeMap<String, RangedAlias>,
+    /// Renders integers and floats as plain `int` / `float` (api.py's signatures, which do not
+    /// import the aliases; the models they take check the ranges).
+    plain_ints: bool,
+}
+
+/// A ranged number alias of models.py (`UInt32`, `Float32`).
+#[derive(Debug, Clone, Serialize)]
+struct RangedAlias {
+    name: String,
+    base: String,
+    min: String,
+    max: String,
+    doc: String,
+}
+
+impl Package {
+    fn build(api: &Api, python_package: Option<&str>) -> Result<Self, CodegenError> {
+        let mut b = Builder::new(api)?;
+        // The base model's `model_post_init` takes `Any`.
+        b.uses.insert("Any");
+        let (classes, aliases) = b.models()?;
+        let ranged_aliases: Vec<RangedAlias> = b.ranged_aliases.values().cloned().collect();
+        let mut rebuild: Vec<String> = classes.iter().map(|c| c.name.clone()).collect();
+        rebuild.sort();
+        let mut model_names: Vec<String> = classes
+            .iter()
+            .map(|c| c.name.clone())
+            .chain(aliases.iter().map(|a| a.name.clone()))
+            .collect();
+        isort(&mut model_names);
+
+        let mut api_uses: BTreeSet<String> = BTreeSet::new();
+        let mut api_model_uses: BTreeSet<String> = BTreeSet::new();
+        let mut adapters = Vec::new();
+        let mut methods = Vec::new();
+        let mut codecs: Vec<Codec> = Vec::new();
+        let mut method_names: BTreeMap<String, String> = BTreeMap::new();
+        if api.connect.reply_data.is_some() {
+            method_names.insert(
+                "connect_reply_data".into(),
+                "the client's own `connect_reply_data`".into(),
+            );
+        }
+        for m in &api.methods {
+            let pm = b.method(
+                m,
+                &mut api_uses,
+                &mut api_model_uses,
+                &mut adapters,
+                &mut codecs,
+            )?;
+            if let Some(prev) = method_names.insert(pm.name.clone(), m.name.clone()) {
+                return Err(CodegenError::Collision(format!(
+                    "methods `{prev}` and `{}` would both be the Python method `{}`; rename one",
+                    m.name, pm.name
+                )));
+            }
+            methods.push(pm);
+        }
+        let mut subscriptions = Vec::new();
+        let mut publishes = Vec::new();
+        let mut client_imports: BTreeSet<String> = BTreeSet::new();
+        client_imports.insert("CentrifugoRPCClient".into());
+        for st in &api.streams {
+            let ps = b.stream(
+                st,
+                &mut api_uses,
+                &mut api_model_uses,
+                &mut adapters,
+                &mut codecs,
+            );
+            if let Some(prev) = method_names.insert(ps.name.clone(), st.pattern.clone()) {
+                return Err(CodegenError::Collision(format!(
+                    "`{prev}` and stream `{}` would both be the Python method `{}`; rename one",
+                    st.pattern, ps.name
+                )));
+            }
+            client_imports.insert(ps.class.clone());
+            subscriptions.push(ps);
+        }
+        for ch in &api.channels {
+            let (ps, publish) = b.channel(
+                ch,
+                &mut api_uses,
+                &mut api_model_uses,
+                &mut adapters,
+                &mut codecs,
+            );
+            for name in std::iter::once(&ps.name).chain(publish.as_ref().map(|p| &p.name)) {
+                if let Some(prev) = method_names.insert(name.clone(), ch.name.clone()) {
+                    return Err(CodegenError::Collision(format!(
+                        "`{prev}` and channel `{}` would both be the Python method `{name}`; rename one",
+                        ch.name
+                    )));
+                }
+            }
+            client_imports.insert(ps.class.clone());
+            subscriptions.push(ps);
+            publishes.extend(publish);
+        }
+        let mut connect_part = |r: &Option<TypeRef>, decode: bool| {
+            r.as_ref().map(|r| PyConnectPart {
+                ty: b.api_ty(r, &mut api_uses),
+                codec: b.codec(
+                    r,
+                    decode,
+                    &mut api_uses,
+                    &mut api_model_uses,
+                    &mut adapters,
+                    &mut codecs,
+                ),
+            })
+        };
+        let connect_data = connect_part(&api.connect.data, false);
+        let connect_reply = connect_part(&api.connect.reply_data, true);
+        if connect_reply.is_some() || methods.iter().any(|m| m.decodes) {
+            client_imports.insert("decoding".into());
+        }
+        let mut client_imports: Vec<String> = client_imports.into_iter().collect();
+        isort(&mut client_imports);
+        let mut api_model_imports: Vec<String> = api_model_uses.into_iter().collect();
+        isort(&mut api_model_imports);
+        // Standard library, then third-party imports, a blank line apart.
+        let mut standard = Vec::new();
+        if api_uses.contains("json") {
+            standard.push("import json".to_owned());
+        }
+        if api_uses.contains("Any") {
+            standard.push("from typing import Any".to_owned());
+        }
+        if api_uses.contains("UUID") {
+            standard.push("from uuid import UUID".to_owned());
+        }
+        let mut pydantic_names = Vec::new();
+        if api_uses.contains("AwareDatetime") {
+            pydantic_names.push("AwareDatetime".to_owned());
+        }
+        if !adapters.is_empty() {
+            pydantic_names.push("TypeAdapter".to_owned());
+        }
+        let mut api_imports = standard;
+        if !pydantic_names.is_empty() {
+            if !api_imports.is_empty() {
+                api_imports.push(String::new());
+            }
+            api_imports.push(import_line("pydantic", &pydantic_names));
+        }
+
+        let errors = api
+            .errors
+            .iter()
+            .map(|e| PyError {
+                name: screaming(&words(&e.name)),
+                code: e.code,
+                doc: docstring(
+                    &format!(
+                        "{}{}",
+                        e.message,
+                        if e.temporary {
+                            " (temporary: a retry may succeed)"
+                        } else {
+                            ""
+                        }
+                    ),
+                    "    ",
+                ),
+                message: e.message.clone(),
+                temporary: e.temporary,
+            })
+            .collect();
+
+        let app_errors = api
+            .app_errors
+            .iter()
+            .map(|e| PyError {
+                name: app_error_member(e),
+                code: e.code,
+                doc: docstring(&e.meaning(), "    "),
+                message: e.meaning().replace('|', "\\|"),
+                temporary: e.temporary,
+            })
+            .collect();
+
+        let mut all: Vec<String> = [
+            "APIClient",
+            "AppErrorCode",
+            "CentrifugoRPCClient",
+            "DEFAULT_TIMEOUT",
+            "ErrorCode",
+            "PublishingSubscription",
+            "RPCDisconnectedError",
+            "RPCError",
+            "RPCResultError",
+            "RPCTimeoutError",
+            "RetryPolicy",
+            "Subscription",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain(connect_data.as_ref().map(|_| "connect_data".to_owned()))
+        .chain(model_names.iter().cloned())
+        .collect();
+        isort(&mut all);
+
+        let (dist, import_name) = match python_package {
+            Some(name) => check_package(name)?,
+            None => default_names(&api.title),
+        };
+
+        let example = b.example(&methods);
+
+        let mut model_imports = Vec::new();
+        if b.omit_none {
+            b.uses.insert("cast");
+        }
+        let typing: Vec<&str> = [
+            "TYPE_CHECKING",
+            "Annotated",
+            "Any",
+            "ClassVar",
+            "Literal",
+            "TypeAlias",
+            "cast",
+        ]
+        .into_iter()
+        .filter(|n| b.uses.contains(n))
+        .collect();
+        let typing: Vec<String> = typing.into_iter().map(str::to_owned).collect();
+        model_imports.push(import_line("typing", &typing));
+        if b.uses.contains("UUID") {
+            model_imports.push("from uuid import UUID".to_owned());
+        }
+        model_imports.push(String::new());
+        let mut pydantic: Vec<&str> = vec!["BaseModel", "ConfigDict", "Field"];
+        for name in [
+            "AwareDatetime",
+            "Strict",
+            "StrictBool",
+            "StrictFloat",
+            "StrictInt",
+            "StrictStr",
+        ] {
+            if b.uses.contains(name) {
+                pydantic.push(name);
+            }
+        }
+        if b.omit_none {
+            pydantic.push("SerializerFunctionWrapHandler");
+            pydantic.push("model_serializer");
+        }
+        let mut pydantic: Vec<String> = pydantic.into_iter().map(str::to_owned).collect();
+        isort(&mut pydantic);
+        model_imports.push(import_line("pydantic", &pydantic));
+        let mut extra_dependencies = Vec::new();
+        if b.uses.contains("TypeAliasType") {
+            model_imports.push("from typing_extensions import TypeAliasType".to_owned());
+            extra_dependencies.push("typing-extensions>=4.6".to_owned());
+        }
+
+        Ok(Self {
+            title: api.title.clone(),
+            version: api.version.clone(),
+            dist_version: pep440(&api.version),
+            dist,
+            import_name,
+            model_imports,
+            omit_none: b.omit_none,
+            ranged_aliases,
+            classes,
+            aliases,
+            rebuild,
+            model_names,
+            api_model_imports,
+            api_imports,
+            adapters,
+            methods,
+            subscriptions,
+            publishes,
+            codecs,
+            client_imports,
+            connect_data,
+            connect_reply,
+            errors,
+            app_errors,
+            all,
+            extra_dependencies,
+            example,
+        })
+    }
+}
+
+/// The PEP 440 form of a (semver) version: `1.2.3`, `1.2.3-rc.1` → `1.2.3rc1`, `1.2.3-beta` →
+/// `1.2.3b0`; anything else keeps its numeric core and becomes a `.dev0` release.
+fn pep440(version: &str) -> String {
+    let version = version.split('+').next().unwrap_or_default();
+    let (core, pre) = match version.split_once('-') {
+        Some((c, p)) => (c, Some(p)),
+        None => (version, None),
+    };
+    let core_ok = !core.is_empty()
+        && core
+            .split('.')
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+    if !core_ok {
+        return "0.0.0".into();
+    }
+    let Some(pre) = pre else {
+        return core.into();
+    };
+    let (label, number) = match pre.split_once('.') {
+        Some((l, n)) if n.chars().all(|c| c.is_ascii_digit()) && !n.is_empty() => (l, n),
+        _ => (pre, "0"),
+    };
+    let tag = match label.to_ascii_lowercase().as_str() {
+        "alpha" | "a" => "a",
+        "beta" | "b" => "b",
+        "rc" | "c" | "pre" | "preview" => "rc",
+        "dev" => return format!("{core}.dev{number}"),
+        _ => return format!("{core}.dev0"),
+    };
+    format!("{core}{tag}{number}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_become_pep440() {
+        assert_eq!(pep440("0.1.0"), "0.1.0");
+        assert_eq!(pep440("1.2.3-rc.1"), "1.2.3rc1");
+        assert_eq!(pep440("1.2.3-beta"), "1.2.3b0");
+        assert_eq!(pep440("1.2.3-foo.bar"), "1.2.3.dev0");
+        assert_eq!(pep440("1.0.0+build.5"), "1.0.0");
+        assert_eq!(pep440("v1"), "0.0.0");
+    }
+}
