@@ -27,7 +27,7 @@ use minijinja::AutoEscape;
 use serde::Serialize;
 
 use crate::{
-    ir::{Api, AppError, Channel, Field, Payload, Stream, TypeDef, TypeKind, TypeRef},
+    ir::{Api, AppError, Channel, Field, Payload, Stream, TypeDef, TypeKind, TypeRef, Variant},
     naming::{camel, pascal, screaming, words},
     CodegenError, File,
 };
@@ -1256,10 +1256,22 @@ impl<'a> Checks<'a> {
 
     /// What a named type accepts, inside the module.
     fn type_expr(&mut self, t: &TypeDef) -> String {
-        let variant_check = |this: &mut Self, payload: &Payload| match payload {
-            Payload::Unit => "null".to_owned(),
-            Payload::Fields { type_name, .. } => format!("check{}", this.names.get(type_name)),
-            Payload::Type { ty } => this.expr(ty, ""),
+        // A tagged enum's variants as `[tag, check of the content]` pairs (`null`: no content).
+        let tagged_variants = |this: &mut Self, variants: &[Variant]| {
+            let pairs: Vec<String> = variants
+                .iter()
+                .map(|v| {
+                    let check = match &v.payload {
+                        Payload::Unit => "null".to_owned(),
+                        Payload::Fields { type_name, .. } => {
+                            format!("check{}", this.names.get(type_name))
+                        }
+                        Payload::Type { ty } => this.expr(ty, ""),
+                    };
+                    format!("[{}, {check}]", js_string(&v.tag_value))
+                })
+                .collect();
+            pairs.join(", ")
         };
         match &t.kind {
             TypeKind::Struct { fields } => {
@@ -1289,34 +1301,17 @@ impl<'a> Checks<'a> {
                 content,
                 variants,
             } => {
-                let variants: Vec<String> = variants
-                    .iter()
-                    .map(|v| {
-                        let check = variant_check(self, &v.payload);
-                        format!("[{}, {check}]", js_string(&v.tag_value))
-                    })
-                    .collect();
+                let variants = tagged_variants(self, variants);
                 format!(
-                    "{}({}, {}, [{}])",
+                    "{}({}, {}, [{variants}])",
                     self.helper("tagged"),
                     js_string(tag),
                     content.as_deref().map_or("undefined".into(), js_string),
-                    variants.join(", ")
                 )
             }
             TypeKind::External { variants } => {
-                let variants: Vec<String> = variants
-                    .iter()
-                    .map(|v| {
-                        let check = variant_check(self, &v.payload);
-                        format!("[{}, {check}]", js_string(&v.tag_value))
-                    })
-                    .collect();
-                format!(
-                    "{}([{}])",
-                    self.helper("externallyTagged"),
-                    variants.join(", ")
-                )
+                let variants = tagged_variants(self, variants);
+                format!("{}([{variants}])", self.helper("externallyTagged"))
             }
             TypeKind::Untagged { variants } => {
                 let alternatives: Vec<String> =

@@ -11,7 +11,7 @@ use crate::{
 
 use super::{
     docs::{app_errors_doc, doc_type, docstring, wrap, DOC_WIDTH},
-    names::{identifier, member_name, method_ident, py_str, KEYWORDS, RESERVED_MEMBERS},
+    names::{identifier, member_name, method_ident, py_str},
     Adapter, Builder, Codec, Example, PyMethod, PyPublish, PySubscribe, Shape,
 };
 
@@ -83,13 +83,7 @@ impl Builder<'_> {
         adapters: &mut Vec<Adapter>,
         codecs: &mut Vec<Codec>,
     ) -> Result<PyMethod, CodegenError> {
-        let mut name = identifier(&snake(&m.words));
-        if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
-            name = format!("call_{name}");
-        }
-        if KEYWORDS.contains(&name.as_str()) || RESERVED_MEMBERS.contains(&name.as_str()) {
-            name.push('_');
-        }
+        let name = method_ident(&m.words);
         let screaming_name = name.trim_end_matches('_').to_uppercase();
         let note_models = |b: &Builder<'_>, r: &TypeRef, uses: &mut BTreeSet<String>| {
             fn walk(b: &Builder<'_>, r: &TypeRef, out: &mut BTreeSet<String>) {
