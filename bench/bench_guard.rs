@@ -13,8 +13,10 @@
 //! Scenarios (`bench_guard --list`): `small` (`tasks.get_stats {"user_id":"42"}`), `payload_10k`
 //! (`types.roundtrip` with a 10 kB `Everything`), `invalid_params` (`tasks.get_stats
 //! {"user_id":42}`, the 422 path), `subscribe` (the `tasks:*` hook, allowed), `bare` (bare tonic,
-//! the same request as `small`) and `bare_subscribe` (bare tonic, the same request as
-//! `subscribe`).
+//! the same request as `small`, answered with pre-encoded bytes), `bare_subscribe` (bare tonic,
+//! the same request as `subscribe`), and `hand_written` / `hand_written_invalid` (the requests
+//! of `small` and `invalid_params` answered by a hand-written tonic service that does the
+//! handler's own work, serde in and out: the baseline of centrpc's own share).
 //!
 //! Determinism: the binary defines `clock_gettime` and `getrandom` itself (module
 //! [`determinism`]), which the linker prefers over libc's. Time advances by a fixed step per clock
@@ -54,6 +56,8 @@ enum Server {
     Centrpc,
     /// `bench/bare_tonic.rs`: tonic with pre-encoded replies.
     Bare,
+    /// `bench/bare_tonic.rs`: tonic with a hand-written typed `tasks.get_stats`.
+    HandWritten,
 }
 
 /// One proxy call, pre-built so the measured loop only sends it.
@@ -82,13 +86,15 @@ struct Scenario {
     expect: Expect,
 }
 
-const SCENARIOS: [&str; 6] = [
+const SCENARIOS: [&str; 8] = [
     "small",
     "payload_10k",
     "invalid_params",
     "subscribe",
     "bare",
     "bare_subscribe",
+    "hand_written",
+    "hand_written_invalid",
 ];
 
 /// `tasks.get_stats` for user 42 on a fresh app, and bare tonic's pre-encoded answer.
@@ -180,6 +186,16 @@ fn scenario(name: &str) -> Option<Scenario> {
             Expect::Data(STATS),
         ),
         "bare_subscribe" => (Server::Bare, subscribe(), Expect::Allowed),
+        "hand_written" => (
+            Server::HandWritten,
+            rpc("tasks.get_stats", br#"{"user_id":"42"}"#.to_vec()),
+            Expect::Data(STATS),
+        ),
+        "hand_written_invalid" => (
+            Server::HandWritten,
+            rpc("tasks.get_stats", br#"{"user_id":42}"#.to_vec()),
+            Expect::ErrorCode(centrpc::codes::INVALID_PARAMS),
+        ),
         _ => return None,
     };
     let name = SCENARIOS.into_iter().find(|s| *s == name)?;
@@ -262,13 +278,21 @@ fn start(rt: &Runtime, server: Server) -> Result<SocketAddr, String> {
             rt.spawn(bound.run(std::future::pending()));
             Ok(addr)
         }
-        Server::Bare => {
+        Server::Bare | Server::HandWritten => {
             let listener = rt
                 .block_on(tokio::net::TcpListener::bind(loopback))
                 .map_err(|e| e.to_string())?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             rt.spawn(async move {
-                if let Err(e) = bare_tonic::serve_bare_on(listener, std::future::pending()).await {
+                let pending = std::future::pending();
+                let served = match server {
+                    Server::HandWritten => {
+                        let service = bare_tonic::HandWritten::default();
+                        bare_tonic::serve_on(listener, service, pending).await
+                    }
+                    _ => bare_tonic::serve_on(listener, bare_tonic::Bare, pending).await,
+                };
+                if let Err(e) = served {
                     eprintln!("bench_guard: bare tonic failed: {e}");
                 }
             });

@@ -51,21 +51,24 @@ pub enum Event {
 }
 
 /// What a handler or hook answered.
+///
+/// The hooks' answers are boxed so that a [`CallResult`] stays small: every layer moves it, and
+/// an RPC result (the common case) then moves 72 bytes instead of 280.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Reply {
     /// An RPC result, encoded as JSON.
     Rpc(Vec<u8>),
     /// The connect hook's answer.
-    Connect(ConnectReply),
+    Connect(Box<ConnectReply>),
     /// The refresh hook's answer.
-    Refresh(RefreshReply),
+    Refresh(Box<RefreshReply>),
     /// The subscribe hook's answer.
-    Subscribe(SubscribeReply),
+    Subscribe(Box<SubscribeReply>),
     /// The publish hook's answer.
-    Publish(PublishReply),
+    Publish(Box<PublishReply>),
     /// The sub_refresh hook's answer.
-    SubRefresh(SubRefreshReply),
+    SubRefresh(Box<SubRefreshReply>),
 }
 
 /// The outcome of a call: a [`Reply`], or an [`RpcError`] the client receives in-band.

@@ -410,7 +410,7 @@ impl<S> Hooks<S> {
             });
             Box::pin(async move {
                 let reply = work?.await.map_err(Into::into)?;
-                reply.into_json().map(Reply::Connect)
+                reply.into_json().map(|r| Reply::Connect(Box::new(r)))
             })
         }));
         self.connect_types = ConnectTypes {
@@ -426,7 +426,7 @@ impl<S> Hooks<S> {
         mut self,
         f: impl HookFn<S, RefreshEvent, RefreshReply, Err>,
     ) -> Self {
-        self.refresh = Some(erase(f, Reply::Refresh));
+        self.refresh = Some(erase(f, |r| Reply::Refresh(Box::new(r))));
         self
     }
 
@@ -436,8 +436,10 @@ impl<S> Hooks<S> {
         pattern: &str,
         f: impl HookFn<S, SubscribeEvent, SubscribeReply, Err>,
     ) -> Self {
-        self.subscribe
-            .push((Pattern(pattern.to_owned()), erase(f, Reply::Subscribe)));
+        self.subscribe.push((
+            Pattern(pattern.to_owned()),
+            erase(f, |r| Reply::Subscribe(Box::new(r))),
+        ));
         self
     }
 
@@ -447,8 +449,10 @@ impl<S> Hooks<S> {
         pattern: &str,
         f: impl HookFn<S, PublishEvent, PublishReply, Err>,
     ) -> Self {
-        self.publish
-            .push((Pattern(pattern.to_owned()), erase(f, Reply::Publish)));
+        self.publish.push((
+            Pattern(pattern.to_owned()),
+            erase(f, |r| Reply::Publish(Box::new(r))),
+        ));
         self
     }
 
@@ -457,7 +461,7 @@ impl<S> Hooks<S> {
         mut self,
         f: impl HookFn<S, SubRefreshEvent, SubRefreshReply, Err>,
     ) -> Self {
-        self.sub_refresh = Some(erase(f, Reply::SubRefresh));
+        self.sub_refresh = Some(erase(f, |r| Reply::SubRefresh(Box::new(r))));
         self
     }
 
@@ -496,11 +500,7 @@ impl<S> Hooks<S> {
 /// The publish hook of a typed channel that has none of its own: its publications were checked
 /// against their type already, so it allows them unchanged.
 pub(crate) fn allow_publication<S>() -> Hook<S, PublishEvent> {
-    Arc::new(|_, _| {
-        Box::pin(std::future::ready(Ok(Reply::Publish(
-            PublishReply::default(),
-        ))))
-    })
+    Arc::new(|_, _| Box::pin(std::future::ready(Ok(Reply::Publish(Box::default())))))
 }
 
 /// The index of the first `(pattern, hook)` pair whose pattern matches `channel`.
