@@ -10,7 +10,7 @@ use crate::{
 };
 
 use super::{
-    docs::{app_errors_doc, doc_type, docstring, wrap, DOC_WIDTH},
+    docs::{app_errors_doc, doc_type, wrap, DOC_WIDTH},
     names::{identifier, member_name, method_ident, py_str},
     Adapter, Builder, Codec, Example, PyMethod, PyPublish, PySubscribe, Shape,
 };
@@ -177,7 +177,7 @@ impl Builder<'_> {
             decodes: !matches!(m.result, TypeRef::Null | TypeRef::Any),
             idempotent: m.idempotent,
             returns,
-            doc: docstring(&doc, "        "),
+            doc,
             summary: description.lines().next().unwrap_or_default().to_owned(),
             params_ty,
             name,
@@ -415,7 +415,7 @@ impl Builder<'_> {
             encode,
             item_ty,
             publication_ty,
-            doc: docstring(&doc, "        "),
+            doc,
             summary: description.lines().next().unwrap_or_default().to_owned(),
         }
     }
@@ -486,7 +486,7 @@ impl Builder<'_> {
                     channel_expr: channel.clone(),
                     value_ty: pty.clone(),
                     encode: enc.clone(),
-                    doc: docstring(&pdoc, "        "),
+                    doc: pdoc,
                     summary: summary.clone(),
                 };
                 (
@@ -518,7 +518,7 @@ impl Builder<'_> {
             encode,
             item_ty,
             publication_ty,
-            doc: docstring(&doc, "        "),
+            doc,
             summary,
         };
         (sub, publish)

@@ -15,11 +15,15 @@
 //!   union of the unit variants' string literals and one `{Variant: payload}` model per other
 //!   variant, untagged ones a left-to-right union.
 //!
-//! This module holds the entry point, the view model the templates render (`Package`) and the
-//! build state its parts share; `names` makes Python identifiers and literals, `docs` docstrings
-//! and import lines, `types` the models of models.py and `methods` the `APIClient` of api.py.
+//! The Rust side computes facts (names, annotations, defaults, docs as plain text, imports, how
+//! each value is encoded and decoded) into a view model, `Package`; the templates
+//! (`templates/python`, with `macros.j2` shared) lay out the Python code. This module holds the
+//! entry point, the view model and the build state its parts share; `names` makes Python
+//! identifiers and literals, `docs` the generated prose and docstring literals, `imports` the
+//! import statements, `types` the models of models.py and `methods` the `APIClient` of api.py.
 
 mod docs;
+mod imports;
 mod methods;
 mod names;
 mod types;
@@ -35,7 +39,8 @@ use crate::{
     CodegenError, File,
 };
 
-use docs::{docstring, import_line, isort};
+use docs::docstring;
+use imports::{api_imports, isort, model_imports, Import};
 pub use names::check_package;
 use names::{app_error_member, default_names, py_str};
 pub(crate) use names::{member_name, type_name};
@@ -70,6 +75,10 @@ pub fn render(api: &Api, python_package: Option<&str>) -> Result<Vec<File>, Code
     let package = Package::build(api, python_package)?;
     let mut env = environment();
     env.add_filter("pystr", |s: String| py_str(&s));
+    env.add_filter("docstring", |s: String| docstring(&s));
+    // A line's length as the layout measures it (UTF-8 bytes), against ruff's 100 columns.
+    env.add_filter("width", |s: String| s.len());
+    env.add_template("macros.j2", include_str!("../templates/python/macros.j2"))?;
     for (name, source) in TEMPLATES {
         env.add_template(name, source)?;
     }
@@ -93,8 +102,8 @@ struct Package {
     dist: String,
     /// `tasks_client`.
     import_name: String,
-    /// Imports of models.py (full lines, in isort order).
-    model_imports: Vec<String>,
+    /// Imports of models.py, by group.
+    model_imports: Vec<Vec<Import>>,
     /// Whether the `_OmitNone` base is needed.
     omit_none: bool,
     /// Ranged integer aliases, by name.
@@ -107,8 +116,8 @@ struct Package {
     model_names: Vec<String>,
     /// The names of models.py api.py uses.
     api_model_imports: Vec<String>,
-    /// Imports of api.py other than the models (full lines, in order).
-    api_imports: Vec<String>,
+    /// Imports of api.py other than its own package's, by group.
+    api_imports: Vec<Vec<Import>>,
     adapters: Vec<Adapter>,
     methods: Vec<PyMethod>,
     /// Subscriptions: streams, then channels.
@@ -134,34 +143,61 @@ struct Package {
     example: Option<Example>,
 }
 
+/// A model class of models.py.
 #[derive(Debug, Serialize)]
 struct Class {
     name: String,
-    base: String,
-    /// The body's blocks (docstring, class variables, one per field), to be separated by blank
-    /// lines; each is indented and has no trailing newline.
-    body: Vec<String>,
+    /// The model it extends (an internally tagged variant holding a struct); without one it
+    /// extends `_Model`, or `_OmitNone` when `omit_none` is not empty.
+    parent: Option<String>,
+    /// The docstring's text.
+    doc: String,
+    /// The attributes `model_dump(exclude_unset=True)` always sends (a tag, a field required on
+    /// the wire that has a default), besides the parent's.
+    always_sent: Vec<String>,
+    /// The attributes, and their wire names, left out of the output when `None`.
+    omit_none: Vec<String>,
+    fields: Vec<PyField>,
 }
 
-/// A field's declaration and docstring, indented.
-#[derive(Debug)]
+/// A field of a model class.
+#[derive(Debug, Serialize)]
 struct PyField {
-    decl: String,
+    name: String,
+    annotation: String,
+    /// The default's Python expression.
+    default: Option<String>,
+    /// Whether the default is no plain literal of the field's type, so Pydantic validates it.
+    validate_default: bool,
+    /// The wire name, when it is not `name` (the validation and serialization alias).
+    alias: Option<String>,
+    /// The docstring's text.
     doc: String,
 }
 
+/// A type alias of models.py.
 #[derive(Debug, Serialize)]
 struct Alias {
     name: String,
-    /// The value expression.
-    #[serde(skip)]
-    value: String,
-    /// Recursive: emitted as `TypeAliasType` at runtime.
+    /// The type: an annotation, or a union's members joined by `|`.
+    ty: String,
+    /// How Pydantic picks a union's member, when `ty` is a union annotated with it.
+    mode: Option<UnionMode>,
+    /// Recursive: a `TypeAliasType` at runtime (Pydantic cannot follow a plain recursive alias)
+    /// and a plain alias for type checkers.
     recursive: bool,
-    /// The whole definition (set once every alias is known).
-    statement: String,
-    /// The docstring block (not indented), or empty.
+    /// The docstring's text.
     doc: String,
+}
+
+/// How Pydantic picks the member of a union alias (the `Field(...)` it is annotated with).
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum UnionMode {
+    /// The first member that validates, left to right (untagged and externally tagged enums).
+    LeftToRight,
+    /// By the tag attribute (internally and adjacently tagged enums).
+    Discriminator { attribute: String },
 }
 
 /// A typed part of connecting: its Python type and the codec function that encodes or decodes it.
@@ -255,11 +291,14 @@ struct Codec {
     arg: String,
 }
 
+/// A member of `ErrorCode` or `AppErrorCode`.
 #[derive(Debug, Serialize)]
 struct PyError {
     name: String,
     code: u64,
+    /// The docstring's text.
     doc: String,
+    /// The message, for the README's table.
     message: String,
     temporary: bool,
 }
@@ -423,31 +462,7 @@ impl Package {
         isort(&mut client_imports);
         let mut api_model_imports: Vec<String> = api_model_uses.into_iter().collect();
         isort(&mut api_model_imports);
-        // Standard library, then third-party imports, a blank line apart.
-        let mut standard = Vec::new();
-        if api_uses.contains("json") {
-            standard.push("import json".to_owned());
-        }
-        if api_uses.contains("Any") {
-            standard.push("from typing import Any".to_owned());
-        }
-        if api_uses.contains("UUID") {
-            standard.push("from uuid import UUID".to_owned());
-        }
-        let mut pydantic_names = Vec::new();
-        if api_uses.contains("AwareDatetime") {
-            pydantic_names.push("AwareDatetime".to_owned());
-        }
-        if !adapters.is_empty() {
-            pydantic_names.push("TypeAdapter".to_owned());
-        }
-        let mut api_imports = standard;
-        if !pydantic_names.is_empty() {
-            if !api_imports.is_empty() {
-                api_imports.push(String::new());
-            }
-            api_imports.push(import_line("pydantic", &pydantic_names));
-        }
+        let api_imports = api_imports(&api_uses, !adapters.is_empty());
 
         let errors = api
             .errors
@@ -455,17 +470,14 @@ impl Package {
             .map(|e| PyError {
                 name: screaming(&words(&e.name)),
                 code: e.code,
-                doc: docstring(
-                    &format!(
-                        "{}{}",
-                        e.message,
-                        if e.temporary {
-                            " (temporary: a retry may succeed)"
-                        } else {
-                            ""
-                        }
-                    ),
-                    "    ",
+                doc: format!(
+                    "{}{}",
+                    e.message,
+                    if e.temporary {
+                        " (temporary: a retry may succeed)"
+                    } else {
+                        ""
+                    }
                 ),
                 message: e.message.clone(),
                 temporary: e.temporary,
@@ -478,7 +490,7 @@ impl Package {
             .map(|e| PyError {
                 name: app_error_member(e),
                 code: e.code,
-                doc: docstring(&e.meaning(), "    "),
+                doc: e.meaning(),
                 message: e.meaning().replace('|', "\\|"),
                 temporary: e.temporary,
             })
@@ -512,53 +524,12 @@ impl Package {
 
         let example = b.example(&methods);
 
-        let mut model_imports = Vec::new();
-        if b.omit_none {
-            b.uses.insert("cast");
-        }
-        let typing: Vec<&str> = [
-            "TYPE_CHECKING",
-            "Annotated",
-            "Any",
-            "ClassVar",
-            "Literal",
-            "TypeAlias",
-            "cast",
-        ]
-        .into_iter()
-        .filter(|n| b.uses.contains(n))
-        .collect();
-        let typing: Vec<String> = typing.into_iter().map(str::to_owned).collect();
-        model_imports.push(import_line("typing", &typing));
-        if b.uses.contains("UUID") {
-            model_imports.push("from uuid import UUID".to_owned());
-        }
-        model_imports.push(String::new());
-        let mut pydantic: Vec<&str> = vec!["BaseModel", "ConfigDict", "Field"];
-        for name in [
-            "AwareDatetime",
-            "Strict",
-            "StrictBool",
-            "StrictFloat",
-            "StrictInt",
-            "StrictStr",
-        ] {
-            if b.uses.contains(name) {
-                pydantic.push(name);
-            }
-        }
-        if b.omit_none {
-            pydantic.push("SerializerFunctionWrapHandler");
-            pydantic.push("model_serializer");
-        }
-        let mut pydantic: Vec<String> = pydantic.into_iter().map(str::to_owned).collect();
-        isort(&mut pydantic);
-        model_imports.push(import_line("pydantic", &pydantic));
-        let mut extra_dependencies = Vec::new();
-        if b.uses.contains("TypeAliasType") {
-            model_imports.push("from typing_extensions import TypeAliasType".to_owned());
-            extra_dependencies.push("typing-extensions>=4.6".to_owned());
-        }
+        let model_imports = model_imports(&b.uses, b.omit_none);
+        let extra_dependencies = if b.uses.contains("TypeAliasType") {
+            vec!["typing-extensions>=4.6".to_owned()]
+        } else {
+            vec![]
+        };
 
         Ok(Self {
             title: api.title.clone(),
