@@ -41,6 +41,7 @@ use crate::{
 
 use docs::docstring;
 use imports::{api_imports, isort, model_imports, Import};
+use methods::ApiParts;
 pub use names::check_package;
 use names::{app_error_member, default_names, py_str};
 pub(crate) use names::{member_name, type_name};
@@ -213,29 +214,64 @@ struct Adapter {
     ty: String,
 }
 
+/// An RPC method of `APIClient`.
 #[derive(Debug, Serialize)]
 struct PyMethod {
     name: String,
+    /// The RPC method's name on the wire.
     wire: String,
-    /// Quoted wire name.
-    wire_literal: String,
-    /// `params: TaskStatsParams, ` or empty.
-    params_arg: Option<String>,
-    /// The expression that turns `params` into JSON-ready data.
-    params_expr: String,
+    params: Option<Params>,
     result_ty: String,
-    /// Statement(s) after the call, each a full line at method-body indentation, that return the
-    /// decoded result from `data`; `None` when the result is `None`.
-    returns: Option<String>,
-    /// Whether `returns` validates (and so runs inside `decoding(...)`).
-    decodes: bool,
+    /// How the result is read; `None` when it is `None`.
+    decoder: Option<Decoder>,
     /// Whether the method is idempotent (the client's retry policy applies).
     idempotent: bool,
-    /// Docstring block, indented.
+    /// The docstring's text.
     doc: String,
     /// One line for the README.
     summary: String,
-    params_ty: String,
+}
+
+/// The `params` argument of a method or stream.
+#[derive(Debug, Serialize)]
+struct Params {
+    /// Its annotation.
+    ty: String,
+    /// How it is sent.
+    encoder: Encoder,
+}
+
+/// How a typed value becomes JSON-ready data.
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Encoder {
+    /// The model's own `model_dump`.
+    Model,
+    /// A module-level `TypeAdapter`'s `dump_python`.
+    Adapter { adapter: String },
+    /// Read as the params class by the `convert` codec first (which takes the class's output
+    /// twin too), then dumped.
+    Converted { convert: String },
+}
+
+/// How JSON data from the server becomes a typed value.
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Decoder {
+    /// Taken as it is (the type is `Any`).
+    Raw,
+    /// The model class's `model_validate_json`, strictly.
+    Model { class: String },
+    /// A module-level `TypeAdapter`'s `validate_json`, strictly.
+    Adapter { adapter: String },
+}
+
+impl Decoder {
+    /// Whether it validates (and so runs inside `decoding(...)`, which turns a failure into an
+    /// `RPCResultError`).
+    fn validates(&self) -> bool {
+        !matches!(self, Self::Raw)
+    }
 }
 
 /// A method that returns a typed subscription (a stream or a channel).
@@ -246,20 +282,19 @@ struct PySubscribe {
     pattern: String,
     /// `stream` or `channel`, for the README.
     what: String,
+    /// The channel, or its prefix when keyed (the method takes the rest as `key`).
+    prefix: String,
     keyed: bool,
-    /// `params: WatchTasks` or `None`.
-    params_arg: Option<String>,
-    /// The subscribe data expression.
-    params_expr: String,
-    /// The channel expression: `"watch:count"` or `"tally:" + key`.
-    channel_expr: String,
-    /// `Subscription[Count]` or `PublishingSubscription[Tally, TallyAdd]`.
-    return_ty: String,
+    params: Option<Params>,
+    /// `Subscription`, or `PublishingSubscription` when the subscriber may publish.
     class: String,
+    /// The codec that decodes an item.
     decode: String,
+    /// The codec that encodes a publication.
     encode: Option<String>,
     item_ty: String,
     publication_ty: Option<String>,
+    /// The docstring's text.
     doc: String,
     summary: String,
 }
@@ -269,15 +304,19 @@ struct PySubscribe {
 struct PyPublish {
     name: String,
     pattern: String,
+    /// The channel, or its prefix when keyed.
+    prefix: String,
     keyed: bool,
-    channel_expr: String,
     value_ty: String,
+    /// The codec that encodes the value.
     encode: String,
+    /// The docstring's text.
     doc: String,
     summary: String,
 }
 
-/// A module-level function of api.py that decodes an item or encodes a publication.
+/// A module-level function of api.py that decodes an item, encodes a publication or reads a
+/// params class's output twin back as the class.
 #[derive(Debug, Serialize)]
 struct Codec {
     name: String,
@@ -285,10 +324,20 @@ struct Codec {
     arg_ty: String,
     /// The return annotation.
     ret_ty: String,
-    /// The return expression (of `data` or `value`).
-    body: String,
-    /// `data` or `value`.
-    arg: String,
+    body: CodecBody,
+}
+
+/// What a codec does with its argument.
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum CodecBody {
+    /// Decodes `data`.
+    Decode { decoder: Decoder },
+    /// Encodes `value`.
+    Encode { encoder: Encoder },
+    /// Returns `value` when it is an `input` and reads it back as one otherwise: through JSON,
+    /// with the input's contract, as the server would.
+    AsInput { input: String },
 }
 
 /// A member of `ErrorCode` or `AppErrorCode`.
@@ -303,13 +352,24 @@ struct PyError {
     temporary: bool,
 }
 
+/// The README's example call.
 #[derive(Debug, Serialize)]
 struct Example {
     method: String,
-    /// The params class to import, if any.
+    /// The params class the call builds, if any.
     params_type: Option<String>,
-    /// The call's argument: `TaskRef(id=1)`, or empty.
-    argument: String,
+    /// The arguments of the params class: a placeholder for each field a caller must give.
+    arguments: Vec<ExampleArgument>,
+    /// Whether the method takes params (shown as `...` without a params class).
+    takes_params: bool,
+}
+
+/// `name=value` in the README's example call.
+#[derive(Debug, Serialize)]
+struct ExampleArgument {
+    name: String,
+    /// A Python literal.
+    value: String,
 }
 
 /// How a named IR type becomes Python.
@@ -371,11 +431,8 @@ impl Package {
             .collect();
         isort(&mut model_names);
 
-        let mut api_uses: BTreeSet<String> = BTreeSet::new();
-        let mut api_model_uses: BTreeSet<String> = BTreeSet::new();
-        let mut adapters = Vec::new();
+        let mut parts = ApiParts::default();
         let mut methods = Vec::new();
-        let mut codecs: Vec<Codec> = Vec::new();
         let mut method_names: BTreeMap<String, String> = BTreeMap::new();
         if api.connect.reply_data.is_some() {
             method_names.insert(
@@ -384,13 +441,7 @@ impl Package {
             );
         }
         for m in &api.methods {
-            let pm = b.method(
-                m,
-                &mut api_uses,
-                &mut api_model_uses,
-                &mut adapters,
-                &mut codecs,
-            )?;
+            let pm = b.method(m, &mut parts)?;
             if let Some(prev) = method_names.insert(pm.name.clone(), m.name.clone()) {
                 return Err(CodegenError::Collision(format!(
                     "methods `{prev}` and `{}` would both be the Python method `{}`; rename one",
@@ -404,13 +455,7 @@ impl Package {
         let mut client_imports: BTreeSet<String> = BTreeSet::new();
         client_imports.insert("CentrifugoRPCClient".into());
         for st in &api.streams {
-            let ps = b.stream(
-                st,
-                &mut api_uses,
-                &mut api_model_uses,
-                &mut adapters,
-                &mut codecs,
-            );
+            let ps = b.stream(st, &mut parts);
             if let Some(prev) = method_names.insert(ps.name.clone(), st.pattern.clone()) {
                 return Err(CodegenError::Collision(format!(
                     "`{prev}` and stream `{}` would both be the Python method `{}`; rename one",
@@ -421,13 +466,7 @@ impl Package {
             subscriptions.push(ps);
         }
         for ch in &api.channels {
-            let (ps, publish) = b.channel(
-                ch,
-                &mut api_uses,
-                &mut api_model_uses,
-                &mut adapters,
-                &mut codecs,
-            );
+            let (ps, publish) = b.channel(ch, &mut parts);
             for name in std::iter::once(&ps.name).chain(publish.as_ref().map(|p| &p.name)) {
                 if let Some(prev) = method_names.insert(name.clone(), ch.name.clone()) {
                     return Err(CodegenError::Collision(format!(
@@ -442,27 +481,24 @@ impl Package {
         }
         let mut connect_part = |r: &Option<TypeRef>, decode: bool| {
             r.as_ref().map(|r| PyConnectPart {
-                ty: b.api_ty(r, &mut api_uses),
-                codec: b.codec(
-                    r,
-                    decode,
-                    &mut api_uses,
-                    &mut api_model_uses,
-                    &mut adapters,
-                    &mut codecs,
-                ),
+                ty: b.api_ty(r, &mut parts.uses),
+                codec: b.codec(r, decode, &mut parts),
             })
         };
         let connect_data = connect_part(&api.connect.data, false);
         let connect_reply = connect_part(&api.connect.reply_data, true);
-        if connect_reply.is_some() || methods.iter().any(|m| m.decodes) {
+        if connect_reply.is_some()
+            || methods
+                .iter()
+                .any(|m| m.decoder.as_ref().is_some_and(Decoder::validates))
+        {
             client_imports.insert("decoding".into());
         }
         let mut client_imports: Vec<String> = client_imports.into_iter().collect();
         isort(&mut client_imports);
-        let mut api_model_imports: Vec<String> = api_model_uses.into_iter().collect();
+        let mut api_model_imports: Vec<String> = parts.models.into_iter().collect();
         isort(&mut api_model_imports);
-        let api_imports = api_imports(&api_uses, !adapters.is_empty());
+        let api_imports = api_imports(&parts.uses, !parts.adapters.is_empty());
 
         let errors = api
             .errors
@@ -546,11 +582,11 @@ impl Package {
             model_names,
             api_model_imports,
             api_imports,
-            adapters,
+            adapters: parts.adapters,
             methods,
             subscriptions,
             publishes,
-            codecs,
+            codecs: parts.codecs,
             client_imports,
             connect_data,
             connect_reply,

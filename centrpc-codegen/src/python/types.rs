@@ -452,7 +452,7 @@ impl<'a> Builder<'a> {
                             ty,
                             mode: None,
                             recursive: false,
-                            doc: doc,
+                            doc,
                         },
                     );
                 }
@@ -557,7 +557,7 @@ impl<'a> Builder<'a> {
                             ty,
                             mode,
                             recursive: false,
-                            doc: doc,
+                            doc,
                         },
                     );
                 }
@@ -623,7 +623,7 @@ impl<'a> Builder<'a> {
                             ty,
                             mode,
                             recursive: false,
-                            doc: doc,
+                            doc,
                         },
                     );
                 }
@@ -673,7 +673,7 @@ impl<'a> Builder<'a> {
                             ty,
                             mode,
                             recursive: quote,
-                            doc: doc,
+                            doc,
                         },
                     );
                 }
