@@ -115,7 +115,7 @@ impl Builder<'_> {
         let decoder = match &m.result {
             TypeRef::Null => None,
             r => {
-                let adapter = format!("_{}_RESULT", screaming(&name));
+                let adapter = format!("_{}_RESULT", constant_stem(&name));
                 Some(self.decoder(r, &result_ty, adapter, parts))
             }
         };
@@ -146,7 +146,7 @@ impl Builder<'_> {
     fn params(&mut self, p: &TypeRef, owner: &str, parts: &mut ApiParts) -> Params {
         let ty = self.api_ty(p, &mut parts.uses);
         self.note_models(p, &mut parts.models);
-        let adapter = format!("_{}_PARAMS", screaming(owner));
+        let adapter = format!("_{}_PARAMS", constant_stem(owner));
         let encoder = self.encoder(p, &ty, adapter, parts);
         Params { ty, encoder }
     }
@@ -425,7 +425,7 @@ impl Builder<'_> {
 }
 
 /// The SCREAMING_CASE stem of a method's module-level names (`_TASK_STATS_PARAMS`).
-fn screaming(method: &str) -> String {
+fn constant_stem(method: &str) -> String {
     method.trim_end_matches('_').to_uppercase()
 }
 

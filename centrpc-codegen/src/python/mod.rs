@@ -92,7 +92,8 @@ pub fn render(api: &Api, python_package: Option<&str>) -> Result<Vec<File>, Code
     Ok(files)
 }
 
-/// Everything the templates render, with every Python expression already built.
+/// Everything the templates render: the facts of the package (names, annotations, defaults,
+/// docs as text, encoders and decoders), which the templates lay out as Python.
 #[derive(Debug, Serialize)]
 struct Package {
     title: String,
@@ -208,6 +209,7 @@ struct PyConnectPart {
     codec: String,
 }
 
+/// A module-level `TypeAdapter` of api.py.
 #[derive(Debug, Serialize)]
 struct Adapter {
     name: String,
