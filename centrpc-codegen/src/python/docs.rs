@@ -1,13 +1,15 @@
-//! Generated prose and layout: docstrings, wrapping, how docs name types and list application
-//! errors, and import lines in isort order.
+//! Generated prose: docstring literals (the templates' `docstring` filter), wrapping, how docs
+//! name types and list application errors.
 
 use crate::ir::AppError;
 
 use super::names::app_error_member;
 
-/// A docstring block at `indent`: `"""text"""`, escaped so that any text (quotes, backslashes,
-/// triple quotes) stays one valid string literal.
-pub(super) fn docstring(text: &str, indent: &str) -> String {
+/// The docstring literal of `text` (trimmed; empty when there is none): `"""text"""`, escaped so
+/// that any text (quotes, backslashes, triple quotes) stays one valid string literal. Later lines
+/// are not indented (the template indents the block) and blank ones are empty. The templates'
+/// `docstring` filter.
+pub(super) fn docstring(text: &str) -> String {
     let text = text.trim();
     if text.is_empty() {
         return String::new();
@@ -17,19 +19,18 @@ pub(super) fn docstring(text: &str, indent: &str) -> String {
         escaped.pop();
         escaped.push_str("\\\"");
     }
-    let lines: Vec<&str> = escaped.lines().collect();
-    if lines.len() == 1 {
-        return format!("{indent}\"\"\"{escaped}\"\"\"\n");
+    let mut lines = escaped.lines();
+    let mut out = format!("\"\"\"{}", lines.next().unwrap_or_default());
+    let mut multiline = false;
+    for line in lines {
+        multiline = true;
+        out.push('\n');
+        out.push_str(line.trim_end());
     }
-    let mut out = format!("{indent}\"\"\"{}\n", lines[0]);
-    for line in &lines[1..] {
-        if line.trim().is_empty() {
-            out.push('\n');
-        } else {
-            out.push_str(&format!("{indent}{}\n", line.trim_end()));
-        }
+    if multiline {
+        out.push('\n');
     }
-    out.push_str(&format!("{indent}\"\"\"\n"));
+    out.push_str("\"\"\"");
     out
 }
 
@@ -89,57 +90,22 @@ pub(super) fn app_errors_doc(errors: &[AppError], verb: &str) -> String {
     out
 }
 
-/// `from module import a, b`, wrapped one name per line when longer than 100 columns.
-pub(super) fn import_line(module: &str, names: &[String]) -> String {
-    let one = format!("from {module} import {}", names.join(", "));
-    if one.len() <= 100 {
-        return one;
-    }
-    format!(
-        "from {module} import (\n{})",
-        names
-            .iter()
-            .map(|n| format!("    {n},\n"))
-            .collect::<String>()
-    )
-}
-
-/// The sort key ruff's isort uses for imported names and `__all__`: constants, then classes,
-/// then the rest, each case-sensitively.
-fn isort_key(name: &str) -> (u8, String) {
-    let kind = if name.len() > 1 && name.chars().all(|c| !c.is_lowercase()) {
-        0
-    } else if name.starts_with(|c: char| c.is_uppercase()) {
-        1
-    } else {
-        2
-    };
-    (kind, name.to_owned())
-}
-
-pub(super) fn isort(names: &mut [String]) {
-    names.sort_by_key(|n| isort_key(n));
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn docstrings_stay_valid_python() {
-        assert_eq!(docstring("User's ID", ""), "\"\"\"User's ID\"\"\"\n");
+        assert_eq!(docstring("User's ID"), "\"\"\"User's ID\"\"\"");
         assert_eq!(
-            docstring("ends with \"quote\"", ""),
-            "\"\"\"ends with \"quote\\\"\"\"\"\n"
+            docstring("ends with \"quote\""),
+            "\"\"\"ends with \"quote\\\"\"\"\""
         );
         assert_eq!(
-            docstring("a \"\"\" b \\ c", "  "),
-            "  \"\"\"a \"\"\\\" b \\\\ c\"\"\"\n"
+            docstring("a \"\"\" b \\ c"),
+            "\"\"\"a \"\"\\\" b \\\\ c\"\"\""
         );
-        assert_eq!(
-            docstring("one\n\ntwo", "    "),
-            "    \"\"\"one\n\n    two\n    \"\"\"\n"
-        );
-        assert_eq!(docstring("  ", ""), "");
+        assert_eq!(docstring("one\n  \ntwo  \n"), "\"\"\"one\n\ntwo\n\"\"\"");
+        assert_eq!(docstring("  "), "");
     }
 }

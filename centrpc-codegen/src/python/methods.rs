@@ -1,19 +1,32 @@
 //! api.py's `APIClient`: one method per RPC method, typed subscriptions to streams and
-//! channels, publish methods, the module-level codecs they use, and the README's example call.
+//! channels, publish methods, the module-level adapters and codecs they use, and the README's
+//! example call. Each value's encoder and decoder is a fact here; api.py.j2 writes the calls.
 
 use std::collections::BTreeSet;
 
 use crate::{
-    ir::{Channel, Method, Stream, TypeKind, TypeRef},
+    ir::{Channel, Field, Method, Stream, TypeKind, TypeRef},
     naming::{snake, words},
     CodegenError,
 };
 
 use super::{
-    docs::{app_errors_doc, doc_type, docstring, wrap, DOC_WIDTH},
+    docs::{app_errors_doc, doc_type, wrap, DOC_WIDTH},
     names::{identifier, member_name, method_ident, py_str},
-    Adapter, Builder, Codec, Example, PyMethod, PyPublish, PySubscribe, Shape,
+    Adapter, Builder, Codec, CodecBody, Decoder, Encoder, Example, ExampleArgument, Params,
+    PyMethod, PyPublish, PySubscribe, Shape,
 };
+
+/// What api.py declares and imports besides `APIClient`, collected as its methods are built.
+#[derive(Default)]
+pub(super) struct ApiParts {
+    /// Names api.py imports from outside the package (`json`, `Any`, `UUID`, ...).
+    pub(super) uses: BTreeSet<String>,
+    /// The models api.py imports.
+    pub(super) models: BTreeSet<String>,
+    pub(super) adapters: Vec<Adapter>,
+    pub(super) codecs: Vec<Codec>,
+}
 
 impl Builder<'_> {
     /// The README's example call: the IR's example method, its params class written with a
@@ -21,7 +34,7 @@ impl Builder<'_> {
     pub(super) fn example(&self, methods: &[PyMethod]) -> Option<Example> {
         let m = self.api.example_method()?;
         let pm = &methods[self.api.methods.iter().position(|x| std::ptr::eq(x, m))?];
-        let args = |fields: &[crate::ir::Field]| -> Option<Vec<String>> {
+        let arguments = |fields: &[Field]| -> Option<Vec<ExampleArgument>> {
             fields
                 .iter()
                 .filter(|f| f.required && f.default.is_none())
@@ -37,18 +50,21 @@ impl Builder<'_> {
                         },
                         _ => return None,
                     };
-                    Some(format!("{}={value}", member_name(&f.words)))
+                    Some(ExampleArgument {
+                        name: member_name(&f.words),
+                        value,
+                    })
                 })
                 .collect()
         };
         if let Some(TypeRef::Named { name }) = &m.params {
             if let Some(TypeKind::Struct { fields }) = self.defs.get(name).map(|d| &d.kind) {
-                if let Some(args) = args(fields) {
-                    let class = self.py_name(name);
+                if let Some(arguments) = arguments(fields) {
                     return Some(Example {
                         method: pm.name.clone(),
-                        argument: format!("{class}({})", args.join(", ")),
-                        params_type: Some(class),
+                        params_type: Some(self.py_name(name)),
+                        arguments,
+                        takes_params: true,
                     });
                 }
             }
@@ -56,11 +72,8 @@ impl Builder<'_> {
         Some(Example {
             method: pm.name.clone(),
             params_type: None,
-            argument: if pm.params_arg.is_some() {
-                "...".into()
-            } else {
-                String::new()
-            },
+            arguments: Vec::new(),
+            takes_params: pm.params.is_some(),
         })
     }
 
@@ -78,83 +91,32 @@ impl Builder<'_> {
     pub(super) fn method(
         &mut self,
         m: &Method,
-        api_uses: &mut BTreeSet<String>,
-        model_uses: &mut BTreeSet<String>,
-        adapters: &mut Vec<Adapter>,
-        codecs: &mut Vec<Codec>,
+        parts: &mut ApiParts,
     ) -> Result<PyMethod, CodegenError> {
         let name = method_ident(&m.words);
-        let screaming_name = name.trim_end_matches('_').to_uppercase();
-        let note_models = |b: &Builder<'_>, r: &TypeRef, uses: &mut BTreeSet<String>| {
-            fn walk(b: &Builder<'_>, r: &TypeRef, out: &mut BTreeSet<String>) {
-                match r {
-                    TypeRef::Named { name } => {
-                        out.insert(b.py_name(name));
-                    }
-                    TypeRef::Array { items } => walk(b, items, out),
-                    TypeRef::Map { keys, values } => {
-                        walk(b, keys, out);
-                        walk(b, values, out);
-                    }
-                    TypeRef::Nullable { inner } => walk(b, inner, out),
-                    _ => {}
+        let params = m.params.as_ref().map(|p| match self.output_twin(p) {
+            Some(output) => {
+                // A result of the output twin is accepted too, read back through this type's
+                // contract, so a result can be modified and sent back.
+                let ty = self.api_ty(p, &mut parts.uses);
+                self.note_models(p, &mut parts.models);
+                let output = self.py_name(&output);
+                parts.models.insert(output.clone());
+                let convert = self.as_input(&ty, &output, parts);
+                Params {
+                    ty: format!("{ty} | {output}"),
+                    encoder: Encoder::Converted { convert },
                 }
             }
-            walk(b, r, uses);
-        };
-        let is_class = |b: &Builder<'_>, r: &TypeRef| matches!(r, TypeRef::Named { name } if matches!(b.shapes.get(name), Some(Shape::Class)));
-
-        let (params_arg, params_expr, params_ty) = match &m.params {
-            None => (None, "None".to_owned(), String::new()),
-            Some(p) => {
-                let mut ty = self.api_ty(p, api_uses);
-                note_models(self, p, model_uses);
-                let expr = if let Some(output) = self.output_twin(p) {
-                    // A result of the output twin is accepted too, read back through this
-                    // type's contract, so a result can be modified and sent back.
-                    let output = self.py_name(&output);
-                    model_uses.insert(output.clone());
-                    let convert = self.as_input(&ty, &output, codecs);
-                    ty = format!("{ty} | {output}");
-                    format!(
-                        "{convert}(params).model_dump(mode=\"json\", by_alias=True, exclude_unset=True)"
-                    )
-                } else if is_class(self, p) {
-                    "params.model_dump(mode=\"json\", by_alias=True, exclude_unset=True)".to_owned()
-                } else {
-                    let adapter = format!("_{screaming_name}_PARAMS");
-                    adapters.push(Adapter {
-                        name: adapter.clone(),
-                        ty: ty.clone(),
-                    });
-                    format!(
-                        "{adapter}.dump_python(params, mode=\"json\", by_alias=True, exclude_unset=True)"
-                    )
-                };
-                (Some(format!("params: {ty}")), expr, ty)
-            }
-        };
-        let result_ty = self.api_ty(&m.result, api_uses);
-        note_models(self, &m.result, model_uses);
-        let returns = match &m.result {
+            None => self.params(p, &name, parts),
+        });
+        let result_ty = self.api_ty(&m.result, &mut parts.uses);
+        self.note_models(&m.result, &mut parts.models);
+        let decoder = match &m.result {
             TypeRef::Null => None,
-            TypeRef::Any => Some("return data".to_owned()),
-            r if is_class(self, r) => {
-                api_uses.insert("json".into());
-                Some(format!(
-                    "return {result_ty}.model_validate_json(json.dumps(data), strict=True)"
-                ))
-            }
-            _ => {
-                api_uses.insert("json".into());
-                let adapter = format!("_{screaming_name}_RESULT");
-                adapters.push(Adapter {
-                    name: adapter.clone(),
-                    ty: result_ty.clone(),
-                });
-                Some(format!(
-                    "return {adapter}.validate_json(json.dumps(data), strict=True)"
-                ))
+            r => {
+                let adapter = format!("_{}_RESULT", constant_stem(&name));
+                Some(self.decoder(r, &result_ty, adapter, parts))
             }
         };
         let description = m.description.clone().unwrap_or_default();
@@ -170,18 +132,55 @@ impl Builder<'_> {
         }
         Ok(PyMethod {
             wire: m.name.clone(),
-            wire_literal: py_str(&m.name),
-            params_arg,
-            params_expr,
+            params,
             result_ty,
-            decodes: !matches!(m.result, TypeRef::Null | TypeRef::Any),
+            decoder,
             idempotent: m.idempotent,
-            returns,
-            doc: docstring(&doc, "        "),
+            doc,
             summary: description.lines().next().unwrap_or_default().to_owned(),
-            params_ty,
             name,
         })
+    }
+
+    /// The `params` argument of the method or stream `owner`.
+    fn params(&mut self, p: &TypeRef, owner: &str, parts: &mut ApiParts) -> Params {
+        let ty = self.api_ty(p, &mut parts.uses);
+        self.note_models(p, &mut parts.models);
+        let adapter = format!("_{}_PARAMS", constant_stem(owner));
+        let encoder = self.encoder(p, &ty, adapter, parts);
+        Params { ty, encoder }
+    }
+
+    /// How a value of `r` (annotated `ty`) is encoded: by the model, or else by a new
+    /// `TypeAdapter` named `adapter`.
+    fn encoder(&self, r: &TypeRef, ty: &str, adapter: String, parts: &mut ApiParts) -> Encoder {
+        if self.is_class(r) {
+            return Encoder::Model;
+        }
+        parts.adapters.push(Adapter {
+            name: adapter.clone(),
+            ty: ty.to_owned(),
+        });
+        Encoder::Adapter { adapter }
+    }
+
+    /// How data of `r` (annotated `ty`) is decoded: as it is, by the model, or else by a new
+    /// `TypeAdapter` named `adapter`.
+    fn decoder(&self, r: &TypeRef, ty: &str, adapter: String, parts: &mut ApiParts) -> Decoder {
+        if matches!(r, TypeRef::Any) {
+            return Decoder::Raw;
+        }
+        parts.uses.insert("json".into());
+        if self.is_class(r) {
+            return Decoder::Model {
+                class: ty.to_owned(),
+            };
+        }
+        parts.adapters.push(Adapter {
+            name: adapter.clone(),
+            ty: ty.to_owned(),
+        });
+        Decoder::Adapter { adapter }
     }
 
     /// Notes the model classes a type refers to, for api.py's imports.
@@ -204,8 +203,6 @@ impl Builder<'_> {
         matches!(r, TypeRef::Named { name } if matches!(self.shapes.get(name), Some(Shape::Class)))
     }
 
-    /// The name of a codec function for `r` (`_decode_task_event`), added once per type.
-    #[allow(clippy::too_many_arguments)]
     /// The type a params class is the input copy of (`Everything` for `EverythingInput`), when
     /// both are classes.
     fn output_twin(&self, r: &TypeRef) -> Option<String> {
@@ -217,40 +214,31 @@ impl Builder<'_> {
             .then(|| output.to_owned())
     }
 
-    /// The function `_as_<input>` that returns an `input` as it is and reads an `output` (its
-    /// output twin) back as one: through JSON, with the input's contract, as the server would.
-    fn as_input(&self, input: &str, output: &str, codecs: &mut Vec<Codec>) -> String {
+    /// The codec `_as_<input>` that returns an `input` as it is and reads an `output` (its
+    /// output twin) back as one, added once.
+    fn as_input(&self, input: &str, output: &str, parts: &mut ApiParts) -> String {
         let name = format!("_as_{}", snake(&words(input)));
-        if !codecs.iter().any(|c| c.name == name) {
-            codecs.push(Codec {
+        if !parts.codecs.iter().any(|c| c.name == name) {
+            parts.codecs.push(Codec {
                 name: name.clone(),
                 arg_ty: format!("{input} | {output}"),
                 ret_ty: input.to_owned(),
-                body: format!(
-                    "(\n        value\n        if isinstance(value, {input})\n        else \
-                     {input}.model_validate_json(\n            value.model_dump_json(by_alias=True, \
-                     exclude_unset=True), strict=True\n        )\n    )"
-                ),
-                arg: "value".into(),
+                body: CodecBody::AsInput {
+                    input: input.to_owned(),
+                },
             });
         }
         name
     }
 
-    pub(super) fn codec(
-        &mut self,
-        r: &TypeRef,
-        decode: bool,
-        api_uses: &mut BTreeSet<String>,
-        model_uses: &mut BTreeSet<String>,
-        adapters: &mut Vec<Adapter>,
-        codecs: &mut Vec<Codec>,
-    ) -> String {
-        let ty = self.api_ty(r, api_uses);
-        self.note_models(r, model_uses);
-        api_uses.insert("Any".into());
+    /// The name of a codec function that decodes (or encodes) `r` (`_decode_task_event`),
+    /// added once per type.
+    pub(super) fn codec(&mut self, r: &TypeRef, decode: bool, parts: &mut ApiParts) -> String {
+        let ty = self.api_ty(r, &mut parts.uses);
+        self.note_models(r, &mut parts.models);
+        parts.uses.insert("Any".into());
         let verb = if decode { "decode" } else { "encode" };
-        if let Some(c) = codecs.iter().find(|c| {
+        if let Some(c) = parts.codecs.iter().find(|c| {
             c.name.starts_with(&format!("_{verb}_"))
                 && if decode {
                     c.ret_ty == ty
@@ -269,109 +257,42 @@ impl Builder<'_> {
                 .join("_"),
         };
         let name = format!("_{verb}_{base}");
-        let body = if decode {
-            api_uses.insert("json".into());
-            match r {
-                TypeRef::Any => "data".to_owned(),
-                r if self.is_class(r) => return_call(
-                    &format!("{ty}.model_validate_json"),
-                    "json.dumps(data), strict=True",
-                ),
-                _ => {
-                    let adapter = format!("{}_ADAPTER", name.to_uppercase());
-                    adapters.push(Adapter {
-                        name: adapter.clone(),
-                        ty: ty.clone(),
-                    });
-                    return_call(
-                        &format!("{adapter}.validate_json"),
-                        "json.dumps(data), strict=True",
-                    )
-                }
-            }
-        } else if self.is_class(r) {
-            return_call(
-                "value.model_dump",
-                "mode=\"json\", by_alias=True, exclude_unset=True",
-            )
-        } else {
-            let adapter = format!("{}_ADAPTER", name.to_uppercase());
-            adapters.push(Adapter {
-                name: adapter.clone(),
-                ty: ty.clone(),
-            });
-            return_call(
-                &format!("{adapter}.dump_python"),
-                "value, mode=\"json\", by_alias=True, exclude_unset=True",
-            )
-        };
-        codecs.push(if decode {
+        let adapter = format!("{}_ADAPTER", name.to_uppercase());
+        let codec = if decode {
+            parts.uses.insert("json".into());
             Codec {
                 name: name.clone(),
                 arg_ty: "Any".into(),
+                body: CodecBody::Decode {
+                    decoder: self.decoder(r, &ty, adapter, parts),
+                },
                 ret_ty: ty,
-                body,
-                arg: "data".into(),
             }
         } else {
             Codec {
                 name: name.clone(),
-                arg_ty: ty,
                 ret_ty: "Any".into(),
-                body,
-                arg: "value".into(),
+                body: CodecBody::Encode {
+                    encoder: self.encoder(r, &ty, adapter, parts),
+                },
+                arg_ty: ty,
             }
-        });
+        };
+        parts.codecs.push(codec);
         name
     }
 
-    pub(super) fn stream(
-        &mut self,
-        st: &Stream,
-        api_uses: &mut BTreeSet<String>,
-        model_uses: &mut BTreeSet<String>,
-        adapters: &mut Vec<Adapter>,
-        codecs: &mut Vec<Codec>,
-    ) -> PySubscribe {
+    pub(super) fn stream(&mut self, st: &Stream, parts: &mut ApiParts) -> PySubscribe {
         let name = method_ident(&st.words);
-        let (params_arg, params_expr) = match &st.params {
-            None => (None, "None".to_owned()),
+        let params = st.params.as_ref().map(|p| self.params(p, &name, parts));
+        let decode = self.codec(&st.item, true, parts);
+        let item_ty = self.api_ty(&st.item, &mut parts.uses);
+        let (class, encode, publication_ty) = match &st.publication {
+            None => ("Subscription", None, None),
             Some(p) => {
-                let ty = self.api_ty(p, api_uses);
-                self.note_models(p, model_uses);
-                let expr = if self.is_class(p) {
-                    "params.model_dump(mode=\"json\", by_alias=True, exclude_unset=True)".to_owned()
-                } else {
-                    let adapter = format!("_{}_PARAMS", name.trim_end_matches('_').to_uppercase());
-                    adapters.push(Adapter {
-                        name: adapter.clone(),
-                        ty: ty.clone(),
-                    });
-                    format!(
-                        "{adapter}.dump_python(params, mode=\"json\", by_alias=True, exclude_unset=True)"
-                    )
-                };
-                (Some(format!("params: {ty}")), expr)
-            }
-        };
-        let decode = self.codec(&st.item, true, api_uses, model_uses, adapters, codecs);
-        let item_ty = self.api_ty(&st.item, api_uses);
-        let (class, return_ty, encode, publication_ty) = match &st.publication {
-            None => (
-                "Subscription",
-                format!("Subscription[{item_ty}]"),
-                None,
-                None,
-            ),
-            Some(p) => {
-                let enc = self.codec(p, false, api_uses, model_uses, adapters, codecs);
-                let pty = self.api_ty(p, api_uses);
-                (
-                    "PublishingSubscription",
-                    format!("PublishingSubscription[{item_ty}, {pty}]"),
-                    Some(enc),
-                    Some(pty),
-                )
+                let enc = self.codec(p, false, parts);
+                let pty = self.api_ty(p, &mut parts.uses);
+                ("PublishingSubscription", Some(enc), Some(pty))
             }
         };
         let shown = shown_pattern(&st.prefix, st.keyed);
@@ -405,17 +326,15 @@ impl Builder<'_> {
             name,
             pattern: st.pattern.clone(),
             what: "stream".into(),
+            prefix: st.prefix.clone(),
             keyed: st.keyed,
-            params_arg,
-            params_expr,
-            channel_expr: channel_expr(&st.prefix, st.keyed),
-            return_ty,
+            params,
             class: class.into(),
             decode,
             encode,
             item_ty,
             publication_ty,
-            doc: docstring(&doc, "        "),
+            doc,
             summary: description.lines().next().unwrap_or_default().to_owned(),
         }
     }
@@ -423,10 +342,7 @@ impl Builder<'_> {
     pub(super) fn channel(
         &mut self,
         ch: &Channel,
-        api_uses: &mut BTreeSet<String>,
-        model_uses: &mut BTreeSet<String>,
-        adapters: &mut Vec<Adapter>,
-        codecs: &mut Vec<Codec>,
+        parts: &mut ApiParts,
     ) -> (PySubscribe, Option<PyPublish>) {
         let prefixed = |verb: &str| {
             let mut w = vec![verb.to_owned()];
@@ -434,35 +350,21 @@ impl Builder<'_> {
             method_ident(&w)
         };
         let name = prefixed("subscribe");
-        let decode = self.codec(
-            &ch.publication,
-            true,
-            api_uses,
-            model_uses,
-            adapters,
-            codecs,
-        );
-        let item_ty = self.api_ty(&ch.publication, api_uses);
+        let decode = self.codec(&ch.publication, true, parts);
+        let item_ty = self.api_ty(&ch.publication, &mut parts.uses);
         let shown = shown_pattern(&ch.prefix, ch.keyed);
         let description = ch.description.clone().unwrap_or_default();
         let summary = description.lines().next().unwrap_or_default().to_owned();
-        let channel = channel_expr(&ch.prefix, ch.keyed);
         let mut generated = format!(
             "Subscribes to ``{shown}`` on the first iteration, or on ``async with``; each \
              publication is {}.",
             doc_type(&item_ty)
         );
-        let (class, return_ty, encode, publication_ty, publish) = match &ch.client_publication {
-            None => (
-                "Subscription",
-                format!("Subscription[{item_ty}]"),
-                None,
-                None,
-                None,
-            ),
+        let (class, encode, publication_ty, publish) = match &ch.client_publication {
+            None => ("Subscription", None, None, None),
             Some(p) => {
-                let enc = self.codec(p, false, api_uses, model_uses, adapters, codecs);
-                let pty = self.api_ty(p, api_uses);
+                let enc = self.codec(p, false, parts);
+                let pty = self.api_ty(p, &mut parts.uses);
                 generated.push_str(&format!(
                     " ``publish()`` publishes {} into it.",
                     doc_type(&pty)
@@ -482,16 +384,15 @@ impl Builder<'_> {
                 let publish = PyPublish {
                     name: prefixed("publish"),
                     pattern: ch.pattern.clone(),
+                    prefix: ch.prefix.clone(),
                     keyed: ch.keyed,
-                    channel_expr: channel.clone(),
                     value_ty: pty.clone(),
                     encode: enc.clone(),
-                    doc: docstring(&pdoc, "        "),
+                    doc: pdoc,
                     summary: summary.clone(),
                 };
                 (
                     "PublishingSubscription",
-                    format!("PublishingSubscription[{item_ty}, {pty}]"),
                     Some(enc),
                     Some(pty),
                     Some(publish),
@@ -508,42 +409,24 @@ impl Builder<'_> {
             name,
             pattern: ch.pattern.clone(),
             what: "channel".into(),
+            prefix: ch.prefix.clone(),
             keyed: ch.keyed,
-            params_arg: None,
-            params_expr: "None".into(),
-            channel_expr: channel,
-            return_ty,
+            params: None,
             class: class.into(),
             decode,
             encode,
             item_ty,
             publication_ty,
-            doc: docstring(&doc, "        "),
+            doc,
             summary,
         };
         (sub, publish)
     }
 }
 
-/// `return <call>(<args>)` at function-body indentation, split as ruff formats it when longer
-/// than 100 columns.
-fn return_call(call: &str, args: &str) -> String {
-    let one = format!("    return {call}({args})");
-    if one.len() <= 100 {
-        return format!("{call}({args})");
-    }
-    format!("{call}(\n        {args}\n    )")
-}
-
-/// The channel expression of a pattern: the channel itself, or its prefix `+ key`.
-fn channel_expr(prefix: &str, keyed: bool) -> String {
-    if !keyed {
-        py_str(prefix)
-    } else if prefix.is_empty() {
-        "key".to_owned()
-    } else {
-        format!("{} + key", py_str(prefix))
-    }
+/// The SCREAMING_CASE stem of a method's module-level names (`_TASK_STATS_PARAMS`).
+fn constant_stem(method: &str) -> String {
+    method.trim_end_matches('_').to_uppercase()
 }
 
 /// How the README and docs show a pattern: `tally:<key>`.

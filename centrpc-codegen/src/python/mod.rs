@@ -15,11 +15,15 @@
 //!   union of the unit variants' string literals and one `{Variant: payload}` model per other
 //!   variant, untagged ones a left-to-right union.
 //!
-//! This module holds the entry point, the view model the templates render (`Package`) and the
-//! build state its parts share; `names` makes Python identifiers and literals, `docs` docstrings
-//! and import lines, `types` the models of models.py and `methods` the `APIClient` of api.py.
+//! The Rust side computes facts (names, annotations, defaults, docs as plain text, imports, how
+//! each value is encoded and decoded) into a view model, `Package`; the templates
+//! (`templates/python`, with `macros.j2` shared) lay out the Python code. This module holds the
+//! entry point, the view model and the build state its parts share; `names` makes Python
+//! identifiers and literals, `docs` the generated prose and docstring literals, `imports` the
+//! import statements, `types` the models of models.py and `methods` the `APIClient` of api.py.
 
 mod docs;
+mod imports;
 mod methods;
 mod names;
 mod types;
@@ -35,7 +39,9 @@ use crate::{
     CodegenError, File,
 };
 
-use docs::{docstring, import_line, isort};
+use docs::docstring;
+use imports::{api_imports, isort, model_imports, Import};
+use methods::ApiParts;
 pub use names::check_package;
 use names::{app_error_member, default_names, py_str};
 pub(crate) use names::{member_name, type_name};
@@ -70,6 +76,10 @@ pub fn render(api: &Api, python_package: Option<&str>) -> Result<Vec<File>, Code
     let package = Package::build(api, python_package)?;
     let mut env = environment();
     env.add_filter("pystr", |s: String| py_str(&s));
+    env.add_filter("docstring", |s: String| docstring(&s));
+    // A line's length as the layout measures it (UTF-8 bytes), against ruff's 100 columns.
+    env.add_filter("width", |s: String| s.len());
+    env.add_template("macros.j2", include_str!("../templates/python/macros.j2"))?;
     for (name, source) in TEMPLATES {
         env.add_template(name, source)?;
     }
@@ -82,7 +92,8 @@ pub fn render(api: &Api, python_package: Option<&str>) -> Result<Vec<File>, Code
     Ok(files)
 }
 
-/// Everything the templates render, with every Python expression already built.
+/// Everything the templates render: the facts of the package (names, annotations, defaults,
+/// docs as text, encoders and decoders), which the templates lay out as Python.
 #[derive(Debug, Serialize)]
 struct Package {
     title: String,
@@ -93,8 +104,8 @@ struct Package {
     dist: String,
     /// `tasks_client`.
     import_name: String,
-    /// Imports of models.py (full lines, in isort order).
-    model_imports: Vec<String>,
+    /// Imports of models.py, by group.
+    model_imports: Vec<Vec<Import>>,
     /// Whether the `_OmitNone` base is needed.
     omit_none: bool,
     /// Ranged integer aliases, by name.
@@ -107,8 +118,8 @@ struct Package {
     model_names: Vec<String>,
     /// The names of models.py api.py uses.
     api_model_imports: Vec<String>,
-    /// Imports of api.py other than the models (full lines, in order).
-    api_imports: Vec<String>,
+    /// Imports of api.py other than its own package's, by group.
+    api_imports: Vec<Vec<Import>>,
     adapters: Vec<Adapter>,
     methods: Vec<PyMethod>,
     /// Subscriptions: streams, then channels.
@@ -134,34 +145,61 @@ struct Package {
     example: Option<Example>,
 }
 
+/// A model class of models.py.
 #[derive(Debug, Serialize)]
 struct Class {
     name: String,
-    base: String,
-    /// The body's blocks (docstring, class variables, one per field), to be separated by blank
-    /// lines; each is indented and has no trailing newline.
-    body: Vec<String>,
+    /// The model it extends (an internally tagged variant holding a struct); without one it
+    /// extends `_Model`, or `_OmitNone` when `omit_none` is not empty.
+    parent: Option<String>,
+    /// The docstring's text.
+    doc: String,
+    /// The attributes `model_dump(exclude_unset=True)` always sends (a tag, a field required on
+    /// the wire that has a default), besides the parent's.
+    always_sent: Vec<String>,
+    /// The attributes, and their wire names, left out of the output when `None`.
+    omit_none: Vec<String>,
+    fields: Vec<PyField>,
 }
 
-/// A field's declaration and docstring, indented.
-#[derive(Debug)]
+/// A field of a model class.
+#[derive(Debug, Serialize)]
 struct PyField {
-    decl: String,
+    name: String,
+    annotation: String,
+    /// The default's Python expression.
+    default: Option<String>,
+    /// Whether the default is no plain literal of the field's type, so Pydantic validates it.
+    validate_default: bool,
+    /// The wire name, when it is not `name` (the validation and serialization alias).
+    alias: Option<String>,
+    /// The docstring's text.
     doc: String,
 }
 
+/// A type alias of models.py.
 #[derive(Debug, Serialize)]
 struct Alias {
     name: String,
-    /// The value expression.
-    #[serde(skip)]
-    value: String,
-    /// Recursive: emitted as `TypeAliasType` at runtime.
+    /// The type: an annotation, or a union's members joined by `|`.
+    ty: String,
+    /// How Pydantic picks a union's member, when `ty` is a union annotated with it.
+    mode: Option<UnionMode>,
+    /// Recursive: a `TypeAliasType` at runtime (Pydantic cannot follow a plain recursive alias)
+    /// and a plain alias for type checkers.
     recursive: bool,
-    /// The whole definition (set once every alias is known).
-    statement: String,
-    /// The docstring block (not indented), or empty.
+    /// The docstring's text.
     doc: String,
+}
+
+/// How Pydantic picks the member of a union alias (the `Field(...)` it is annotated with).
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum UnionMode {
+    /// The first member that validates, left to right (untagged and externally tagged enums).
+    LeftToRight,
+    /// By the tag attribute (internally and adjacently tagged enums).
+    Discriminator { attribute: String },
 }
 
 /// A typed part of connecting: its Python type and the codec function that encodes or decodes it.
@@ -171,35 +209,71 @@ struct PyConnectPart {
     codec: String,
 }
 
+/// A module-level `TypeAdapter` of api.py.
 #[derive(Debug, Serialize)]
 struct Adapter {
     name: String,
     ty: String,
 }
 
+/// An RPC method of `APIClient`.
 #[derive(Debug, Serialize)]
 struct PyMethod {
     name: String,
+    /// The RPC method's name on the wire.
     wire: String,
-    /// Quoted wire name.
-    wire_literal: String,
-    /// `params: TaskStatsParams, ` or empty.
-    params_arg: Option<String>,
-    /// The expression that turns `params` into JSON-ready data.
-    params_expr: String,
+    params: Option<Params>,
     result_ty: String,
-    /// Statement(s) after the call, each a full line at method-body indentation, that return the
-    /// decoded result from `data`; `None` when the result is `None`.
-    returns: Option<String>,
-    /// Whether `returns` validates (and so runs inside `decoding(...)`).
-    decodes: bool,
+    /// How the result is read; `None` when it is `None`.
+    decoder: Option<Decoder>,
     /// Whether the method is idempotent (the client's retry policy applies).
     idempotent: bool,
-    /// Docstring block, indented.
+    /// The docstring's text.
     doc: String,
     /// One line for the README.
     summary: String,
-    params_ty: String,
+}
+
+/// The `params` argument of a method or stream.
+#[derive(Debug, Serialize)]
+struct Params {
+    /// Its annotation.
+    ty: String,
+    /// How it is sent.
+    encoder: Encoder,
+}
+
+/// How a typed value becomes JSON-ready data.
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Encoder {
+    /// The model's own `model_dump`.
+    Model,
+    /// A module-level `TypeAdapter`'s `dump_python`.
+    Adapter { adapter: String },
+    /// Read as the params class by the `convert` codec first (which takes the class's output
+    /// twin too), then dumped.
+    Converted { convert: String },
+}
+
+/// How JSON data from the server becomes a typed value.
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Decoder {
+    /// Taken as it is (the type is `Any`).
+    Raw,
+    /// The model class's `model_validate_json`, strictly.
+    Model { class: String },
+    /// A module-level `TypeAdapter`'s `validate_json`, strictly.
+    Adapter { adapter: String },
+}
+
+impl Decoder {
+    /// Whether it validates (and so runs inside `decoding(...)`, which turns a failure into an
+    /// `RPCResultError`).
+    fn validates(&self) -> bool {
+        !matches!(self, Self::Raw)
+    }
 }
 
 /// A method that returns a typed subscription (a stream or a channel).
@@ -210,20 +284,19 @@ struct PySubscribe {
     pattern: String,
     /// `stream` or `channel`, for the README.
     what: String,
+    /// The channel, or its prefix when keyed (the method takes the rest as `key`).
+    prefix: String,
     keyed: bool,
-    /// `params: WatchTasks` or `None`.
-    params_arg: Option<String>,
-    /// The subscribe data expression.
-    params_expr: String,
-    /// The channel expression: `"watch:count"` or `"tally:" + key`.
-    channel_expr: String,
-    /// `Subscription[Count]` or `PublishingSubscription[Tally, TallyAdd]`.
-    return_ty: String,
+    params: Option<Params>,
+    /// `Subscription`, or `PublishingSubscription` when the subscriber may publish.
     class: String,
+    /// The codec that decodes an item.
     decode: String,
+    /// The codec that encodes a publication.
     encode: Option<String>,
     item_ty: String,
     publication_ty: Option<String>,
+    /// The docstring's text.
     doc: String,
     summary: String,
 }
@@ -233,15 +306,19 @@ struct PySubscribe {
 struct PyPublish {
     name: String,
     pattern: String,
+    /// The channel, or its prefix when keyed.
+    prefix: String,
     keyed: bool,
-    channel_expr: String,
     value_ty: String,
+    /// The codec that encodes the value.
     encode: String,
+    /// The docstring's text.
     doc: String,
     summary: String,
 }
 
-/// A module-level function of api.py that decodes an item or encodes a publication.
+/// A module-level function of api.py that decodes an item, encodes a publication or reads a
+/// params class's output twin back as the class.
 #[derive(Debug, Serialize)]
 struct Codec {
     name: String,
@@ -249,28 +326,52 @@ struct Codec {
     arg_ty: String,
     /// The return annotation.
     ret_ty: String,
-    /// The return expression (of `data` or `value`).
-    body: String,
-    /// `data` or `value`.
-    arg: String,
+    body: CodecBody,
 }
 
+/// What a codec does with its argument.
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum CodecBody {
+    /// Decodes `data`.
+    Decode { decoder: Decoder },
+    /// Encodes `value`.
+    Encode { encoder: Encoder },
+    /// Returns `value` when it is an `input` and reads it back as one otherwise: through JSON,
+    /// with the input's contract, as the server would.
+    AsInput { input: String },
+}
+
+/// A member of `ErrorCode` or `AppErrorCode`.
 #[derive(Debug, Serialize)]
 struct PyError {
     name: String,
     code: u64,
+    /// The docstring's text.
     doc: String,
+    /// The message, for the README's table.
     message: String,
     temporary: bool,
 }
 
+/// The README's example call.
 #[derive(Debug, Serialize)]
 struct Example {
     method: String,
-    /// The params class to import, if any.
+    /// The params class the call builds, if any.
     params_type: Option<String>,
-    /// The call's argument: `TaskRef(id=1)`, or empty.
-    argument: String,
+    /// The arguments of the params class: a placeholder for each field a caller must give.
+    arguments: Vec<ExampleArgument>,
+    /// Whether the method takes params (shown as `...` without a params class).
+    takes_params: bool,
+}
+
+/// `name=value` in the README's example call.
+#[derive(Debug, Serialize)]
+struct ExampleArgument {
+    name: String,
+    /// A Python literal.
+    value: String,
 }
 
 /// How a named IR type becomes Python.
@@ -332,11 +433,8 @@ impl Package {
             .collect();
         isort(&mut model_names);
 
-        let mut api_uses: BTreeSet<String> = BTreeSet::new();
-        let mut api_model_uses: BTreeSet<String> = BTreeSet::new();
-        let mut adapters = Vec::new();
+        let mut parts = ApiParts::default();
         let mut methods = Vec::new();
-        let mut codecs: Vec<Codec> = Vec::new();
         let mut method_names: BTreeMap<String, String> = BTreeMap::new();
         if api.connect.reply_data.is_some() {
             method_names.insert(
@@ -345,13 +443,7 @@ impl Package {
             );
         }
         for m in &api.methods {
-            let pm = b.method(
-                m,
-                &mut api_uses,
-                &mut api_model_uses,
-                &mut adapters,
-                &mut codecs,
-            )?;
+            let pm = b.method(m, &mut parts)?;
             if let Some(prev) = method_names.insert(pm.name.clone(), m.name.clone()) {
                 return Err(CodegenError::Collision(format!(
                     "methods `{prev}` and `{}` would both be the Python method `{}`; rename one",
@@ -365,13 +457,7 @@ impl Package {
         let mut client_imports: BTreeSet<String> = BTreeSet::new();
         client_imports.insert("CentrifugoRPCClient".into());
         for st in &api.streams {
-            let ps = b.stream(
-                st,
-                &mut api_uses,
-                &mut api_model_uses,
-                &mut adapters,
-                &mut codecs,
-            );
+            let ps = b.stream(st, &mut parts);
             if let Some(prev) = method_names.insert(ps.name.clone(), st.pattern.clone()) {
                 return Err(CodegenError::Collision(format!(
                     "`{prev}` and stream `{}` would both be the Python method `{}`; rename one",
@@ -382,13 +468,7 @@ impl Package {
             subscriptions.push(ps);
         }
         for ch in &api.channels {
-            let (ps, publish) = b.channel(
-                ch,
-                &mut api_uses,
-                &mut api_model_uses,
-                &mut adapters,
-                &mut codecs,
-            );
+            let (ps, publish) = b.channel(ch, &mut parts);
             for name in std::iter::once(&ps.name).chain(publish.as_ref().map(|p| &p.name)) {
                 if let Some(prev) = method_names.insert(name.clone(), ch.name.clone()) {
                     return Err(CodegenError::Collision(format!(
@@ -403,51 +483,24 @@ impl Package {
         }
         let mut connect_part = |r: &Option<TypeRef>, decode: bool| {
             r.as_ref().map(|r| PyConnectPart {
-                ty: b.api_ty(r, &mut api_uses),
-                codec: b.codec(
-                    r,
-                    decode,
-                    &mut api_uses,
-                    &mut api_model_uses,
-                    &mut adapters,
-                    &mut codecs,
-                ),
+                ty: b.api_ty(r, &mut parts.uses),
+                codec: b.codec(r, decode, &mut parts),
             })
         };
         let connect_data = connect_part(&api.connect.data, false);
         let connect_reply = connect_part(&api.connect.reply_data, true);
-        if connect_reply.is_some() || methods.iter().any(|m| m.decodes) {
+        if connect_reply.is_some()
+            || methods
+                .iter()
+                .any(|m| m.decoder.as_ref().is_some_and(Decoder::validates))
+        {
             client_imports.insert("decoding".into());
         }
         let mut client_imports: Vec<String> = client_imports.into_iter().collect();
         isort(&mut client_imports);
-        let mut api_model_imports: Vec<String> = api_model_uses.into_iter().collect();
+        let mut api_model_imports: Vec<String> = parts.models.into_iter().collect();
         isort(&mut api_model_imports);
-        // Standard library, then third-party imports, a blank line apart.
-        let mut standard = Vec::new();
-        if api_uses.contains("json") {
-            standard.push("import json".to_owned());
-        }
-        if api_uses.contains("Any") {
-            standard.push("from typing import Any".to_owned());
-        }
-        if api_uses.contains("UUID") {
-            standard.push("from uuid import UUID".to_owned());
-        }
-        let mut pydantic_names = Vec::new();
-        if api_uses.contains("AwareDatetime") {
-            pydantic_names.push("AwareDatetime".to_owned());
-        }
-        if !adapters.is_empty() {
-            pydantic_names.push("TypeAdapter".to_owned());
-        }
-        let mut api_imports = standard;
-        if !pydantic_names.is_empty() {
-            if !api_imports.is_empty() {
-                api_imports.push(String::new());
-            }
-            api_imports.push(import_line("pydantic", &pydantic_names));
-        }
+        let api_imports = api_imports(&parts.uses, !parts.adapters.is_empty());
 
         let errors = api
             .errors
@@ -455,17 +508,14 @@ impl Package {
             .map(|e| PyError {
                 name: screaming(&words(&e.name)),
                 code: e.code,
-                doc: docstring(
-                    &format!(
-                        "{}{}",
-                        e.message,
-                        if e.temporary {
-                            " (temporary: a retry may succeed)"
-                        } else {
-                            ""
-                        }
-                    ),
-                    "    ",
+                doc: format!(
+                    "{}{}",
+                    e.message,
+                    if e.temporary {
+                        " (temporary: a retry may succeed)"
+                    } else {
+                        ""
+                    }
                 ),
                 message: e.message.clone(),
                 temporary: e.temporary,
@@ -478,7 +528,7 @@ impl Package {
             .map(|e| PyError {
                 name: app_error_member(e),
                 code: e.code,
-                doc: docstring(&e.meaning(), "    "),
+                doc: e.meaning(),
                 message: e.meaning().replace('|', "\\|"),
                 temporary: e.temporary,
             })
@@ -512,53 +562,12 @@ impl Package {
 
         let example = b.example(&methods);
 
-        let mut model_imports = Vec::new();
-        if b.omit_none {
-            b.uses.insert("cast");
-        }
-        let typing: Vec<&str> = [
-            "TYPE_CHECKING",
-            "Annotated",
-            "Any",
-            "ClassVar",
-            "Literal",
-            "TypeAlias",
-            "cast",
-        ]
-        .into_iter()
-        .filter(|n| b.uses.contains(n))
-        .collect();
-        let typing: Vec<String> = typing.into_iter().map(str::to_owned).collect();
-        model_imports.push(import_line("typing", &typing));
-        if b.uses.contains("UUID") {
-            model_imports.push("from uuid import UUID".to_owned());
-        }
-        model_imports.push(String::new());
-        let mut pydantic: Vec<&str> = vec!["BaseModel", "ConfigDict", "Field"];
-        for name in [
-            "AwareDatetime",
-            "Strict",
-            "StrictBool",
-            "StrictFloat",
-            "StrictInt",
-            "StrictStr",
-        ] {
-            if b.uses.contains(name) {
-                pydantic.push(name);
-            }
-        }
-        if b.omit_none {
-            pydantic.push("SerializerFunctionWrapHandler");
-            pydantic.push("model_serializer");
-        }
-        let mut pydantic: Vec<String> = pydantic.into_iter().map(str::to_owned).collect();
-        isort(&mut pydantic);
-        model_imports.push(import_line("pydantic", &pydantic));
-        let mut extra_dependencies = Vec::new();
-        if b.uses.contains("TypeAliasType") {
-            model_imports.push("from typing_extensions import TypeAliasType".to_owned());
-            extra_dependencies.push("typing-extensions>=4.6".to_owned());
-        }
+        let model_imports = model_imports(&b.uses, b.omit_none);
+        let extra_dependencies = if b.uses.contains("TypeAliasType") {
+            vec!["typing-extensions>=4.6".to_owned()]
+        } else {
+            vec![]
+        };
 
         Ok(Self {
             title: api.title.clone(),
@@ -575,11 +584,11 @@ impl Package {
             model_names,
             api_model_imports,
             api_imports,
-            adapters,
+            adapters: parts.adapters,
             methods,
             subscriptions,
             publishes,
-            codecs,
+            codecs: parts.codecs,
             client_imports,
             connect_data,
             connect_reply,

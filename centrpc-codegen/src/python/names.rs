@@ -1,5 +1,5 @@
 //! Python names: keywords and reserved names, identifiers for types, members, methods and
-//! error codes, the package names, and string, tuple and JSON literals.
+//! error codes, the package names, and string and JSON literals.
 
 use serde_json::Value;
 
@@ -319,22 +319,6 @@ pub(super) fn py_literal(v: &Value) -> String {
             "{{{}}}",
             map.iter()
                 .map(|(k, v)| format!("{}: {}", py_str(k), py_literal(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
-
-/// A tuple literal of strings.
-pub(super) fn tuple_literal(items: &[String]) -> String {
-    match items {
-        [] => "()".into(),
-        [one] => format!("({},)", py_str(one)),
-        _ => format!(
-            "({})",
-            items
-                .iter()
-                .map(|s| py_str(s))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),

@@ -1,5 +1,5 @@
 //! The model builder: how IR types become models.py's classes, aliases and ranged number
-//! aliases, their fields, defaults and annotations.
+//! aliases, their fields, defaults and annotations (models.py.j2 lays them out).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,12 +12,8 @@ use crate::{
 };
 
 use super::{
-    docs::docstring,
-    names::{
-        identifier, member_name, py_literal, py_str, tuple_literal, type_name, KEYWORDS,
-        RESERVED_TYPES,
-    },
-    Alias, Builder, Class, PyField, RangedAlias, Shape,
+    names::{identifier, member_name, py_literal, py_str, type_name, KEYWORDS, RESERVED_TYPES},
+    Alias, Builder, Class, PyField, RangedAlias, Shape, UnionMode,
 };
 
 impl<'a> Builder<'a> {
@@ -294,11 +290,8 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// One field declaration. Returns the field and whether it is always sent / left out when
-    /// `None`.
-    /// One field: its declaration, Python name, whether it is always sent, and whether `None`
-    /// leaves it out.
-    fn field(&mut self, f: &Field) -> (PyField, String, bool, bool) {
+    /// One field, and whether it is always sent and whether `None` leaves it out.
+    fn field(&mut self, f: &Field) -> (PyField, bool, bool) {
         let name = member_name(&f.words);
         let mut annotation = self.ty(&f.ty, false);
         let nullable = f.ty.is_nullable()
@@ -309,11 +302,12 @@ impl<'a> Builder<'a> {
         let mut always_sent = false;
         let mut omit_none = false;
         let mut doc = f.description.clone().unwrap_or_default();
-        // (expression, needs validate_default)
-        let default: Option<(String, bool)> = match (&f.default, f.required) {
+        let mut validate_default = false;
+        let default = match (&f.default, f.required) {
             (Some(d), required) => {
                 always_sent = required;
-                Some((py_literal(d), !self.plain_default(&f.ty, d)))
+                validate_default = !self.plain_default(&f.ty, d);
+                Some(py_literal(d))
             }
             (None, true) => None,
             (None, false) => {
@@ -325,19 +319,18 @@ impl<'a> Builder<'a> {
                     }
                     doc.push_str("``None`` (the default) leaves it out.");
                 }
-                Some(("None".into(), false))
+                Some("None".into())
             }
         };
-        let decl = field_decl(&name, &annotation, &f.wire, default);
-        (
-            PyField {
-                decl,
-                doc: docstring(&doc, "    "),
-            },
+        let field = PyField {
+            alias: (name != f.wire).then(|| f.wire.clone()),
             name,
-            always_sent,
-            omit_none,
-        )
+            annotation,
+            default,
+            validate_default,
+            doc,
+        };
+        (field, always_sent, omit_none)
     }
 
     fn class(
@@ -346,7 +339,7 @@ impl<'a> Builder<'a> {
         description: Option<&str>,
         tag: Option<(&str, &str)>,
         fields: &[Field],
-        base: Option<String>,
+        parent: Option<String>,
     ) -> Result<Class, CodegenError> {
         let mut py_fields = Vec::new();
         let mut always_sent = Vec::new();
@@ -355,29 +348,32 @@ impl<'a> Builder<'a> {
         if let Some((wire, value)) = tag {
             let field_name = member_name(&words(wire));
             self.uses.insert("Literal");
-            let annotation = format!("Literal[{}]", py_str(value));
             py_fields.push(PyField {
-                decl: field_decl(&field_name, &annotation, wire, Some((py_str(value), false))),
+                alias: (field_name != wire).then(|| wire.to_owned()),
+                name: field_name.clone(),
+                annotation: format!("Literal[{}]", py_str(value)),
+                default: Some(py_str(value)),
+                validate_default: false,
                 doc: String::new(),
             });
             always_sent.push(field_name.clone());
             seen.insert(field_name, wire.to_owned());
         }
         for f in fields {
-            let (pf, fname, sent, omit) = self.field(f);
-            if let Some(prev) = seen.insert(fname.clone(), f.wire.clone()) {
+            let (pf, sent, omit) = self.field(f);
+            if let Some(prev) = seen.insert(pf.name.clone(), f.wire.clone()) {
                 return Err(CodegenError::Collision(format!(
-                    "fields `{prev}` and `{}` of `{name}` would both be the Python attribute `{fname}`; rename one",
-                    f.wire
+                    "fields `{prev}` and `{}` of `{name}` would both be the Python attribute `{}`; rename one",
+                    f.wire, pf.name
                 )));
             }
             if sent {
-                always_sent.push(fname.clone());
+                always_sent.push(pf.name.clone());
             }
             if omit {
-                omit_none.push(fname.clone());
-                if fname != f.wire {
-                    omit_none.push(f.wire.clone());
+                omit_none.push(pf.name.clone());
+                if let Some(wire) = &pf.alias {
+                    omit_none.push(wire.clone());
                 }
             }
             py_fields.push(pf);
@@ -388,56 +384,13 @@ impl<'a> Builder<'a> {
         if !omit_none.is_empty() {
             self.omit_none = true;
         }
-        let parent = base.clone();
-        let base = base.unwrap_or_else(|| {
-            if omit_none.is_empty() {
-                "_Model".into()
-            } else {
-                "_OmitNone".into()
-            }
-        });
-        let mut body = Vec::new();
-        let doc = docstring(description.unwrap_or_default(), "    ");
-        if !doc.is_empty() {
-            body.push(doc);
-        }
-        let mut class_vars = Vec::new();
-        if !always_sent.is_empty() {
-            let mut value = tuple_literal(&always_sent);
-            if let Some(parent) = &parent {
-                // Keep what the parent always sends.
-                value = format!(
-                    "(*{parent}._always_sent, {})",
-                    always_sent
-                        .iter()
-                        .map(|s| py_str(s))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            }
-            class_vars.push(format!(
-                "    _always_sent: ClassVar[tuple[str, ...]] = {value}"
-            ));
-        }
-        if !omit_none.is_empty() {
-            class_vars.push(format!(
-                "    _omit_none: ClassVar[tuple[str, ...]] = {}",
-                tuple_literal(&omit_none)
-            ));
-        }
-        if !class_vars.is_empty() {
-            body.push(class_vars.join("\n"));
-        }
-        for f in py_fields {
-            body.push(format!("{}{}", f.decl, f.doc));
-        }
-        if body.is_empty() {
-            body.push("    pass".into());
-        }
         Ok(Class {
             name,
-            base,
-            body: body.into_iter().map(|b| b.trim_end().to_owned()).collect(),
+            parent,
+            doc: description.unwrap_or_default().to_owned(),
+            always_sent,
+            omit_none,
+            fields: py_fields,
         })
     }
 
@@ -469,7 +422,7 @@ impl<'a> Builder<'a> {
                 TypeKind::StringEnum { values } => {
                     self.uses.insert("Literal");
                     self.uses.insert("TypeAlias");
-                    let value = format!(
+                    let ty = format!(
                         "Literal[{}]",
                         values
                             .iter()
@@ -496,10 +449,10 @@ impl<'a> Builder<'a> {
                         t.name.clone(),
                         Alias {
                             name,
-                            value,
+                            ty,
+                            mode: None,
                             recursive: false,
-                            statement: String::new(),
-                            doc: docstring(&doc, ""),
+                            doc,
                         },
                     );
                 }
@@ -576,16 +529,13 @@ impl<'a> Builder<'a> {
                             }
                         }
                     }
-                    let union = members.join(" | ");
-                    let value = if members.len() > 1 {
+                    let ty = members.join(" | ");
+                    let mode = (members.len() > 1).then(|| {
                         self.uses.insert("Annotated");
-                        format!(
-                            "Annotated[{union}, Field(discriminator={})]",
-                            py_str(&tag_attr)
-                        )
-                    } else {
-                        union
-                    };
+                        UnionMode::Discriminator {
+                            attribute: tag_attr,
+                        }
+                    });
                     self.uses.insert("TypeAlias");
                     let mut doc = t.description.clone().unwrap_or_default();
                     if !doc.is_empty() {
@@ -604,10 +554,10 @@ impl<'a> Builder<'a> {
                         t.name.clone(),
                         Alias {
                             name,
-                            value,
+                            ty,
+                            mode,
                             recursive: false,
-                            statement: String::new(),
-                            doc: docstring(&doc, ""),
+                            doc,
                         },
                     );
                 }
@@ -652,7 +602,7 @@ impl<'a> Builder<'a> {
                         self.uses.insert("Literal");
                         members.insert(0, format!("Literal[{}]", units.join(", ")));
                     }
-                    let value = self.union(&members);
+                    let (ty, mode) = self.union(&members);
                     self.uses.insert("TypeAlias");
                     let mut doc = t.description.clone().unwrap_or_default();
                     if !doc.is_empty() {
@@ -670,10 +620,10 @@ impl<'a> Builder<'a> {
                         t.name.clone(),
                         Alias {
                             name,
-                            value,
+                            ty,
+                            mode,
                             recursive: false,
-                            statement: String::new(),
-                            doc: docstring(&doc, ""),
+                            doc,
                         },
                     );
                 }
@@ -689,7 +639,7 @@ impl<'a> Builder<'a> {
                         .iter()
                         .map(|v| self.ty_in(&v.ty, quote, true))
                         .collect();
-                    let value = self.union(&members);
+                    let (ty, mode) = self.union(&members);
                     self.uses.insert("TypeAlias");
                     let shown: Vec<String> = {
                         let saved = self.uses.clone();
@@ -720,25 +670,25 @@ impl<'a> Builder<'a> {
                         t.name.clone(),
                         Alias {
                             name,
-                            value,
+                            ty,
+                            mode,
                             recursive: quote,
-                            statement: String::new(),
-                            doc: docstring(&doc, ""),
+                            doc,
                         },
                     );
                 }
                 TypeKind::Alias { target } => {
                     let quote = self.recursive.contains(&t.name);
-                    let value = self.ty(target, quote);
+                    let ty = self.ty(target, quote);
                     self.uses.insert("TypeAlias");
                     aliases.insert(
                         t.name.clone(),
                         Alias {
                             name,
-                            value,
+                            ty,
+                            mode: None,
                             recursive: quote,
-                            statement: String::new(),
-                            doc: docstring(t.description.as_deref().unwrap_or_default(), ""),
+                            doc: t.description.clone().unwrap_or_default(),
                         },
                     );
                 }
@@ -775,16 +725,13 @@ impl<'a> Builder<'a> {
             }
         }
         ordered.extend(aliases.into_values());
-        for a in &mut ordered {
-            a.statement = alias_statement(&a.name, &a.value, a.recursive);
-        }
         Ok((classes, ordered))
     }
 
-    /// A union of members: `A | B` in left-to-right mode, or the one member.
-    fn union(&mut self, members: &[String]) -> String {
+    /// A union of members (`A | B`, in left-to-right mode), or the one member.
+    fn union(&mut self, members: &[String]) -> (String, Option<UnionMode>) {
         if members.len() == 1 {
-            return members[0].clone();
+            return (members[0].clone(), None);
         }
         self.uses.insert("Annotated");
         let quoted = members.iter().any(|m| m.starts_with('"'));
@@ -806,7 +753,7 @@ impl<'a> Builder<'a> {
         } else {
             members.join(" | ")
         };
-        format!("Annotated[{union}, Field(union_mode=\"left_to_right\")]")
+        (union, Some(UnionMode::LeftToRight))
     }
 
     /// Alias names, each after the aliases its value evaluates (cycles broken arbitrarily; their
@@ -852,48 +799,6 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// `value` at `indent`, after `prefix` on the first line: one line when it fits in 100
-/// columns, else an `Annotated[...]` split into its type and metadata.
-fn wrap_value(value: &str, indent: &str, prefix: &str, suffix: &str) -> String {
-    let one = format!("{indent}{prefix}{value}{suffix}");
-    if one.len() <= 100 {
-        return one;
-    }
-    if let Some(inner) = value
-        .strip_prefix("Annotated[")
-        .and_then(|v| v.strip_suffix(']'))
-    {
-        if let Some(at) = inner.rfind(", Field(") {
-            return format!(
-                "{indent}{prefix}Annotated[\n{indent}    {},\n{indent}    {},\n{indent}]{suffix}",
-                &inner[..at],
-                &inner[at + 2..]
-            );
-        }
-    }
-    one
-}
-
-/// The definition of a type alias; a recursive one is a `TypeAliasType` at runtime (Pydantic
-/// cannot follow a plain recursive alias) and a plain alias for type checkers.
-fn alias_statement(name: &str, value: &str, recursive: bool) -> String {
-    if !recursive {
-        return wrap_value(value, "", &format!("{name}: TypeAlias = "), "");
-    }
-    let typed = wrap_value(value, "    ", &format!("{name}: TypeAlias = "), "");
-    let one = format!("    {name} = TypeAliasType({}, {value})", py_str(name));
-    let runtime = if one.len() <= 100 {
-        one
-    } else {
-        format!(
-            "    {name} = TypeAliasType(\n        {},\n{},\n    )",
-            py_str(name),
-            wrap_value(value, "        ", "", "")
-        )
-    };
-    format!("if TYPE_CHECKING:\n{typed}\nelse:\n{runtime}")
-}
-
 /// The content field of an adjacently tagged variant or an externally tagged wrapper.
 fn content_field(wire: &str, ty: TypeRef) -> Field {
     Field {
@@ -904,41 +809,4 @@ fn content_field(wire: &str, ty: TypeRef) -> Field {
         required: true,
         default: None,
     }
-}
-
-/// `name: annotation[ = default]`, with the wire name as validation and serialization alias
-/// when it differs. `default` is (expression, validate it).
-fn field_decl(name: &str, annotation: &str, wire: &str, default: Option<(String, bool)>) -> String {
-    let mut args = Vec::new();
-    let aliased = name != wire;
-    match &default {
-        Some((expr, validate)) if aliased || *validate => {
-            args.push(format!("default={expr}"));
-            if *validate {
-                args.push("validate_default=True".into());
-            }
-        }
-        _ => {}
-    }
-    if aliased {
-        args.push(format!("validation_alias={}", py_str(wire)));
-        args.push(format!("serialization_alias={}", py_str(wire)));
-    }
-    let head = format!("    {name}: {annotation}");
-    if args.is_empty() {
-        return match default {
-            Some((expr, _)) => format!("{head} = {expr}\n"),
-            None => format!("{head}\n"),
-        };
-    }
-    let one_line = format!("{head} = Field({})\n", args.join(", "));
-    if one_line.len() <= 101 {
-        return one_line;
-    }
-    let mut out = format!("{head} = Field(\n");
-    for a in args {
-        out.push_str(&format!("        {a},\n"));
-    }
-    out.push_str("    )\n");
-    out
 }
