@@ -2,7 +2,8 @@
 //! bundler project imports its sources, and for names that need escaping), and end to end: the
 //! package built with its own `tsc` build, run as Node 20 ESM with `ws` against the example app
 //! behind Centrifugo (`e2e/generated/typescript/test_generated.ts`), and its subscription streams
-//! and typed channels (`test_streams.ts`).
+//! and typed channels (`test_streams.ts`); and the package generated with `--ts-int64 bigint`
+//! (`test_bigint.ts`).
 //!
 //! Node packages (typescript, centrifuge, ws and their types) come from the lockfile in
 //! `e2e/generated/typescript`, installed with `npm ci` when it changed.
@@ -59,17 +60,23 @@ fn tsc(dir: &Path, args: &[&str]) {
 /// Generates the example app's package into `out/typescript` (what `tasks generate --typescript
 /// --output OUT` writes, rendered in this process so it is never a stale binary's output).
 fn generate_example(out: &Path) -> PathBuf {
+    generate_example_with(out, &Default::default())
+}
+
+/// [`generate_example`] with generator options.
+fn generate_example_with(out: &Path, options: &codegen::Options) -> PathBuf {
     let document = schema::document(&app::router(app::App::default()));
-    codegen::generate(&document, &[Language::TypeScript], out, &Default::default())
-        .expect("generates");
+    codegen::generate(&document, &[Language::TypeScript], out, options).expect("generates");
     out.join("typescript")
 }
 
-/// A scratch directory with a `node_modules` holding the pinned packages (symlinked) and
-/// `tasks-client` pointing at the package generated into `client/typescript`.
+/// A scratch directory with a `node_modules` holding the pinned packages (symlinked),
+/// `tasks-client` pointing at the package generated into `client/typescript`, and
+/// `tasks-client-bigint` at the one generated with `--ts-int64 bigint` into `bigint/typescript`.
 struct Workspace {
     dir: tempfile::TempDir,
     package: PathBuf,
+    bigint_package: PathBuf,
 }
 
 fn workspace() -> Workspace {
@@ -83,7 +90,20 @@ fn workspace() -> Workspace {
     }
     let package = generate_example(&dir.path().join("client"));
     std::os::unix::fs::symlink(&package, linked.join("tasks-client")).unwrap();
-    Workspace { dir, package }
+    let bigint_package = generate_example_with(
+        &dir.path().join("bigint"),
+        &codegen::Options {
+            npm_package: Some("tasks-client-bigint".into()),
+            ts_int64: codegen::TsInt64::Bigint,
+            ..Default::default()
+        },
+    );
+    std::os::unix::fs::symlink(&bigint_package, linked.join("tasks-client-bigint")).unwrap();
+    Workspace {
+        dir,
+        package,
+        bigint_package,
+    }
 }
 
 #[test]
@@ -91,10 +111,12 @@ fn the_package_type_checks_strictly() {
     let ws = workspace();
     // With the package's own (strict, exactOptionalPropertyTypes, …) tsconfig, the real
     // centrifuge typings included.
-    tsc(
-        &ws.package,
-        &["-p", ".", "--noEmit", "--strict", "--skipLibCheck", "false"],
-    );
+    for package in [&ws.package, &ws.bigint_package] {
+        tsc(
+            package,
+            &["-p", ".", "--noEmit", "--strict", "--skipLibCheck", "false"],
+        );
+    }
 
     // As the seed did it: a bundler-style TypeScript project importing the generated directory
     // (its sources, before any build) as `./opensdk/typescript`.
@@ -402,22 +424,26 @@ async fn nothing_at_all(_: Context, _: ()) -> Result<(), RpcError> {
 /// A workspace with the package built by its own build and the e2e test programs compiled.
 fn built_workspace() -> Workspace {
     let ws = workspace();
-    // The package's own build (`npm run build` = `tsc -p tsconfig.json`): dist/*.js + *.d.ts.
-    tsc(&ws.package, &["-p", "tsconfig.json"]);
-    for f in [
-        "index.js",
-        "index.d.ts",
-        "client.js",
-        "api.js",
-        "streams.js",
-        "types.js",
-    ] {
-        assert!(ws.package.join("dist").join(f).exists(), "dist/{f} missing");
+    // The packages' own build (`npm run build` = `tsc -p tsconfig.json`): dist/*.js + *.d.ts.
+    for package in [&ws.package, &ws.bigint_package] {
+        tsc(package, &["-p", "tsconfig.json"]);
+        for f in [
+            "index.js",
+            "index.d.ts",
+            "client.js",
+            "api.js",
+            "streams.js",
+            "types.js",
+        ] {
+            assert!(package.join("dist").join(f).exists(), "dist/{f} missing");
+        }
     }
+    assert!(ws.bigint_package.join("dist/json.js").exists());
     // The test programs import the package by name (its `exports`), compiled as Node ESM.
     for f in [
         "test_generated.ts",
         "test_streams.ts",
+        "test_bigint.ts",
         "tsconfig.json",
         "package.json",
     ] {
@@ -447,6 +473,36 @@ fn the_generated_client_works_end_to_end() {
     assert!(
         out.status.success() && stdout.contains(" passed, 0 failed"),
         "the generated TypeScript client failed end to end ({}; its report is above):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+        stack.logs()
+    );
+}
+
+/// The package generated with `--ts-int64 bigint` (`test_bigint.ts`): i64::MIN, i64::MAX,
+/// u64::MAX and 2^53 + 1 round-trip exactly as bigints through `types.roundtrip` (and the full
+/// range samples, a stream's params and items, a bidi publication, the connect reply data);
+/// strings of digits are untouched; a received value out of range is `RPCResultError` 30; and
+/// the default package still reports 2^53 + 1 as that visible error.
+#[test]
+fn the_bigint_client_keeps_64_bit_integers_exact_end_to_end() {
+    let ws = built_workspace();
+    let stack = Stack::start(Options::default());
+    // The full ranges: what a bigint holds.
+    let samples = common::write_everything_samples(ws.dir.path(), false);
+    let out = Command::new("node")
+        .arg(ws.dir.path().join("out/test_bigint.js"))
+        .arg(stack.ws_url())
+        .arg(stack.token("42", None))
+        .arg(&samples)
+        .current_dir(ws.dir.path())
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success() && stdout.contains("\n14 passed, 0 failed"),
+        "the bigint TypeScript client failed end to end ({}; its report is above):\n{}\n{}",
         out.status,
         String::from_utf8_lossy(&out.stderr),
         stack.logs()

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::{Language, Options};
+use crate::{Language, Options, TsInt64};
 
 /// Flags of `generate`.
 #[derive(Debug, Args)]
@@ -41,6 +41,11 @@ pub struct GenerateArgs {
     /// element. Default: `<title>client`.
     #[arg(long, value_name = "PATH")]
     pub go_module: Option<String>,
+    /// How the TypeScript package represents 64-bit integers: `number` (exact up to 2^53 − 1; a
+    /// larger received value is an error) or `bigint` (exact over the whole range, over
+    /// centrifuge-js's protobuf build).
+    #[arg(long, value_enum, value_name = "TYPE", default_value_t = TsInt64::Number)]
+    pub ts_int64: TsInt64,
 }
 
 impl GenerateArgs {
@@ -50,6 +55,7 @@ impl GenerateArgs {
             python_package: self.python_package.clone(),
             npm_package: self.npm_package.clone(),
             go_module: self.go_module.clone(),
+            ts_int64: self.ts_int64,
         }
     }
 

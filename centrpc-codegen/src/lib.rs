@@ -33,6 +33,7 @@ mod typescript;
 
 #[cfg(feature = "cli")]
 pub use args::{read_document, GenerateArgs};
+pub use typescript::TsInt64;
 
 /// Where definitions live in the API document (`$ref: "#/components/schemas/Name"`); centrpc's
 /// document builder writes them there.
@@ -120,15 +121,17 @@ impl Language {
     pub fn render(self, api: &ir::Api, options: &Options) -> Result<Vec<File>, CodegenError> {
         match self {
             Self::Python => python::render(api, options.python_package.as_deref()),
-            Self::TypeScript => typescript::render(api, options.npm_package.as_deref()),
+            Self::TypeScript => {
+                typescript::render(api, options.npm_package.as_deref(), options.ts_int64)
+            }
             Self::Go => go::render(api, options.go_module.as_deref()),
         }
     }
 }
 
-/// How the generated packages are named; each `None` keeps the default derived from the API's
-/// title (`tasks` → Python `tasks-client` / `tasks_client`, npm `tasks-client`, Go module and
-/// package `tasksclient`).
+/// How the generated packages are named (each `None` keeps the default derived from the API's
+/// title: `tasks` → Python `tasks-client` / `tasks_client`, npm `tasks-client`, Go module and
+/// package `tasksclient`), and the TypeScript package's 64-bit integers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Options {
     /// The Python import name (`acme_tasks`); the distribution name is it with `-` for `_`
@@ -139,6 +142,8 @@ pub struct Options {
     /// The Go module path (`example.com/acme/tasks`); the package is named after its last
     /// element (`tasks`, or the one before a major version suffix such as `v2`).
     pub go_module: Option<String>,
+    /// How the TypeScript package represents 64-bit integers.
+    pub ts_int64: TsInt64,
 }
 
 impl Options {

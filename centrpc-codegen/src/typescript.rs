@@ -15,6 +15,9 @@
 //! - `streams.ts`: `TypedSubscription` (an `AsyncIterable` of a stream's or channel's items, with a
 //!   callback form), `BidiStream` (one that also publishes) and `publishTo`;
 //! - `api.ts`: `APIClient`, one typed method per RPC method, stream and typed channel;
+//! - `json.ts`, with `--ts-int64 bigint` ([`TsInt64::Bigint`]) only: a lossless JSON reader and
+//!   writer (integers beyond 2^53 − 1 as bigints), as the package then runs over centrifuge-js's
+//!   protobuf build, whose data are bytes;
 //! - `index.ts`, `package.json`, `tsconfig.json`, `README.md`.
 //!
 //! Every relative import carries its `.js` extension, so the compiled output runs in Node's ESM
@@ -34,6 +37,7 @@ use crate::{
 
 const TYPES_TS: &str = include_str!("templates/typescript/types.ts.j2");
 const VALIDATE_TS: &str = include_str!("templates/typescript/validate.ts.j2");
+const JSON_TS: &str = include_str!("templates/typescript/json.ts.j2");
 const ERRORS_TS: &str = include_str!("templates/typescript/errors.ts.j2");
 const CLIENT_TS: &str = include_str!("templates/typescript/client.ts.j2");
 const API_TS: &str = include_str!("templates/typescript/api.ts.j2");
@@ -111,8 +115,36 @@ pub fn check_package(name: &str) -> Result<(), CodegenError> {
     }
 }
 
-/// Renders the TypeScript package, named `npm_package` when given (`--npm-package`).
-pub fn render(api: &Api, npm_package: Option<&str>) -> Result<Vec<File>, CodegenError> {
+/// How the TypeScript package represents 64-bit integers (`--ts-int64`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum TsInt64 {
+    /// `number`, over centrifuge-js's JSON build: exact up to 2^53 − 1
+    /// (`Number.MAX_SAFE_INTEGER`); a larger received value is an `RPCResultError`, never
+    /// another number.
+    #[default]
+    Number,
+    /// `bigint`, exact over the whole 64-bit range: the package runs over centrifuge-js's
+    /// protobuf build, where data are bytes, and reads and writes their JSON itself.
+    Bigint,
+}
+
+/// The module the package imports centrifuge-js from.
+fn centrifuge_module(int64: TsInt64) -> &'static str {
+    match int64 {
+        TsInt64::Number => "centrifuge",
+        // The same API, with the data of every command and reply as bytes.
+        TsInt64::Bigint => "centrifuge/build/protobuf",
+    }
+}
+
+/// Renders the TypeScript package, named `npm_package` when given (`--npm-package`), with
+/// 64-bit integers as `int64` says (`--ts-int64`).
+pub fn render(
+    api: &Api,
+    npm_package: Option<&str>,
+    int64: TsInt64,
+) -> Result<Vec<File>, CodegenError> {
     let package_name = match npm_package {
         Some(name) => {
             check_package(name)?;
@@ -120,7 +152,7 @@ pub fn render(api: &Api, npm_package: Option<&str>) -> Result<Vec<File>, Codegen
         }
         None => package_name(&api.title),
     };
-    let names = Names::new(api)?;
+    let names = Names::new(api, int64)?;
     let mut checks = Checks::new(api, &names);
     let check_views = checks.views();
     let types = api
@@ -211,7 +243,7 @@ pub fn render(api: &Api, npm_package: Option<&str>) -> Result<Vec<File>, Codegen
         let view = &methods[api.methods.iter().position(|x| std::ptr::eq(x, m))?];
         let args = match &m.params {
             None => String::new(),
-            Some(p) => match sample(p, api, 0) {
+            Some(p) => match sample(p, api, int64, 0) {
                 Some(literal) => format!("{literal}, "),
                 None => "params, ".into(),
             },
@@ -267,6 +299,8 @@ pub fn render(api: &Api, npm_package: Option<&str>) -> Result<Vec<File>, Codegen
                 .any(|t| t.contains("types."))
         });
     let context = minijinja::context! {
+        bigint => int64 == TsInt64::Bigint,
+        centrifuge_module => centrifuge_module(int64),
         uses_types => uses_types,
         connect_data => connect_data,
         connect_reply => connect_reply,
@@ -303,7 +337,7 @@ pub fn render(api: &Api, npm_package: Option<&str>) -> Result<Vec<File>, Codegen
     let render = |name: &str, source: &str| -> Result<String, CodegenError> {
         Ok(env.render_named_str(name, source, &context)?)
     };
-    Ok(vec![
+    let mut files = vec![
         File::new("README.md", render("README.md.j2", README_MD)?),
         File::new("api.ts", render("api.ts.j2", API_TS)?),
         File::new("client.ts", render("client.ts.j2", CLIENT_TS)?),
@@ -314,7 +348,11 @@ pub fn render(api: &Api, npm_package: Option<&str>) -> Result<Vec<File>, Codegen
         File::new("tsconfig.json", TSCONFIG_JSON),
         File::new("types.ts", render("types.ts.j2", TYPES_TS)?),
         File::new("validate.ts", render("validate.ts.j2", VALIDATE_TS)?),
-    ])
+    ];
+    if int64 == TsInt64::Bigint {
+        files.push(File::new("json.ts", render("json.ts.j2", JSON_TS)?));
+    }
+    Ok(files)
 }
 
 /// The npm package name: `<title>-client`, lowercase and URL-safe.
@@ -331,15 +369,17 @@ fn package_name(title: &str) -> String {
     }
 }
 
-/// Generated TypeScript names of the IR's types, and which hoisted structs are the variants of
-/// an internally tagged enum (they carry the tag property themselves).
+/// Generated TypeScript names of the IR's types, which hoisted structs are the variants of an
+/// internally tagged enum (they carry the tag property themselves), and how 64-bit integers are
+/// spelled.
 struct Names {
     types: BTreeMap<String, String>,
     internal_tags: BTreeMap<String, (String, String)>,
+    int64: TsInt64,
 }
 
 impl Names {
-    fn new(api: &Api) -> Result<Self, CodegenError> {
+    fn new(api: &Api, int64: TsInt64) -> Result<Self, CodegenError> {
         let mut types = BTreeMap::new();
         let mut seen: BTreeMap<String, &str> = BTreeMap::new();
         for t in &api.types {
@@ -355,6 +395,7 @@ impl Names {
         Ok(Self {
             types,
             internal_tags: api.internal_variant_tags(),
+            int64,
         })
     }
 
@@ -504,11 +545,12 @@ fn jsdoc(paragraphs: &[String], indent: &str) -> String {
     out
 }
 
-/// What a reader should know about the wire format of `ty` beyond its TypeScript type.
-fn wire_notes(ty: &TypeRef) -> Vec<String> {
+/// What a reader should know about the wire format of `ty` beyond its TypeScript type, with
+/// 64-bit integers as `int64` says.
+fn wire_notes(ty: &TypeRef, int64: TsInt64) -> Vec<String> {
     match ty {
-        TypeRef::Nullable { inner } => wire_notes(inner),
-        TypeRef::Array { items } => wire_notes(items),
+        TypeRef::Nullable { inner } => wire_notes(inner, int64),
+        TypeRef::Array { items } => wire_notes(items, int64),
         TypeRef::Map { keys, values } => {
             let mut notes = match keys.as_ref() {
                 TypeRef::Integer { bits, signed } => vec![format!(
@@ -519,9 +561,13 @@ fn wire_notes(ty: &TypeRef) -> Vec<String> {
                 )],
                 _ => vec![],
             };
-            notes.extend(wire_notes(values));
+            notes.extend(wire_notes(values, int64));
             notes
         }
+        TypeRef::Integer { bits: 64, signed } if int64 == TsInt64::Bigint => vec![format!(
+            "{}: a `bigint`, exact over the whole range.",
+            if *signed { "int64" } else { "uint64" }
+        )],
         TypeRef::Integer { bits: 64, signed } => vec![format!(
             "{}: exact in JavaScript only up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`); larger \
              values lose precision.",
@@ -547,6 +593,9 @@ fn ts_type(ty: &TypeRef, names: &Names, prefix: &str) -> (String, bool) {
     match ty {
         TypeRef::String | TypeRef::DateTime | TypeRef::Uuid => ("string".into(), false),
         TypeRef::Bool => ("boolean".into(), false),
+        TypeRef::Integer { bits: 64, .. } if names.int64 == TsInt64::Bigint => {
+            ("bigint".into(), false)
+        }
         TypeRef::Integer { .. } | TypeRef::Number { .. } => ("number".into(), false),
         // Not `unknown`, which would take `undefined` and bigints that JSON cannot carry.
         TypeRef::Any => (format!("{prefix}JsonValue"), false),
@@ -918,13 +967,14 @@ struct ExampleView {
 
 /// A value of type `ty` written as a TypeScript literal for the README, when it is simple
 /// enough: required struct fields, primitives, the first enum value.
-fn sample(ty: &TypeRef, api: &Api, depth: usize) -> Option<String> {
+fn sample(ty: &TypeRef, api: &Api, int64: TsInt64, depth: usize) -> Option<String> {
     if depth > 3 {
         return None;
     }
     Some(match ty {
         TypeRef::String => "'…'".into(),
         TypeRef::Bool => "false".into(),
+        TypeRef::Integer { bits: 64, .. } if int64 == TsInt64::Bigint => "1n".into(),
         TypeRef::Integer { .. } | TypeRef::Number { .. } => "1".into(),
         TypeRef::DateTime => "'2024-05-01T12:00:00Z'".into(),
         TypeRef::Uuid => "'67e55044-10b1-426f-9247-bb680e5fe0c8'".into(),
@@ -943,7 +993,7 @@ fn sample(ty: &TypeRef, api: &Api, depth: usize) -> Option<String> {
                             Some(format!(
                                 "{}: {}",
                                 js_key(&f.wire),
-                                sample(&f.ty, api, depth + 1)?
+                                sample(&f.ty, api, int64, depth + 1)?
                             ))
                         })
                         .collect::<Option<Vec<_>>>()?;
@@ -954,7 +1004,7 @@ fn sample(ty: &TypeRef, api: &Api, depth: usize) -> Option<String> {
                     }
                 }
                 TypeKind::StringEnum { values } => js_string(&values.first()?.value),
-                TypeKind::Alias { target } => sample(target, api, depth + 1)?,
+                TypeKind::Alias { target } => sample(target, api, int64, depth + 1)?,
                 _ => return None,
             }
         }
@@ -972,7 +1022,7 @@ struct ErrorView {
 
 fn field_view(f: &Field, names: &Names) -> FieldView {
     let mut paragraphs = vec![f.description.clone().unwrap_or_default()];
-    paragraphs.extend(wire_notes(&f.ty));
+    paragraphs.extend(wire_notes(&f.ty, names.int64));
     if let Some(d) = &f.default {
         paragraphs.push(format!("@defaultValue `{d}`"));
     }
@@ -1101,7 +1151,7 @@ fn type_view(t: &TypeDef, names: &Names) -> Result<TypeView, CodegenError> {
         }
         TypeKind::Alias { target } => {
             view.kind = "alias";
-            paragraphs.extend(wire_notes(target));
+            paragraphs.extend(wire_notes(target, names.int64));
             view.target = ts_type(target, names, "").0;
         }
     }
@@ -1217,6 +1267,10 @@ impl<'a> Checks<'a> {
             TypeRef::Uuid => format!("{prefix}{}", self.helper("isUuid")),
             TypeRef::Any => format!("{prefix}{}", self.helper("anyJson")),
             TypeRef::Null => format!("{prefix}{}", self.helper("isNull")),
+            TypeRef::Integer { bits: 64, .. } if self.names.int64 == TsInt64::Bigint => {
+                let (min, max) = ty.integer_range().expect("an integer type");
+                format!("{prefix}{}({min}n, {max}n)", self.helper("int64"))
+            }
             TypeRef::Integer { .. } => {
                 let (min, max) = ty.integer_range().expect("an integer type");
                 format!(
@@ -1380,7 +1434,13 @@ mod tests {
                 }],
             })
         };
-        let render_doc = |method: &str| render(&crate::ir::read(&doc(method)).unwrap(), None);
+        let render_doc = |method: &str| {
+            render(
+                &crate::ir::read(&doc(method)).unwrap(),
+                None,
+                TsInt64::Number,
+            )
+        };
         for (method, member) in [("on.watch_tasks", "onWatchTasks"), ("on_news", "onNews")] {
             let err = render_doc(method).expect_err("a collision");
             assert!(
@@ -1396,6 +1456,102 @@ mod tests {
             .contents;
         assert!(api.contains("watchTasks(opts?: SubscribeOptions): TypedSubscription<string>"));
         assert!(api.contains("subscribeNews(key: string, opts?: SubscribeOptions)"));
+    }
+
+    #[test]
+    fn bigint_mode_types_64_bit_integers_as_bigint_and_reads_json_losslessly() {
+        let doc = serde_json::json!({
+            "info": {"title": "t", "version": "1"},
+            "methods": [{
+                "name": "get",
+                "params": [{"name": "params", "schema": {"type": "integer", "format": "int64"}}],
+                "result": {"name": "result", "schema": {"$ref": "#/components/schemas/Big"}},
+            }],
+            "components": {"schemas": {"Big": {
+                "type": "object",
+                "properties": {
+                    "signed": {"type": "integer", "format": "int64"},
+                    "unsigned": {"type": ["integer", "null"], "format": "uint64", "minimum": 0},
+                    "small": {"type": "integer", "format": "uint32", "minimum": 0},
+                    "by_id": {
+                        "type": "object",
+                        "additionalProperties": {"type": "integer", "format": "int64"},
+                        "propertyNames": {"type": "string", "pattern": "^-?[0-9]+$", "format": "int64"},
+                    },
+                    "any": true,
+                },
+                "required": ["signed", "small", "by_id", "any"],
+            }}},
+        });
+        let api = crate::ir::read(&doc).unwrap();
+        let file = |files: &[File], name: &str| {
+            files
+                .iter()
+                .find(|f| f.path.ends_with(name))
+                .map(|f| f.contents.clone())
+        };
+        let big = render(&api, None, TsInt64::Bigint).unwrap();
+        let types = file(&big, "types.ts").unwrap();
+        for expected in [
+            "  signed: bigint;",
+            "  unsigned?: bigint | null;",
+            "  small: number;",
+            "int64: a `bigint`, exact over the whole range.",
+            "export type JsonValue = null | boolean | number | bigint | string",
+        ] {
+            assert!(
+                types.contains(expected),
+                "types.ts lacks {expected:?}:\n{types}"
+            );
+        }
+        let validate = file(&big, "validate.ts").unwrap();
+        for expected in [
+            "[\"signed\", true, int64(-9223372036854775808n, 9223372036854775807n)],",
+            "[\"unsigned\", false, nullable(int64(0n, 18446744073709551615n))],",
+            "[\"small\", true, integer(0, 4294967295)],",
+            "export function int64(min: bigint, max: bigint): Check {",
+        ] {
+            assert!(
+                validate.contains(expected),
+                "validate.ts lacks {expected:?}:\n{validate}"
+            );
+        }
+        let api_ts = file(&big, "api.ts").unwrap();
+        assert!(
+            api_ts.contains("get(params: bigint, opts?: CallOptions): Promise<types.Big>"),
+            "{api_ts}"
+        );
+        let client = file(&big, "client.ts").unwrap();
+        assert!(
+            client.contains("import { Centrifuge, State } from 'centrifuge/build/protobuf';")
+                && client.contains("this.centrifuge.rpc(method, encodeJson(params))"),
+            "{client}"
+        );
+        let json = file(&big, "json.ts").expect("json.ts in bigint mode");
+        assert!(json.contains("export function parseJson(text: string): unknown {"));
+        let index = file(&big, "index.ts").unwrap();
+        assert!(index.contains("export { decodeJson, encodeJson, parseJson, stringifyJson }"));
+
+        // The default: numbers, the JSON build, no json.ts.
+        let plain = render(&api, None, TsInt64::Number).unwrap();
+        assert!(file(&plain, "json.ts").is_none());
+        let types = file(&plain, "types.ts").unwrap();
+        assert!(types.contains("  signed: number;") && !types.contains("bigint;"));
+        let validate = file(&plain, "validate.ts").unwrap();
+        assert!(
+            !validate.contains("int64(")
+                && validate.contains("integer(-9007199254740991, 9007199254740991)"),
+            "{validate}"
+        );
+        for f in &plain {
+            assert!(
+                !f.contents.contains("centrifuge/build/protobuf")
+                    && !f.contents.contains("json.js"),
+                "{} in number mode: {}",
+                f.path.display(),
+                f.contents
+            );
+        }
     }
 
     #[test]
