@@ -853,7 +853,8 @@ impl<'a> Builder<'a> {
 }
 
 /// `value` at `indent`, after `prefix` on the first line: one line when it fits in 100
-/// columns, else an `Annotated[...]` split into its type and metadata.
+/// columns, else an `Annotated[...]` split into its type and metadata, and a type that still does
+/// not fit split before each `|` of its union (as `ruff format` writes them).
 fn wrap_value(value: &str, indent: &str, prefix: &str, suffix: &str) -> String {
     let one = format!("{indent}{prefix}{value}{suffix}");
     if one.len() <= 100 {
@@ -864,14 +865,38 @@ fn wrap_value(value: &str, indent: &str, prefix: &str, suffix: &str) -> String {
         .and_then(|v| v.strip_suffix(']'))
     {
         if let Some(at) = inner.rfind(", Field(") {
+            let (ty, metadata) = (&inner[..at], &inner[at + 2..]);
+            let ty = if format!("{indent}    {ty},").len() <= 100 {
+                ty.to_owned()
+            } else {
+                union_members(ty).join(&format!("\n{indent}    | "))
+            };
             return format!(
-                "{indent}{prefix}Annotated[\n{indent}    {},\n{indent}    {},\n{indent}]{suffix}",
-                &inner[..at],
-                &inner[at + 2..]
+                "{indent}{prefix}Annotated[\n{indent}    {ty},\n{indent}    {metadata},\n{indent}]{suffix}"
             );
         }
     }
     one
+}
+
+/// The members of the union `ty` (`A | list[B | C]` → `A`, `list[B | C]`): split at its top-level
+/// `|`, none inside brackets or a string.
+fn union_members(ty: &str) -> Vec<&str> {
+    let (mut members, mut start, mut depth, mut quoted) = (Vec::new(), 0, 0usize, false);
+    for (i, c) in ty.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            '[' if !quoted => depth += 1,
+            ']' if !quoted => depth = depth.saturating_sub(1),
+            '|' if !quoted && depth == 0 => {
+                members.push(ty[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    members.push(ty[start..].trim());
+    members
 }
 
 /// The definition of a type alias; a recursive one is a `TypeAliasType` at runtime (Pydantic
@@ -941,4 +966,30 @@ fn field_decl(name: &str, annotation: &str, wire: &str, default: Option<(String,
     }
     out.push_str("    )\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_union_too_long_for_its_line_takes_a_line_per_member() {
+        let members: Vec<String> = (0..8).map(|i| format!("SomeLongClassName{i}")).collect();
+        let value = format!(
+            "Annotated[{} | list[A | B] | \"C | D\", Field(union_mode=\"left_to_right\")]",
+            members.join(" | ")
+        );
+        let mut want = String::from("X: TypeAlias = Annotated[\n    SomeLongClassName0\n");
+        for m in &members[1..] {
+            want.push_str(&format!("    | {m}\n"));
+        }
+        want.push_str("    | list[A | B]\n    | \"C | D\",\n");
+        want.push_str("    Field(union_mode=\"left_to_right\"),\n]");
+        assert_eq!(wrap_value(&value, "", "X: TypeAlias = ", ""), want);
+        let short = "Annotated[A | B, Field(union_mode=\"left_to_right\")]";
+        assert_eq!(
+            wrap_value(short, "", "X: TypeAlias = ", ""),
+            format!("X: TypeAlias = {short}")
+        );
+    }
 }
