@@ -112,7 +112,7 @@ fn generated_client_calls_every_method_through_centrifugo() {
     let url = stack.ws_url();
     let metrics = format!("http://{}/metrics", stack.metrics_addr);
     let api = format!("http://127.0.0.1:{}/api", stack.centrifugo_port);
-    let samples = common::write_everything_samples(tmp.path(), false);
+    let samples = common::write_type_samples(tmp.path(), false);
     let out = Command::new(&bin)
         .args([
             "-url", &url, "-token", &token, "-metrics", &metrics, "-api", &api, "-api-key", API_KEY,

@@ -160,7 +160,7 @@ fn the_generated_client_works_end_to_end() {
     let tmp = tempfile::tempdir().unwrap();
     generate(&tmp.path().join("opensdk"));
     let token = stack.token("42", Some(json!({"plan": "e2e"})));
-    let samples = common::write_everything_samples(tmp.path(), false);
+    let samples = common::write_type_samples(tmp.path(), false);
     let out = Command::new(venv("python"))
         .arg(stack::root().join("e2e/generated/python/test_generated.py"))
         .arg(stack.ws_url())

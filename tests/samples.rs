@@ -1,7 +1,8 @@
 //! The code generator's sample values ([`centrpc::codegen::samples`]) against the example app's
 //! real types: the zero, minimal and maximal sample of every params type is accepted by its
-//! serde, and `types.roundtrip` returns each sample of `Everything` as serde reads and writes it.
-//! The generated clients' end-to-end suites send the same samples (`everything_samples`).
+//! serde, `types.echo` has a variant for every named type of the API document and returns each
+//! type's samples as serde reads and writes them. The generated clients' end-to-end suites send
+//! the same samples (`type_samples`).
 
 mod common;
 
@@ -9,13 +10,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use centrpc::{
     codegen::{
-        ir::{self, TypeKind, TypeRef},
+        ir::{self, Payload, TypeKind, TypeRef},
         samples::{Sample, Samples, JS_MAX_SAFE_INTEGER},
     },
     schema,
     testing::TestClient,
 };
-use common::{app, everything_samples, types};
+use common::{app, type_samples, types};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
@@ -44,6 +45,7 @@ fn params_readers() -> BTreeMap<&'static str, Reader> {
         ("SlowParams", reads::<app::SlowParams>),
         ("ProcessParams", reads::<app::ProcessParams>),
         ("EverythingInput", reads::<types::Everything>),
+        ("TypedValueInput", reads::<app::typed_value::TypedValue>),
     ])
 }
 
@@ -98,22 +100,125 @@ fn contained(sample: &Value, got: &Value, at: &str) -> Result<(), String> {
     }
 }
 
+#[test]
+fn types_echo_has_a_variant_for_every_named_type() {
+    let document = schema::document(&app::router(app::App::default()));
+    let schemas = document["components"]["schemas"].as_object().unwrap();
+    let api = ir::read(&document).unwrap();
+    let echo = api
+        .methods
+        .iter()
+        .find(|m| m.name == "types.echo")
+        .expect("the example serves types.echo");
+    let (Some(TypeRef::Named { name: params }), TypeRef::Named { name: result }) =
+        (&echo.params, &echo.result)
+    else {
+        panic!("types.echo takes and returns a named type");
+    };
+    // Each variant carries the type it is named after: written as it, read as it or its `…Input`.
+    let variants = |enum_name: &str| -> BTreeMap<String, String> {
+        let Some(TypeKind::External { variants }) = api.type_def(enum_name).map(|t| &t.kind) else {
+            panic!("{enum_name} is an externally tagged enum");
+        };
+        variants
+            .iter()
+            .map(|v| match &v.payload {
+                Payload::Type {
+                    ty: TypeRef::Named { name },
+                } => (v.tag_value.clone(), name.clone()),
+                other => panic!("{enum_name}'s variant {} carries {other:?}", v.tag_value),
+            })
+            .collect()
+    };
+    let written = variants(result);
+    for (variant, ty) in &written {
+        assert_eq!(variant, ty, "{result}'s variant {variant} carries {ty}");
+    }
+    let read = variants(params);
+    assert_eq!(
+        read.keys().collect::<Vec<_>>(),
+        written.keys().collect::<Vec<_>>(),
+        "{params} and {result} have the same variants"
+    );
+    for (variant, ty) in &read {
+        let input_of = api.type_def(ty).and_then(|t| t.input_of.as_deref());
+        assert!(
+            ty == variant || input_of == Some(variant.as_str()),
+            "{params}'s variant {variant} carries {ty}"
+        );
+    }
+    for (name, schema) in schemas {
+        if [params, result].contains(&name) {
+            continue;
+        }
+        let of = schema["x-input-of"].as_str().unwrap_or(name);
+        assert!(
+            written.contains_key(of),
+            "the API document's type {name} has no variant in types.echo: add `{of}` to \
+             TypedValue (tests/fixtures/typed_value.rs)"
+        );
+    }
+}
+
 #[tokio::test]
-async fn types_roundtrip_returns_every_sample_as_serde_reads_it() {
+async fn types_echo_returns_every_sample_as_serde_reads_it() {
     let client = TestClient::new(app::router(app::App::default()));
     for js_safe in [false, true] {
-        for case in everything_samples(js_safe).as_array().unwrap() {
-            let name = format!("{} (js_safe: {js_safe})", case["name"]);
+        for case in type_samples(js_safe).as_array().unwrap() {
+            let (ty, value, expected) = (
+                case["type"].as_str().unwrap(),
+                &case["value"],
+                &case["expected"],
+            );
+            let name = format!("{ty} {} (js_safe: {js_safe})", case["sample"]);
             let got: Value = client
-                .call("types.roundtrip", &case["sample"])
+                .call("types.echo", &json!({ ty: value }))
                 .await
                 .unwrap_or_else(|e| panic!("{name}: {e:?}"));
-            assert_eq!(got, case["expected"], "{name}");
-            if let Err(e) = contained(&case["sample"], &got, "") {
-                panic!("{name}: {e}\n{got:#}");
+            assert_eq!(got, json!({ ty: expected }), "{name}");
+            if let Err(e) = contained(value, expected, "") {
+                panic!("{name}: {e}\n{expected:#}");
+            }
+            if ty == "Everything" {
+                let got: Value = client
+                    .call("types.roundtrip", value)
+                    .await
+                    .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+                assert_eq!(&got, expected, "types.roundtrip of {name}");
             }
         }
     }
+}
+
+#[tokio::test]
+async fn types_echo_refuses_a_value_its_type_does_not_read() {
+    let client = TestClient::new(app::router(app::App::default()));
+    // A type the app only reads comes back as sent, but only once it reads as its type.
+    for (value, why) in [
+        (json!({"TaskRef": {"id": -1}}), "invalid value"),
+        (json!({"TallyParams": {"start": "1"}}), "invalid type"),
+        (json!({"Task": {"id": 1}}), "missing field"),
+        (json!({"Nothing": {}}), "unknown variant"),
+    ] {
+        match client.call::<Value>("types.echo", &value).await {
+            Err(e) => assert!(
+                e.code() == 422 && e.message().contains(why),
+                "{value}: want 422 saying {why}, got {e:?}"
+            ),
+            Ok(v) => panic!("{value} ({why}) came back as {v}"),
+        }
+    }
+}
+
+/// The `kind` sample of `Everything` (its params-side value, `EverythingInput`).
+fn everything(cases: &Value, kind: &str) -> Value {
+    cases
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Everything" && c["sample"] == kind)
+        .unwrap_or_else(|| panic!("Everything has a {kind} sample"))["value"]
+        .clone()
 }
 
 #[test]
@@ -134,16 +239,8 @@ fn the_samples_are_zero_minimal_and_maximal() {
         .map(|f| f.wire.as_str())
         .collect();
     assert!(required.len() < all.len(), "some fields are optional");
-    let samples = everything_samples(false);
-    let [zero, min, max] = ["zero", "min", "max"].map(|n| {
-        let case = samples
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == n)
-            .unwrap();
-        case["sample"].clone()
-    });
+    let samples = type_samples(false);
+    let [zero, min, max] = ["zero", "min", "max"].map(|kind| everything(&samples, kind));
     let keys = |v: &Value| -> BTreeSet<String> { v.as_object().unwrap().keys().cloned().collect() };
     let owned =
         |s: &BTreeSet<&str>| -> BTreeSet<String> { s.iter().map(|k| k.to_string()).collect() };
@@ -199,8 +296,7 @@ fn the_samples_are_zero_minimal_and_maximal() {
         keys(&json!({"red": 0, "dark_blue": 0}))
     );
 
-    let js = everything_samples(true);
-    let js_max = &js.as_array().unwrap()[2]["sample"];
+    let js_max = &everything(&type_samples(true), "max");
     assert_eq!(js_max["bigSigned"], json!(JS_MAX_SAFE_INTEGER as i64));
     assert_eq!(js_max["bigUnsigned"], json!(JS_MAX_SAFE_INTEGER as i64));
     assert_eq!(

@@ -29,6 +29,11 @@ use tokio::sync::broadcast;
 
 use super::types::Everything;
 
+// The generated clients' round-trip fixture of every named type lives with the tests; the app
+// serves it as `types.echo`.
+#[path = "../../tests/fixtures/typed_value.rs"]
+pub mod typed_value;
+
 /// Application error codes (centrpc's built-ins use 400–599; the app uses 1000+).
 pub mod codes {
     /// No task with that id.
@@ -111,7 +116,7 @@ impl App {
 }
 
 /// Something that happened to a task.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TaskEvent {
     /// A task was created.
@@ -199,7 +204,7 @@ pub struct CountParams {
 }
 
 /// One number of `watch:count`.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Count {
     /// The number.
     pub n: u64,
@@ -249,7 +254,7 @@ pub struct TallyAdd {
 }
 
 /// The running total of a `tally:<name>` stream, sent after each of the subscriber's additions.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Tally {
     /// The total so far.
     pub total: i64,
@@ -298,7 +303,7 @@ pub struct TaskStatsParams {
 }
 
 /// Task statistics for a user.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct TaskStatsResult {
     /// Total tasks.
     pub total: u64,
@@ -307,7 +312,7 @@ pub struct TaskStatsResult {
 }
 
 /// A task.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Task {
     /// Task id.
     pub id: u64,
@@ -364,7 +369,7 @@ pub struct SlowParams {
 }
 
 /// Result of `tasks.slow`.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct SlowResult {
     /// How long it worked.
     pub slept_ms: u64,
@@ -380,14 +385,14 @@ pub struct FlakyParams {
 }
 
 /// Result of `tasks.flaky` and `tasks.flaky_unsafe`.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct FlakyResult {
     /// Which call of the key this is, from 1 (the failed ones count).
     pub attempt: u32,
 }
 
 /// Who is calling, as Centrifugo reports it.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct WhoAmI {
     /// The authenticated user ID ("" when anonymous).
     pub user: String,
@@ -414,7 +419,7 @@ pub struct ProcessParams {
 }
 
 /// Published to the caller's personal channel `#<user>` after each step of `tasks.process`.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Progress {
     /// Steps done.
     pub step: u32,
@@ -423,7 +428,7 @@ pub struct Progress {
 }
 
 /// Result of `tasks.process`.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ProcessResult {
     /// Steps done.
     pub steps: u32,
@@ -577,7 +582,7 @@ pub struct Login {
 }
 
 /// What the connect hook answers a logged-in client with (its connect reply data).
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Welcome {
     /// The user the connection is logged in as.
     pub user: String,
@@ -588,7 +593,7 @@ pub struct Welcome {
 }
 
 /// A connection's public info: what other clients see of it in presence and join/leave events.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ConnInfo {
     /// The name to show.
     pub display_name: String,
@@ -672,7 +677,7 @@ pub struct ChatMessage {
 }
 
 /// A chat message as subscribers receive it.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ChatPost {
     /// The text, trimmed.
     pub text: String,
@@ -798,6 +803,10 @@ pub fn router(app: App) -> Router<App> {
         .rpc(
             "types.roundtrip",
             method(roundtrip).describe("Return every serde construct unchanged, to prove generated clients read and write them exactly."),
+        )
+        .rpc(
+            "types.echo",
+            method(typed_value::echo).describe("Return a value of any of the API's named types, under the type's name, as the server reads and writes it: generated clients round-trip every type through it."),
         )
         .hooks(hooks)
         .stream(

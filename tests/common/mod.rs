@@ -187,16 +187,20 @@ pub fn files_under(dir: &std::path::Path) -> std::collections::BTreeMap<PathBuf,
     out
 }
 
-/// The zero, minimal and maximal samples of `types.roundtrip`'s params (`EverythingInput`, from
-/// the code generator's [`samples`](centrpc::codegen::samples)), each with what the server
-/// answers for it (its serde reading written back: the server's defaults filled in, `null` for
-/// absent options): `[{"name": "zero", "sample": …, "expected": …}, …]`. With `js_safe`, the
-/// samples' integers stay within ±(2^53 − 1), what a JavaScript number holds exactly.
-pub fn everything_samples(js_safe: bool) -> serde_json::Value {
+/// The zero, minimal and maximal sample of every named type of the example's API document (from
+/// the code generator's [`samples`](centrpc::codegen::samples)), as `types.echo` takes them, each
+/// with what the server answers for it (its serde reading written back: the server's defaults
+/// filled in, `null` for absent options):
+/// `[{"type": "Task", "sample": "zero", "value": …, "expected": …}, …]`. `value` is a value of the
+/// params-side type (`EverythingInput` for `Everything`), sent as `{"<type>": value}`; `expected`
+/// is what comes back under the same key. With `js_safe`, the samples' integers stay within
+/// ±(2^53 − 1), what a JavaScript number holds exactly.
+pub fn type_samples(js_safe: bool) -> serde_json::Value {
     use centrpc::codegen::{
-        ir,
+        ir::{self, Payload, TypeKind, TypeRef},
         samples::{Sample, Samples},
     };
+    use serde_json::json;
     let api = ir::read(&centrpc::schema::document(
         &app::router(app::App::default()),
     ))
@@ -204,34 +208,54 @@ pub fn everything_samples(js_safe: bool) -> serde_json::Value {
     let params = api
         .methods
         .iter()
-        .find(|m| m.name == "types.roundtrip")
-        .and_then(|m| m.params.clone())
-        .expect("types.roundtrip takes params");
+        .find(|m| m.name == "types.echo")
+        .and_then(|m| match &m.params {
+            Some(TypeRef::Named { name }) => api.type_def(name),
+            _ => None,
+        })
+        .expect("types.echo takes a named type");
+    let TypeKind::External { variants } = &params.kind else {
+        panic!("types.echo's params are an externally tagged enum");
+    };
     let samples = if js_safe {
         Samples::new(&api).js_safe()
     } else {
         Samples::new(&api)
     };
-    Sample::ALL
-        .iter()
-        .map(|&kind| {
-            let sample = samples.of(&params, kind).expect("Everything has samples");
-            let read: types::Everything =
-                serde_json::from_value(sample.clone()).unwrap_or_else(|e| {
-                    panic!("serde refuses the {} sample {sample}: {e}", kind.name())
+    let mut cases = Vec::new();
+    for variant in variants {
+        let (name, Payload::Type { ty }) = (&variant.tag_value, &variant.payload) else {
+            panic!(
+                "types.echo's variant {} carries one value",
+                variant.tag_value
+            );
+        };
+        for kind in Sample::ALL {
+            let value = samples
+                .of(ty, kind)
+                .unwrap_or_else(|| panic!("{name} has no {} sample", kind.name()));
+            let read: app::typed_value::TypedValue = serde_json::from_value(json!({ name: value }))
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "serde refuses the {} sample of {name} {value}: {e}",
+                        kind.name()
+                    )
                 });
-            serde_json::json!({
-                "name": kind.name(),
-                "sample": sample,
-                "expected": serde_json::to_value(read).unwrap(),
-            })
-        })
-        .collect()
+            let written = serde_json::to_value(read).unwrap();
+            cases.push(json!({
+                "type": name,
+                "sample": kind.name(),
+                "value": value,
+                "expected": written[name],
+            }));
+        }
+    }
+    serde_json::Value::Array(cases)
 }
 
-/// [`everything_samples`] written to `samples.json` in `dir`; returns its path.
-pub fn write_everything_samples(dir: &std::path::Path, js_safe: bool) -> PathBuf {
+/// [`type_samples`] written to `samples.json` in `dir`; returns its path.
+pub fn write_type_samples(dir: &std::path::Path, js_safe: bool) -> PathBuf {
     let path = dir.join("samples.json");
-    std::fs::write(&path, everything_samples(js_safe).to_string()).unwrap();
+    std::fs::write(&path, type_samples(js_safe).to_string()).unwrap();
     path
 }

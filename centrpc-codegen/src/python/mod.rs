@@ -185,6 +185,9 @@ struct Alias {
     ty: String,
     /// How Pydantic picks a union's member, when `ty` is a union annotated with it.
     mode: Option<UnionMode>,
+    /// A union's members, one per line when the union does not fit on its own (as `ruff format`
+    /// writes it); empty when `ty` is not a union that can be split.
+    members: Vec<String>,
     /// Recursive: a `TypeAliasType` at runtime (Pydantic cannot follow a plain recursive alias)
     /// and a plain alias for type checkers.
     recursive: bool,

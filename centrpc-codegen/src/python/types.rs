@@ -451,6 +451,7 @@ impl<'a> Builder<'a> {
                             name,
                             ty,
                             mode: None,
+                            members: Vec::new(),
                             recursive: false,
                             doc,
                         },
@@ -556,6 +557,7 @@ impl<'a> Builder<'a> {
                             name,
                             ty,
                             mode,
+                            members,
                             recursive: false,
                             doc,
                         },
@@ -602,7 +604,7 @@ impl<'a> Builder<'a> {
                         self.uses.insert("Literal");
                         members.insert(0, format!("Literal[{}]", units.join(", ")));
                     }
-                    let (ty, mode) = self.union(&members);
+                    let (ty, mode, members) = self.union(&members);
                     self.uses.insert("TypeAlias");
                     let mut doc = t.description.clone().unwrap_or_default();
                     if !doc.is_empty() {
@@ -622,6 +624,7 @@ impl<'a> Builder<'a> {
                             name,
                             ty,
                             mode,
+                            members,
                             recursive: false,
                             doc,
                         },
@@ -639,7 +642,7 @@ impl<'a> Builder<'a> {
                         .iter()
                         .map(|v| self.ty_in(&v.ty, quote, true))
                         .collect();
-                    let (ty, mode) = self.union(&members);
+                    let (ty, mode, split) = self.union(&members);
                     self.uses.insert("TypeAlias");
                     let shown: Vec<String> = {
                         let saved = self.uses.clone();
@@ -672,6 +675,7 @@ impl<'a> Builder<'a> {
                             name,
                             ty,
                             mode,
+                            members: split,
                             recursive: quote,
                             doc,
                         },
@@ -687,6 +691,7 @@ impl<'a> Builder<'a> {
                             name,
                             ty,
                             mode: None,
+                            members: Vec::new(),
                             recursive: quote,
                             doc: t.description.clone().unwrap_or_default(),
                         },
@@ -728,10 +733,11 @@ impl<'a> Builder<'a> {
         Ok((classes, ordered))
     }
 
-    /// A union of members (`A | B`, in left-to-right mode), or the one member.
-    fn union(&mut self, members: &[String]) -> (String, Option<UnionMode>) {
+    /// A union of members (`A | B`, in left-to-right mode), or the one member; with the members
+    /// a long line may be split into (none for a string forward reference, which is one string).
+    fn union(&mut self, members: &[String]) -> (String, Option<UnionMode>, Vec<String>) {
         if members.len() == 1 {
-            return (members[0].clone(), None);
+            return (members[0].clone(), None, Vec::new());
         }
         self.uses.insert("Annotated");
         let quoted = members.iter().any(|m| m.starts_with('"'));
@@ -753,7 +759,8 @@ impl<'a> Builder<'a> {
         } else {
             members.join(" | ")
         };
-        (union, Some(UnionMode::LeftToRight))
+        let split = if quoted { Vec::new() } else { members.to_vec() };
+        (union, Some(UnionMode::LeftToRight), split)
     }
 
     /// Alias names, each after the aliases its value evaluates (cycles broken arbitrarily; their

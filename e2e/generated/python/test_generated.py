@@ -3,9 +3,9 @@
 Usage: python test_generated.py WS_URL TOKEN SAMPLES
 (the token is for user "42" with meta {"plan": "e2e"}; the generated package must be importable
 as `opensdk.python`, i.e. the directory holding `opensdk/` is on PYTHONPATH; SAMPLES is the JSON
-file of `types.roundtrip`'s zero, minimal and maximal samples with what the server answers to
-each, `[{"name", "sample", "expected"}]`, which the Rust test writes from the code generator's
-samples).
+file of the zero, minimal and maximal sample of every named type with what `types.echo` answers
+to each, `[{"type", "sample", "value", "expected"}]`, which the Rust test writes from the code
+generator's samples).
 
 Calls every method of the example through the typed APIClient (and the low-level `call`), checks
 results and typed errors, prints one line per check and a summary; exits 1 on any failure.
@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from centrifuge import PublicationContext, SubscriptionEventHandler
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from opensdk.python import (
     APIClient,
     AppErrorCode,
@@ -64,6 +64,8 @@ from opensdk.python import (
     SlowParams,
     TaskRef,
     TaskStatsParams,
+    TypedValue,
+    TypedValueInput,
     connect_data,
 )
 
@@ -517,29 +519,41 @@ async def main(url: str, token: str, cases: list[dict[str, Any]]) -> int:
             c.equal("call: raw JSON result", raw, {"total": 0, "completed": 0})
 
         async def samples() -> None:
-            """The zero, minimal and maximal values of EverythingInput, built in Python from
-            their JSON, round-tripped, and written back as JSON."""
-            names = [x["name"] for x in cases]
-            c.equal("samples: zero, min and max", names, ["zero", "min", "max"])
+            """The zero, minimal and maximal value of every named type, built in Python from
+            their JSON as the type of `types.echo`'s params, round-tripped, and written back as
+            JSON."""
+            params: TypeAdapter[TypedValueInput] = TypeAdapter(TypedValueInput)
+            result: TypeAdapter[TypedValue] = TypeAdapter(TypedValue)
+            kinds: dict[str, list[str]] = {}
+            for x in cases:
+                kinds.setdefault(x["type"], []).append(x["sample"])
+            c.check("samples: some types", bool(kinds), "none")
+            c.equal(
+                "samples: zero, min and max of every type",
+                [t for t, k in kinds.items() if k != ["zero", "min", "max"]],
+                [],
+            )
             for case in cases:
-                name = f"types.roundtrip sample {case['name']}"
+                name = f"types.echo {case['type']} {case['sample']}"
+                sample = {case["type"]: case["value"]}
                 try:
-                    value = EverythingInput.model_validate(case["sample"])
+                    value = params.validate_python(sample)
                 except ValidationError as e:
-                    c.check(f"{name}: EverythingInput reads it", False, str(e))
+                    c.check(f"{name}: TypedValueInput reads it", False, str(e))
                     continue
-                sent = value.model_dump(mode="json", by_alias=True, exclude_unset=True)
+                sent = params.dump_python(value, mode="json", by_alias=True, exclude_unset=True)
                 c.check(
                     f"{name}: written back as it was read",
-                    same_json(sent, case["sample"]),
-                    f"\nsample {case['sample']!r}\nsent   {sent!r}",
+                    same_json(sent, sample),
+                    f"\nsample {sample!r}\nsent   {sent!r}",
                 )
-                got = await api.types_roundtrip(value)
-                wire = got.model_dump(mode="json", by_alias=True, exclude_unset=True)
+                got = await api.types_echo(value)
+                wire = result.dump_python(got, mode="json", by_alias=True, exclude_unset=True)
+                want = {case["type"]: case["expected"]}
                 c.check(
                     f"{name}: comes back as the server wrote it",
-                    same_json(wire, case["expected"]),
-                    f"\nwant {case['expected']!r}\ngot  {wire!r}",
+                    same_json(wire, want),
+                    f"\nwant {want!r}\ngot  {wire!r}",
                 )
 
         for name, body in [

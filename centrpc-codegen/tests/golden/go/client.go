@@ -885,6 +885,8 @@ type API interface {
 	TasksProcess(ctx context.Context, params ProcessParams) (*ProcessResult, error)
 	// TasksSlow calls "tasks.slow".
 	TasksSlow(ctx context.Context, params SlowParams) (*SlowResult, error)
+	// TypesEcho calls "types.echo".
+	TypesEcho(ctx context.Context, params TypedValueInput) (*TypedValue, error)
 	// TypesRoundtrip calls "types.roundtrip".
 	TypesRoundtrip(ctx context.Context, params EverythingInput) (*Everything, error)
 	// Tally opens the stream tally:*.
@@ -1054,6 +1056,17 @@ func (c *APIClient) TasksProcess(ctx context.Context, params ProcessParams) (*Pr
 func (c *APIClient) TasksSlow(ctx context.Context, params SlowParams) (*SlowResult, error) {
 	var result SlowResult
 	if err := c.call(ctx, "tasks.slow", params, &result, false); err != nil {
+		return nil, err
+	}
+	return &result, nil
+}
+
+// TypesEcho Return a value of any of the API's named types, under the type's name, as the server reads and writes it: generated clients round-trip every type through it.
+//
+// It calls "types.echo".
+func (c *APIClient) TypesEcho(ctx context.Context, params TypedValueInput) (*TypedValue, error) {
+	var result TypedValue
+	if err := c.call(ctx, "types.echo", params, &result, false); err != nil {
 		return nil, err
 	}
 	return &result, nil

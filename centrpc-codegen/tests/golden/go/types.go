@@ -830,6 +830,620 @@ type TaskStatsResult struct {
 	Completed uint64 `json:"completed"`
 }
 
+// TypedValue A value of any of the API's named types, under the type's name (`{"Task": {…}}`), as the
+// server reads it (`{"Everything": …}` as an `EverythingInput`) and writes it.
+type TypedValue struct {
+	// ChatMessage is the variant "ChatMessage".
+	ChatMessage *ChatMessage
+
+	// ChatPost is the variant "ChatPost".
+	ChatPost *ChatPost
+
+	// Color is the variant "Color".
+	Color *Color
+
+	// Command is the variant "Command".
+	Command *Command
+
+	// ConnInfo is the variant "ConnInfo".
+	ConnInfo *ConnInfo
+
+	// Count is the variant "Count".
+	Count *Count
+
+	// CountParams is the variant "CountParams".
+	CountParams *CountParams
+
+	// CreateTaskParams is the variant "CreateTaskParams".
+	CreateTaskParams *CreateTaskParams
+
+	// Event is the variant "Event".
+	Event *Event
+
+	// Everything is the variant "Everything".
+	Everything *Everything
+
+	// FailParams is the variant "FailParams".
+	FailParams *FailParams
+
+	// FailureKind is the variant "FailureKind".
+	FailureKind *FailureKind
+
+	// FlakyParams is the variant "FlakyParams".
+	FlakyParams *FlakyParams
+
+	// FlakyResult is the variant "FlakyResult".
+	FlakyResult *FlakyResult
+
+	// Inner is the variant "Inner".
+	Inner *Inner
+
+	// Login is the variant "Login".
+	Login *Login
+
+	// ProcessParams is the variant "ProcessParams".
+	ProcessParams *ProcessParams
+
+	// ProcessResult is the variant "ProcessResult".
+	ProcessResult *ProcessResult
+
+	// Progress is the variant "Progress".
+	Progress *Progress
+
+	// Scalar is the variant "Scalar".
+	Scalar *Scalar
+
+	// Shape is the variant "Shape".
+	Shape *Shape
+
+	// SlowParams is the variant "SlowParams".
+	SlowParams *SlowParams
+
+	// SlowResult is the variant "SlowResult".
+	SlowResult *SlowResult
+
+	// Tally is the variant "Tally".
+	Tally *Tally
+
+	// TallyAdd is the variant "TallyAdd".
+	TallyAdd *TallyAdd
+
+	// TallyParams is the variant "TallyParams".
+	TallyParams *TallyParams
+
+	// Task is the variant "Task".
+	Task *Task
+
+	// TaskEvent is the variant "TaskEvent".
+	TaskEvent *TaskEvent
+
+	// TaskID is the variant "TaskId".
+	TaskID *TaskID
+
+	// TaskRef is the variant "TaskRef".
+	TaskRef *TaskRef
+
+	// TaskStatsParams is the variant "TaskStatsParams".
+	TaskStatsParams *TaskStatsParams
+
+	// TaskStatsResult is the variant "TaskStatsResult".
+	TaskStatsResult *TaskStatsResult
+
+	// WatchTasks is the variant "WatchTasks".
+	WatchTasks *WatchTasks
+
+	// Welcome is the variant "Welcome".
+	Welcome *Welcome
+
+	// WhoAmI is the variant "WhoAmI".
+	WhoAmI *WhoAmI
+}
+
+// MarshalJSON writes the variant that is set, as serde does; exactly one must be set.
+func (v TypedValue) MarshalJSON() ([]byte, error) {
+	if err := oneVariant("TypedValue", v.ChatMessage != nil, v.ChatPost != nil, v.Color != nil, v.Command != nil, v.ConnInfo != nil, v.Count != nil, v.CountParams != nil, v.CreateTaskParams != nil, v.Event != nil, v.Everything != nil, v.FailParams != nil, v.FailureKind != nil, v.FlakyParams != nil, v.FlakyResult != nil, v.Inner != nil, v.Login != nil, v.ProcessParams != nil, v.ProcessResult != nil, v.Progress != nil, v.Scalar != nil, v.Shape != nil, v.SlowParams != nil, v.SlowResult != nil, v.Tally != nil, v.TallyAdd != nil, v.TallyParams != nil, v.Task != nil, v.TaskEvent != nil, v.TaskID != nil, v.TaskRef != nil, v.TaskStatsParams != nil, v.TaskStatsResult != nil, v.WatchTasks != nil, v.Welcome != nil, v.WhoAmI != nil); err != nil {
+		return nil, err
+	}
+	switch {
+	case v.ChatMessage != nil:
+		return singleMember("ChatMessage", v.ChatMessage)
+	case v.ChatPost != nil:
+		return singleMember("ChatPost", v.ChatPost)
+	case v.Color != nil:
+		return singleMember("Color", v.Color)
+	case v.Command != nil:
+		return singleMember("Command", v.Command)
+	case v.ConnInfo != nil:
+		return singleMember("ConnInfo", v.ConnInfo)
+	case v.Count != nil:
+		return singleMember("Count", v.Count)
+	case v.CountParams != nil:
+		return singleMember("CountParams", v.CountParams)
+	case v.CreateTaskParams != nil:
+		return singleMember("CreateTaskParams", v.CreateTaskParams)
+	case v.Event != nil:
+		return singleMember("Event", v.Event)
+	case v.Everything != nil:
+		return singleMember("Everything", v.Everything)
+	case v.FailParams != nil:
+		return singleMember("FailParams", v.FailParams)
+	case v.FailureKind != nil:
+		return singleMember("FailureKind", v.FailureKind)
+	case v.FlakyParams != nil:
+		return singleMember("FlakyParams", v.FlakyParams)
+	case v.FlakyResult != nil:
+		return singleMember("FlakyResult", v.FlakyResult)
+	case v.Inner != nil:
+		return singleMember("Inner", v.Inner)
+	case v.Login != nil:
+		return singleMember("Login", v.Login)
+	case v.ProcessParams != nil:
+		return singleMember("ProcessParams", v.ProcessParams)
+	case v.ProcessResult != nil:
+		return singleMember("ProcessResult", v.ProcessResult)
+	case v.Progress != nil:
+		return singleMember("Progress", v.Progress)
+	case v.Scalar != nil:
+		return singleMember("Scalar", v.Scalar)
+	case v.Shape != nil:
+		return singleMember("Shape", v.Shape)
+	case v.SlowParams != nil:
+		return singleMember("SlowParams", v.SlowParams)
+	case v.SlowResult != nil:
+		return singleMember("SlowResult", v.SlowResult)
+	case v.Tally != nil:
+		return singleMember("Tally", v.Tally)
+	case v.TallyAdd != nil:
+		return singleMember("TallyAdd", v.TallyAdd)
+	case v.TallyParams != nil:
+		return singleMember("TallyParams", v.TallyParams)
+	case v.Task != nil:
+		return singleMember("Task", v.Task)
+	case v.TaskEvent != nil:
+		return singleMember("TaskEvent", v.TaskEvent)
+	case v.TaskID != nil:
+		return singleMember("TaskId", v.TaskID)
+	case v.TaskRef != nil:
+		return singleMember("TaskRef", v.TaskRef)
+	case v.TaskStatsParams != nil:
+		return singleMember("TaskStatsParams", v.TaskStatsParams)
+	case v.TaskStatsResult != nil:
+		return singleMember("TaskStatsResult", v.TaskStatsResult)
+	case v.WatchTasks != nil:
+		return singleMember("WatchTasks", v.WatchTasks)
+	case v.Welcome != nil:
+		return singleMember("Welcome", v.Welcome)
+	default:
+		return singleMember("WhoAmI", v.WhoAmI)
+	}
+}
+
+// UnmarshalJSON reads the variant as serde writes it: "Name" for a unit variant, {"Name": content}
+// for the others.
+func (v *TypedValue) UnmarshalJSON(data []byte) error {
+	name, content, err := externalVariant("TypedValue", data)
+	if err != nil {
+		return err
+	}
+	*v = TypedValue{}
+	switch name {
+	case "ChatMessage":
+		v.ChatMessage = new(ChatMessage)
+		return decodeContent("TypedValue", name, content, v.ChatMessage)
+	case "ChatPost":
+		v.ChatPost = new(ChatPost)
+		return decodeContent("TypedValue", name, content, v.ChatPost)
+	case "Color":
+		v.Color = new(Color)
+		return decodeContent("TypedValue", name, content, v.Color)
+	case "Command":
+		v.Command = new(Command)
+		return decodeContent("TypedValue", name, content, v.Command)
+	case "ConnInfo":
+		v.ConnInfo = new(ConnInfo)
+		return decodeContent("TypedValue", name, content, v.ConnInfo)
+	case "Count":
+		v.Count = new(Count)
+		return decodeContent("TypedValue", name, content, v.Count)
+	case "CountParams":
+		v.CountParams = new(CountParams)
+		return decodeContent("TypedValue", name, content, v.CountParams)
+	case "CreateTaskParams":
+		v.CreateTaskParams = new(CreateTaskParams)
+		return decodeContent("TypedValue", name, content, v.CreateTaskParams)
+	case "Event":
+		v.Event = new(Event)
+		return decodeContent("TypedValue", name, content, v.Event)
+	case "Everything":
+		v.Everything = new(Everything)
+		return decodeContent("TypedValue", name, content, v.Everything)
+	case "FailParams":
+		v.FailParams = new(FailParams)
+		return decodeContent("TypedValue", name, content, v.FailParams)
+	case "FailureKind":
+		v.FailureKind = new(FailureKind)
+		return decodeContent("TypedValue", name, content, v.FailureKind)
+	case "FlakyParams":
+		v.FlakyParams = new(FlakyParams)
+		return decodeContent("TypedValue", name, content, v.FlakyParams)
+	case "FlakyResult":
+		v.FlakyResult = new(FlakyResult)
+		return decodeContent("TypedValue", name, content, v.FlakyResult)
+	case "Inner":
+		v.Inner = new(Inner)
+		return decodeContent("TypedValue", name, content, v.Inner)
+	case "Login":
+		v.Login = new(Login)
+		return decodeContent("TypedValue", name, content, v.Login)
+	case "ProcessParams":
+		v.ProcessParams = new(ProcessParams)
+		return decodeContent("TypedValue", name, content, v.ProcessParams)
+	case "ProcessResult":
+		v.ProcessResult = new(ProcessResult)
+		return decodeContent("TypedValue", name, content, v.ProcessResult)
+	case "Progress":
+		v.Progress = new(Progress)
+		return decodeContent("TypedValue", name, content, v.Progress)
+	case "Scalar":
+		v.Scalar = new(Scalar)
+		return decodeContent("TypedValue", name, content, v.Scalar)
+	case "Shape":
+		v.Shape = new(Shape)
+		return decodeContent("TypedValue", name, content, v.Shape)
+	case "SlowParams":
+		v.SlowParams = new(SlowParams)
+		return decodeContent("TypedValue", name, content, v.SlowParams)
+	case "SlowResult":
+		v.SlowResult = new(SlowResult)
+		return decodeContent("TypedValue", name, content, v.SlowResult)
+	case "Tally":
+		v.Tally = new(Tally)
+		return decodeContent("TypedValue", name, content, v.Tally)
+	case "TallyAdd":
+		v.TallyAdd = new(TallyAdd)
+		return decodeContent("TypedValue", name, content, v.TallyAdd)
+	case "TallyParams":
+		v.TallyParams = new(TallyParams)
+		return decodeContent("TypedValue", name, content, v.TallyParams)
+	case "Task":
+		v.Task = new(Task)
+		return decodeContent("TypedValue", name, content, v.Task)
+	case "TaskEvent":
+		v.TaskEvent = new(TaskEvent)
+		return decodeContent("TypedValue", name, content, v.TaskEvent)
+	case "TaskId":
+		v.TaskID = new(TaskID)
+		return decodeContent("TypedValue", name, content, v.TaskID)
+	case "TaskRef":
+		v.TaskRef = new(TaskRef)
+		return decodeContent("TypedValue", name, content, v.TaskRef)
+	case "TaskStatsParams":
+		v.TaskStatsParams = new(TaskStatsParams)
+		return decodeContent("TypedValue", name, content, v.TaskStatsParams)
+	case "TaskStatsResult":
+		v.TaskStatsResult = new(TaskStatsResult)
+		return decodeContent("TypedValue", name, content, v.TaskStatsResult)
+	case "WatchTasks":
+		v.WatchTasks = new(WatchTasks)
+		return decodeContent("TypedValue", name, content, v.WatchTasks)
+	case "Welcome":
+		v.Welcome = new(Welcome)
+		return decodeContent("TypedValue", name, content, v.Welcome)
+	case "WhoAmI":
+		v.WhoAmI = new(WhoAmI)
+		return decodeContent("TypedValue", name, content, v.WhoAmI)
+	default:
+		return fmt.Errorf("%s: unknown variant %q", "TypedValue", name)
+	}
+}
+
+// TypedValueInput A value of any of the API's named types, under the type's name (`{"Task": {…}}`), as the
+// server reads it (`{"Everything": …}` as an `EverythingInput`) and writes it.
+type TypedValueInput struct {
+	// ChatMessage is the variant "ChatMessage".
+	ChatMessage *ChatMessage
+
+	// ChatPost is the variant "ChatPost".
+	ChatPost *ChatPost
+
+	// Color is the variant "Color".
+	Color *Color
+
+	// Command is the variant "Command".
+	Command *Command
+
+	// ConnInfo is the variant "ConnInfo".
+	ConnInfo *ConnInfo
+
+	// Count is the variant "Count".
+	Count *Count
+
+	// CountParams is the variant "CountParams".
+	CountParams *CountParams
+
+	// CreateTaskParams is the variant "CreateTaskParams".
+	CreateTaskParams *CreateTaskParams
+
+	// Event is the variant "Event".
+	Event *EventInput
+
+	// Everything is the variant "Everything".
+	Everything *EverythingInput
+
+	// FailParams is the variant "FailParams".
+	FailParams *FailParams
+
+	// FailureKind is the variant "FailureKind".
+	FailureKind *FailureKind
+
+	// FlakyParams is the variant "FlakyParams".
+	FlakyParams *FlakyParams
+
+	// FlakyResult is the variant "FlakyResult".
+	FlakyResult *FlakyResult
+
+	// Inner is the variant "Inner".
+	Inner *InnerInput
+
+	// Login is the variant "Login".
+	Login *Login
+
+	// ProcessParams is the variant "ProcessParams".
+	ProcessParams *ProcessParams
+
+	// ProcessResult is the variant "ProcessResult".
+	ProcessResult *ProcessResult
+
+	// Progress is the variant "Progress".
+	Progress *Progress
+
+	// Scalar is the variant "Scalar".
+	Scalar *Scalar
+
+	// Shape is the variant "Shape".
+	Shape *Shape
+
+	// SlowParams is the variant "SlowParams".
+	SlowParams *SlowParams
+
+	// SlowResult is the variant "SlowResult".
+	SlowResult *SlowResult
+
+	// Tally is the variant "Tally".
+	Tally *Tally
+
+	// TallyAdd is the variant "TallyAdd".
+	TallyAdd *TallyAdd
+
+	// TallyParams is the variant "TallyParams".
+	TallyParams *TallyParams
+
+	// Task is the variant "Task".
+	Task *Task
+
+	// TaskEvent is the variant "TaskEvent".
+	TaskEvent *TaskEvent
+
+	// TaskID is the variant "TaskId".
+	TaskID *TaskID
+
+	// TaskRef is the variant "TaskRef".
+	TaskRef *TaskRef
+
+	// TaskStatsParams is the variant "TaskStatsParams".
+	TaskStatsParams *TaskStatsParams
+
+	// TaskStatsResult is the variant "TaskStatsResult".
+	TaskStatsResult *TaskStatsResult
+
+	// WatchTasks is the variant "WatchTasks".
+	WatchTasks *WatchTasks
+
+	// Welcome is the variant "Welcome".
+	Welcome *Welcome
+
+	// WhoAmI is the variant "WhoAmI".
+	WhoAmI *WhoAmIInput
+}
+
+// MarshalJSON writes the variant that is set, as serde does; exactly one must be set.
+func (v TypedValueInput) MarshalJSON() ([]byte, error) {
+	if err := oneVariant("TypedValueInput", v.ChatMessage != nil, v.ChatPost != nil, v.Color != nil, v.Command != nil, v.ConnInfo != nil, v.Count != nil, v.CountParams != nil, v.CreateTaskParams != nil, v.Event != nil, v.Everything != nil, v.FailParams != nil, v.FailureKind != nil, v.FlakyParams != nil, v.FlakyResult != nil, v.Inner != nil, v.Login != nil, v.ProcessParams != nil, v.ProcessResult != nil, v.Progress != nil, v.Scalar != nil, v.Shape != nil, v.SlowParams != nil, v.SlowResult != nil, v.Tally != nil, v.TallyAdd != nil, v.TallyParams != nil, v.Task != nil, v.TaskEvent != nil, v.TaskID != nil, v.TaskRef != nil, v.TaskStatsParams != nil, v.TaskStatsResult != nil, v.WatchTasks != nil, v.Welcome != nil, v.WhoAmI != nil); err != nil {
+		return nil, err
+	}
+	switch {
+	case v.ChatMessage != nil:
+		return singleMember("ChatMessage", v.ChatMessage)
+	case v.ChatPost != nil:
+		return singleMember("ChatPost", v.ChatPost)
+	case v.Color != nil:
+		return singleMember("Color", v.Color)
+	case v.Command != nil:
+		return singleMember("Command", v.Command)
+	case v.ConnInfo != nil:
+		return singleMember("ConnInfo", v.ConnInfo)
+	case v.Count != nil:
+		return singleMember("Count", v.Count)
+	case v.CountParams != nil:
+		return singleMember("CountParams", v.CountParams)
+	case v.CreateTaskParams != nil:
+		return singleMember("CreateTaskParams", v.CreateTaskParams)
+	case v.Event != nil:
+		return singleMember("Event", v.Event)
+	case v.Everything != nil:
+		return singleMember("Everything", v.Everything)
+	case v.FailParams != nil:
+		return singleMember("FailParams", v.FailParams)
+	case v.FailureKind != nil:
+		return singleMember("FailureKind", v.FailureKind)
+	case v.FlakyParams != nil:
+		return singleMember("FlakyParams", v.FlakyParams)
+	case v.FlakyResult != nil:
+		return singleMember("FlakyResult", v.FlakyResult)
+	case v.Inner != nil:
+		return singleMember("Inner", v.Inner)
+	case v.Login != nil:
+		return singleMember("Login", v.Login)
+	case v.ProcessParams != nil:
+		return singleMember("ProcessParams", v.ProcessParams)
+	case v.ProcessResult != nil:
+		return singleMember("ProcessResult", v.ProcessResult)
+	case v.Progress != nil:
+		return singleMember("Progress", v.Progress)
+	case v.Scalar != nil:
+		return singleMember("Scalar", v.Scalar)
+	case v.Shape != nil:
+		return singleMember("Shape", v.Shape)
+	case v.SlowParams != nil:
+		return singleMember("SlowParams", v.SlowParams)
+	case v.SlowResult != nil:
+		return singleMember("SlowResult", v.SlowResult)
+	case v.Tally != nil:
+		return singleMember("Tally", v.Tally)
+	case v.TallyAdd != nil:
+		return singleMember("TallyAdd", v.TallyAdd)
+	case v.TallyParams != nil:
+		return singleMember("TallyParams", v.TallyParams)
+	case v.Task != nil:
+		return singleMember("Task", v.Task)
+	case v.TaskEvent != nil:
+		return singleMember("TaskEvent", v.TaskEvent)
+	case v.TaskID != nil:
+		return singleMember("TaskId", v.TaskID)
+	case v.TaskRef != nil:
+		return singleMember("TaskRef", v.TaskRef)
+	case v.TaskStatsParams != nil:
+		return singleMember("TaskStatsParams", v.TaskStatsParams)
+	case v.TaskStatsResult != nil:
+		return singleMember("TaskStatsResult", v.TaskStatsResult)
+	case v.WatchTasks != nil:
+		return singleMember("WatchTasks", v.WatchTasks)
+	case v.Welcome != nil:
+		return singleMember("Welcome", v.Welcome)
+	default:
+		return singleMember("WhoAmI", v.WhoAmI)
+	}
+}
+
+// UnmarshalJSON reads the variant as serde writes it: "Name" for a unit variant, {"Name": content}
+// for the others.
+func (v *TypedValueInput) UnmarshalJSON(data []byte) error {
+	name, content, err := externalVariant("TypedValueInput", data)
+	if err != nil {
+		return err
+	}
+	*v = TypedValueInput{}
+	switch name {
+	case "ChatMessage":
+		v.ChatMessage = new(ChatMessage)
+		return decodeContent("TypedValueInput", name, content, v.ChatMessage)
+	case "ChatPost":
+		v.ChatPost = new(ChatPost)
+		return decodeContent("TypedValueInput", name, content, v.ChatPost)
+	case "Color":
+		v.Color = new(Color)
+		return decodeContent("TypedValueInput", name, content, v.Color)
+	case "Command":
+		v.Command = new(Command)
+		return decodeContent("TypedValueInput", name, content, v.Command)
+	case "ConnInfo":
+		v.ConnInfo = new(ConnInfo)
+		return decodeContent("TypedValueInput", name, content, v.ConnInfo)
+	case "Count":
+		v.Count = new(Count)
+		return decodeContent("TypedValueInput", name, content, v.Count)
+	case "CountParams":
+		v.CountParams = new(CountParams)
+		return decodeContent("TypedValueInput", name, content, v.CountParams)
+	case "CreateTaskParams":
+		v.CreateTaskParams = new(CreateTaskParams)
+		return decodeContent("TypedValueInput", name, content, v.CreateTaskParams)
+	case "Event":
+		v.Event = new(EventInput)
+		return decodeContent("TypedValueInput", name, content, v.Event)
+	case "Everything":
+		v.Everything = new(EverythingInput)
+		return decodeContent("TypedValueInput", name, content, v.Everything)
+	case "FailParams":
+		v.FailParams = new(FailParams)
+		return decodeContent("TypedValueInput", name, content, v.FailParams)
+	case "FailureKind":
+		v.FailureKind = new(FailureKind)
+		return decodeContent("TypedValueInput", name, content, v.FailureKind)
+	case "FlakyParams":
+		v.FlakyParams = new(FlakyParams)
+		return decodeContent("TypedValueInput", name, content, v.FlakyParams)
+	case "FlakyResult":
+		v.FlakyResult = new(FlakyResult)
+		return decodeContent("TypedValueInput", name, content, v.FlakyResult)
+	case "Inner":
+		v.Inner = new(InnerInput)
+		return decodeContent("TypedValueInput", name, content, v.Inner)
+	case "Login":
+		v.Login = new(Login)
+		return decodeContent("TypedValueInput", name, content, v.Login)
+	case "ProcessParams":
+		v.ProcessParams = new(ProcessParams)
+		return decodeContent("TypedValueInput", name, content, v.ProcessParams)
+	case "ProcessResult":
+		v.ProcessResult = new(ProcessResult)
+		return decodeContent("TypedValueInput", name, content, v.ProcessResult)
+	case "Progress":
+		v.Progress = new(Progress)
+		return decodeContent("TypedValueInput", name, content, v.Progress)
+	case "Scalar":
+		v.Scalar = new(Scalar)
+		return decodeContent("TypedValueInput", name, content, v.Scalar)
+	case "Shape":
+		v.Shape = new(Shape)
+		return decodeContent("TypedValueInput", name, content, v.Shape)
+	case "SlowParams":
+		v.SlowParams = new(SlowParams)
+		return decodeContent("TypedValueInput", name, content, v.SlowParams)
+	case "SlowResult":
+		v.SlowResult = new(SlowResult)
+		return decodeContent("TypedValueInput", name, content, v.SlowResult)
+	case "Tally":
+		v.Tally = new(Tally)
+		return decodeContent("TypedValueInput", name, content, v.Tally)
+	case "TallyAdd":
+		v.TallyAdd = new(TallyAdd)
+		return decodeContent("TypedValueInput", name, content, v.TallyAdd)
+	case "TallyParams":
+		v.TallyParams = new(TallyParams)
+		return decodeContent("TypedValueInput", name, content, v.TallyParams)
+	case "Task":
+		v.Task = new(Task)
+		return decodeContent("TypedValueInput", name, content, v.Task)
+	case "TaskEvent":
+		v.TaskEvent = new(TaskEvent)
+		return decodeContent("TypedValueInput", name, content, v.TaskEvent)
+	case "TaskId":
+		v.TaskID = new(TaskID)
+		return decodeContent("TypedValueInput", name, content, v.TaskID)
+	case "TaskRef":
+		v.TaskRef = new(TaskRef)
+		return decodeContent("TypedValueInput", name, content, v.TaskRef)
+	case "TaskStatsParams":
+		v.TaskStatsParams = new(TaskStatsParams)
+		return decodeContent("TypedValueInput", name, content, v.TaskStatsParams)
+	case "TaskStatsResult":
+		v.TaskStatsResult = new(TaskStatsResult)
+		return decodeContent("TypedValueInput", name, content, v.TaskStatsResult)
+	case "WatchTasks":
+		v.WatchTasks = new(WatchTasks)
+		return decodeContent("TypedValueInput", name, content, v.WatchTasks)
+	case "Welcome":
+		v.Welcome = new(Welcome)
+		return decodeContent("TypedValueInput", name, content, v.Welcome)
+	case "WhoAmI":
+		v.WhoAmI = new(WhoAmIInput)
+		return decodeContent("TypedValueInput", name, content, v.WhoAmI)
+	default:
+		return fmt.Errorf("%s: unknown variant %q", "TypedValueInput", name)
+	}
+}
+
 // WatchTasks Parameters of the `watch:tasks` stream.
 type WatchTasks struct {
 	// Owner Whose task events: only your own may be watched (the default).
@@ -869,6 +1483,27 @@ type WhoAmI struct {
 
 	// Meta Connection meta, when Centrifugo includes it.
 	Meta json.RawMessage `json:"meta"`
+}
+
+// WhoAmIInput Who is calling, as Centrifugo reports it.
+type WhoAmIInput struct {
+	// User The authenticated user ID ("" when anonymous).
+	User string `json:"user"`
+
+	// Client Centrifugo's connection ID.
+	Client string `json:"client"`
+
+	// Transport Client transport.
+	Transport string `json:"transport"`
+
+	// Protocol Client protocol.
+	Protocol string `json:"protocol"`
+
+	// Encoding Proxy payload encoding.
+	Encoding string `json:"encoding"`
+
+	// Meta Connection meta, when Centrifugo includes it.
+	Meta json.RawMessage `json:"meta,omitempty"`
 }
 
 // Bytes is a byte string (serde's Vec<u8>): on the wire an array of numbers 0–255, as serde

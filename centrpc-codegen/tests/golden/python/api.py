@@ -42,12 +42,16 @@ from .models import (
     TaskRef,
     TaskStatsParams,
     TaskStatsResult,
+    TypedValue,
+    TypedValueInput,
     WatchTasks,
     Welcome,
     WhoAmI,
 )
 
 _SYSTEM_ECHO_PARAMS: TypeAdapter[Any] = TypeAdapter(Any)
+_TYPES_ECHO_PARAMS: TypeAdapter[TypedValueInput] = TypeAdapter(TypedValueInput)
+_TYPES_ECHO_RESULT: TypeAdapter[TypedValue] = TypeAdapter(TypedValue)
 _DECODE_TASK_EVENT_ADAPTER: TypeAdapter[TaskEvent] = TypeAdapter(TaskEvent)
 _ENCODE_LOGIN_NONE_ADAPTER: TypeAdapter[Login | None] = TypeAdapter(Login | None)
 
@@ -343,6 +347,24 @@ class APIClient:
         )
         with decoding("the result of " + "tasks.slow"):
             return SlowResult.model_validate_json(json.dumps(data), strict=True)
+
+    async def types_echo(
+        self,
+        params: TypedValueInput,
+        *,
+        timeout: float | None = None,
+    ) -> TypedValue:
+        """Return a value of any of the API's named types, under the type's name, as the server reads and writes it: generated clients round-trip every type through it.
+
+        Calls ``types.echo``.
+        """
+        data = await self._rpc.call(
+            "types.echo",
+            _TYPES_ECHO_PARAMS.dump_python(params, mode="json", by_alias=True, exclude_unset=True),
+            timeout=timeout,
+        )
+        with decoding("the result of " + "types.echo"):
+            return _TYPES_ECHO_RESULT.validate_json(json.dumps(data), strict=True)
 
     async def types_roundtrip(
         self,

@@ -648,6 +648,355 @@ class TaskStatsResult(_Model):
     """Completed tasks."""
 
 
+class TypedValueChatMessageVariant(_Model):
+    chat_message: ChatMessage = Field(
+        validation_alias="ChatMessage",
+        serialization_alias="ChatMessage",
+    )
+
+
+class TypedValueChatPostVariant(_Model):
+    chat_post: ChatPost = Field(validation_alias="ChatPost", serialization_alias="ChatPost")
+
+
+class TypedValueColorVariant(_Model):
+    color: Color = Field(validation_alias="Color", serialization_alias="Color")
+
+
+class TypedValueCommandVariant(_Model):
+    command: Command = Field(validation_alias="Command", serialization_alias="Command")
+
+
+class TypedValueConnInfoVariant(_Model):
+    conn_info: ConnInfo = Field(validation_alias="ConnInfo", serialization_alias="ConnInfo")
+
+
+class TypedValueCountParamsVariant(_Model):
+    count_params: CountParams = Field(
+        validation_alias="CountParams",
+        serialization_alias="CountParams",
+    )
+
+
+class TypedValueCountVariant(_Model):
+    count: Count = Field(validation_alias="Count", serialization_alias="Count")
+
+
+class TypedValueCreateTaskParamsVariant(_Model):
+    create_task_params: CreateTaskParams = Field(
+        validation_alias="CreateTaskParams",
+        serialization_alias="CreateTaskParams",
+    )
+
+
+class TypedValueEventVariant(_Model):
+    event: Event = Field(validation_alias="Event", serialization_alias="Event")
+
+
+class TypedValueEverythingVariant(_Model):
+    everything: Everything = Field(validation_alias="Everything", serialization_alias="Everything")
+
+
+class TypedValueFailParamsVariant(_Model):
+    fail_params: FailParams = Field(validation_alias="FailParams", serialization_alias="FailParams")
+
+
+class TypedValueFailureKindVariant(_Model):
+    failure_kind: FailureKind = Field(
+        validation_alias="FailureKind",
+        serialization_alias="FailureKind",
+    )
+
+
+class TypedValueFlakyParamsVariant(_Model):
+    flaky_params: FlakyParams = Field(
+        validation_alias="FlakyParams",
+        serialization_alias="FlakyParams",
+    )
+
+
+class TypedValueFlakyResultVariant(_Model):
+    flaky_result: FlakyResult = Field(
+        validation_alias="FlakyResult",
+        serialization_alias="FlakyResult",
+    )
+
+
+class TypedValueInnerVariant(_Model):
+    inner: Inner = Field(validation_alias="Inner", serialization_alias="Inner")
+
+
+class TypedValueInputChatMessageVariant(_Model):
+    chat_message: ChatMessage = Field(
+        validation_alias="ChatMessage",
+        serialization_alias="ChatMessage",
+    )
+
+
+class TypedValueInputChatPostVariant(_Model):
+    chat_post: ChatPost = Field(validation_alias="ChatPost", serialization_alias="ChatPost")
+
+
+class TypedValueInputColorVariant(_Model):
+    color: Color = Field(validation_alias="Color", serialization_alias="Color")
+
+
+class TypedValueInputCommandVariant(_Model):
+    command: Command = Field(validation_alias="Command", serialization_alias="Command")
+
+
+class TypedValueInputConnInfoVariant(_Model):
+    conn_info: ConnInfo = Field(validation_alias="ConnInfo", serialization_alias="ConnInfo")
+
+
+class TypedValueInputCountParamsVariant(_Model):
+    count_params: CountParams = Field(
+        validation_alias="CountParams",
+        serialization_alias="CountParams",
+    )
+
+
+class TypedValueInputCountVariant(_Model):
+    count: Count = Field(validation_alias="Count", serialization_alias="Count")
+
+
+class TypedValueInputCreateTaskParamsVariant(_Model):
+    create_task_params: CreateTaskParams = Field(
+        validation_alias="CreateTaskParams",
+        serialization_alias="CreateTaskParams",
+    )
+
+
+class TypedValueInputEventVariant(_Model):
+    event: EventInput = Field(validation_alias="Event", serialization_alias="Event")
+
+
+class TypedValueInputEverythingVariant(_Model):
+    everything: EverythingInput = Field(
+        validation_alias="Everything",
+        serialization_alias="Everything",
+    )
+
+
+class TypedValueInputFailParamsVariant(_Model):
+    fail_params: FailParams = Field(validation_alias="FailParams", serialization_alias="FailParams")
+
+
+class TypedValueInputFailureKindVariant(_Model):
+    failure_kind: FailureKind = Field(
+        validation_alias="FailureKind",
+        serialization_alias="FailureKind",
+    )
+
+
+class TypedValueInputFlakyParamsVariant(_Model):
+    flaky_params: FlakyParams = Field(
+        validation_alias="FlakyParams",
+        serialization_alias="FlakyParams",
+    )
+
+
+class TypedValueInputFlakyResultVariant(_Model):
+    flaky_result: FlakyResult = Field(
+        validation_alias="FlakyResult",
+        serialization_alias="FlakyResult",
+    )
+
+
+class TypedValueInputInnerVariant(_Model):
+    inner: InnerInput = Field(validation_alias="Inner", serialization_alias="Inner")
+
+
+class TypedValueInputLoginVariant(_Model):
+    login: Login = Field(validation_alias="Login", serialization_alias="Login")
+
+
+class TypedValueInputProcessParamsVariant(_Model):
+    process_params: ProcessParams = Field(
+        validation_alias="ProcessParams",
+        serialization_alias="ProcessParams",
+    )
+
+
+class TypedValueInputProcessResultVariant(_Model):
+    process_result: ProcessResult = Field(
+        validation_alias="ProcessResult",
+        serialization_alias="ProcessResult",
+    )
+
+
+class TypedValueInputProgressVariant(_Model):
+    progress: Progress = Field(validation_alias="Progress", serialization_alias="Progress")
+
+
+class TypedValueInputScalarVariant(_Model):
+    scalar: Scalar = Field(validation_alias="Scalar", serialization_alias="Scalar")
+
+
+class TypedValueInputShapeVariant(_Model):
+    shape: Shape = Field(validation_alias="Shape", serialization_alias="Shape")
+
+
+class TypedValueInputSlowParamsVariant(_Model):
+    slow_params: SlowParams = Field(validation_alias="SlowParams", serialization_alias="SlowParams")
+
+
+class TypedValueInputSlowResultVariant(_Model):
+    slow_result: SlowResult = Field(validation_alias="SlowResult", serialization_alias="SlowResult")
+
+
+class TypedValueInputTallyAddVariant(_Model):
+    tally_add: TallyAdd = Field(validation_alias="TallyAdd", serialization_alias="TallyAdd")
+
+
+class TypedValueInputTallyParamsVariant(_Model):
+    tally_params: TallyParams = Field(
+        validation_alias="TallyParams",
+        serialization_alias="TallyParams",
+    )
+
+
+class TypedValueInputTallyVariant(_Model):
+    tally: Tally = Field(validation_alias="Tally", serialization_alias="Tally")
+
+
+class TypedValueInputTaskEventVariant(_Model):
+    task_event: TaskEvent = Field(validation_alias="TaskEvent", serialization_alias="TaskEvent")
+
+
+class TypedValueInputTaskIdVariant(_Model):
+    task_id: TaskId = Field(validation_alias="TaskId", serialization_alias="TaskId")
+
+
+class TypedValueInputTaskRefVariant(_Model):
+    task_ref: TaskRef = Field(validation_alias="TaskRef", serialization_alias="TaskRef")
+
+
+class TypedValueInputTaskStatsParamsVariant(_Model):
+    task_stats_params: TaskStatsParams = Field(
+        validation_alias="TaskStatsParams",
+        serialization_alias="TaskStatsParams",
+    )
+
+
+class TypedValueInputTaskStatsResultVariant(_Model):
+    task_stats_result: TaskStatsResult = Field(
+        validation_alias="TaskStatsResult",
+        serialization_alias="TaskStatsResult",
+    )
+
+
+class TypedValueInputTaskVariant(_Model):
+    task: Task = Field(validation_alias="Task", serialization_alias="Task")
+
+
+class TypedValueInputWatchTasksVariant(_Model):
+    watch_tasks: WatchTasks = Field(validation_alias="WatchTasks", serialization_alias="WatchTasks")
+
+
+class TypedValueInputWelcomeVariant(_Model):
+    welcome: Welcome = Field(validation_alias="Welcome", serialization_alias="Welcome")
+
+
+class TypedValueInputWhoAmIVariant(_Model):
+    who_am_i: WhoAmIInput = Field(validation_alias="WhoAmI", serialization_alias="WhoAmI")
+
+
+class TypedValueLoginVariant(_Model):
+    login: Login = Field(validation_alias="Login", serialization_alias="Login")
+
+
+class TypedValueProcessParamsVariant(_Model):
+    process_params: ProcessParams = Field(
+        validation_alias="ProcessParams",
+        serialization_alias="ProcessParams",
+    )
+
+
+class TypedValueProcessResultVariant(_Model):
+    process_result: ProcessResult = Field(
+        validation_alias="ProcessResult",
+        serialization_alias="ProcessResult",
+    )
+
+
+class TypedValueProgressVariant(_Model):
+    progress: Progress = Field(validation_alias="Progress", serialization_alias="Progress")
+
+
+class TypedValueScalarVariant(_Model):
+    scalar: Scalar = Field(validation_alias="Scalar", serialization_alias="Scalar")
+
+
+class TypedValueShapeVariant(_Model):
+    shape: Shape = Field(validation_alias="Shape", serialization_alias="Shape")
+
+
+class TypedValueSlowParamsVariant(_Model):
+    slow_params: SlowParams = Field(validation_alias="SlowParams", serialization_alias="SlowParams")
+
+
+class TypedValueSlowResultVariant(_Model):
+    slow_result: SlowResult = Field(validation_alias="SlowResult", serialization_alias="SlowResult")
+
+
+class TypedValueTallyAddVariant(_Model):
+    tally_add: TallyAdd = Field(validation_alias="TallyAdd", serialization_alias="TallyAdd")
+
+
+class TypedValueTallyParamsVariant(_Model):
+    tally_params: TallyParams = Field(
+        validation_alias="TallyParams",
+        serialization_alias="TallyParams",
+    )
+
+
+class TypedValueTallyVariant(_Model):
+    tally: Tally = Field(validation_alias="Tally", serialization_alias="Tally")
+
+
+class TypedValueTaskEventVariant(_Model):
+    task_event: TaskEvent = Field(validation_alias="TaskEvent", serialization_alias="TaskEvent")
+
+
+class TypedValueTaskIdVariant(_Model):
+    task_id: TaskId = Field(validation_alias="TaskId", serialization_alias="TaskId")
+
+
+class TypedValueTaskRefVariant(_Model):
+    task_ref: TaskRef = Field(validation_alias="TaskRef", serialization_alias="TaskRef")
+
+
+class TypedValueTaskStatsParamsVariant(_Model):
+    task_stats_params: TaskStatsParams = Field(
+        validation_alias="TaskStatsParams",
+        serialization_alias="TaskStatsParams",
+    )
+
+
+class TypedValueTaskStatsResultVariant(_Model):
+    task_stats_result: TaskStatsResult = Field(
+        validation_alias="TaskStatsResult",
+        serialization_alias="TaskStatsResult",
+    )
+
+
+class TypedValueTaskVariant(_Model):
+    task: Task = Field(validation_alias="Task", serialization_alias="Task")
+
+
+class TypedValueWatchTasksVariant(_Model):
+    watch_tasks: WatchTasks = Field(validation_alias="WatchTasks", serialization_alias="WatchTasks")
+
+
+class TypedValueWelcomeVariant(_Model):
+    welcome: Welcome = Field(validation_alias="Welcome", serialization_alias="Welcome")
+
+
+class TypedValueWhoAmIVariant(_Model):
+    who_am_i: WhoAmI = Field(validation_alias="WhoAmI", serialization_alias="WhoAmI")
+
+
 class WatchTasks(_Model):
     """Parameters of the `watch:tasks` stream."""
 
@@ -687,6 +1036,28 @@ class WhoAmI(_Model):
     """Proxy payload encoding."""
 
     meta: Any
+    """Connection meta, when Centrifugo includes it."""
+
+
+class WhoAmIInput(_Model):
+    """Who is calling, as Centrifugo reports it."""
+
+    user: str
+    """The authenticated user ID ("" when anonymous)."""
+
+    client: str
+    """Centrifugo's connection ID."""
+
+    transport: str
+    """Client transport."""
+
+    protocol: str
+    """Client protocol."""
+
+    encoding: str
+    """Proxy payload encoding."""
+
+    meta: Any = None
     """Connection meta, when Centrifugo includes it."""
 
 
@@ -770,6 +1141,96 @@ TaskId: TypeAlias = UInt64
 """A newtype: a task id on the wire as a plain integer."""
 
 
+TypedValue: TypeAlias = Annotated[
+    TypedValueChatMessageVariant
+    | TypedValueChatPostVariant
+    | TypedValueColorVariant
+    | TypedValueCommandVariant
+    | TypedValueConnInfoVariant
+    | TypedValueCountVariant
+    | TypedValueCountParamsVariant
+    | TypedValueCreateTaskParamsVariant
+    | TypedValueEventVariant
+    | TypedValueEverythingVariant
+    | TypedValueFailParamsVariant
+    | TypedValueFailureKindVariant
+    | TypedValueFlakyParamsVariant
+    | TypedValueFlakyResultVariant
+    | TypedValueInnerVariant
+    | TypedValueLoginVariant
+    | TypedValueProcessParamsVariant
+    | TypedValueProcessResultVariant
+    | TypedValueProgressVariant
+    | TypedValueScalarVariant
+    | TypedValueShapeVariant
+    | TypedValueSlowParamsVariant
+    | TypedValueSlowResultVariant
+    | TypedValueTallyVariant
+    | TypedValueTallyAddVariant
+    | TypedValueTallyParamsVariant
+    | TypedValueTaskVariant
+    | TypedValueTaskEventVariant
+    | TypedValueTaskIdVariant
+    | TypedValueTaskRefVariant
+    | TypedValueTaskStatsParamsVariant
+    | TypedValueTaskStatsResultVariant
+    | TypedValueWatchTasksVariant
+    | TypedValueWelcomeVariant
+    | TypedValueWhoAmIVariant,
+    Field(union_mode="left_to_right"),
+]
+"""A value of any of the API's named types, under the type's name (`{"Task": {…}}`), as the
+server reads it (`{"Everything": …}` as an `EverythingInput`) and writes it.
+
+One of :class:`TypedValueChatMessageVariant`, :class:`TypedValueChatPostVariant`, :class:`TypedValueColorVariant`, :class:`TypedValueCommandVariant`, :class:`TypedValueConnInfoVariant`, :class:`TypedValueCountVariant`, :class:`TypedValueCountParamsVariant`, :class:`TypedValueCreateTaskParamsVariant`, :class:`TypedValueEventVariant`, :class:`TypedValueEverythingVariant`, :class:`TypedValueFailParamsVariant`, :class:`TypedValueFailureKindVariant`, :class:`TypedValueFlakyParamsVariant`, :class:`TypedValueFlakyResultVariant`, :class:`TypedValueInnerVariant`, :class:`TypedValueLoginVariant`, :class:`TypedValueProcessParamsVariant`, :class:`TypedValueProcessResultVariant`, :class:`TypedValueProgressVariant`, :class:`TypedValueScalarVariant`, :class:`TypedValueShapeVariant`, :class:`TypedValueSlowParamsVariant`, :class:`TypedValueSlowResultVariant`, :class:`TypedValueTallyVariant`, :class:`TypedValueTallyAddVariant`, :class:`TypedValueTallyParamsVariant`, :class:`TypedValueTaskVariant`, :class:`TypedValueTaskEventVariant`, :class:`TypedValueTaskIdVariant`, :class:`TypedValueTaskRefVariant`, :class:`TypedValueTaskStatsParamsVariant`, :class:`TypedValueTaskStatsResultVariant`, :class:`TypedValueWatchTasksVariant`, :class:`TypedValueWelcomeVariant`, :class:`TypedValueWhoAmIVariant`.
+"""
+
+
+TypedValueInput: TypeAlias = Annotated[
+    TypedValueInputChatMessageVariant
+    | TypedValueInputChatPostVariant
+    | TypedValueInputColorVariant
+    | TypedValueInputCommandVariant
+    | TypedValueInputConnInfoVariant
+    | TypedValueInputCountVariant
+    | TypedValueInputCountParamsVariant
+    | TypedValueInputCreateTaskParamsVariant
+    | TypedValueInputEventVariant
+    | TypedValueInputEverythingVariant
+    | TypedValueInputFailParamsVariant
+    | TypedValueInputFailureKindVariant
+    | TypedValueInputFlakyParamsVariant
+    | TypedValueInputFlakyResultVariant
+    | TypedValueInputInnerVariant
+    | TypedValueInputLoginVariant
+    | TypedValueInputProcessParamsVariant
+    | TypedValueInputProcessResultVariant
+    | TypedValueInputProgressVariant
+    | TypedValueInputScalarVariant
+    | TypedValueInputShapeVariant
+    | TypedValueInputSlowParamsVariant
+    | TypedValueInputSlowResultVariant
+    | TypedValueInputTallyVariant
+    | TypedValueInputTallyAddVariant
+    | TypedValueInputTallyParamsVariant
+    | TypedValueInputTaskVariant
+    | TypedValueInputTaskEventVariant
+    | TypedValueInputTaskIdVariant
+    | TypedValueInputTaskRefVariant
+    | TypedValueInputTaskStatsParamsVariant
+    | TypedValueInputTaskStatsResultVariant
+    | TypedValueInputWatchTasksVariant
+    | TypedValueInputWelcomeVariant
+    | TypedValueInputWhoAmIVariant,
+    Field(union_mode="left_to_right"),
+]
+"""A value of any of the API's named types, under the type's name (`{"Task": {…}}`), as the
+server reads it (`{"Everything": …}` as an `EverythingInput`) and writes it.
+
+One of :class:`TypedValueInputChatMessageVariant`, :class:`TypedValueInputChatPostVariant`, :class:`TypedValueInputColorVariant`, :class:`TypedValueInputCommandVariant`, :class:`TypedValueInputConnInfoVariant`, :class:`TypedValueInputCountVariant`, :class:`TypedValueInputCountParamsVariant`, :class:`TypedValueInputCreateTaskParamsVariant`, :class:`TypedValueInputEventVariant`, :class:`TypedValueInputEverythingVariant`, :class:`TypedValueInputFailParamsVariant`, :class:`TypedValueInputFailureKindVariant`, :class:`TypedValueInputFlakyParamsVariant`, :class:`TypedValueInputFlakyResultVariant`, :class:`TypedValueInputInnerVariant`, :class:`TypedValueInputLoginVariant`, :class:`TypedValueInputProcessParamsVariant`, :class:`TypedValueInputProcessResultVariant`, :class:`TypedValueInputProgressVariant`, :class:`TypedValueInputScalarVariant`, :class:`TypedValueInputShapeVariant`, :class:`TypedValueInputSlowParamsVariant`, :class:`TypedValueInputSlowResultVariant`, :class:`TypedValueInputTallyVariant`, :class:`TypedValueInputTallyAddVariant`, :class:`TypedValueInputTallyParamsVariant`, :class:`TypedValueInputTaskVariant`, :class:`TypedValueInputTaskEventVariant`, :class:`TypedValueInputTaskIdVariant`, :class:`TypedValueInputTaskRefVariant`, :class:`TypedValueInputTaskStatsParamsVariant`, :class:`TypedValueInputTaskStatsResultVariant`, :class:`TypedValueInputWatchTasksVariant`, :class:`TypedValueInputWelcomeVariant`, :class:`TypedValueInputWhoAmIVariant`.
+"""
+
+
 for _model in (
     ChatMessage,
     ChatPost,
@@ -813,8 +1274,79 @@ for _model in (
     TaskRef,
     TaskStatsParams,
     TaskStatsResult,
+    TypedValueChatMessageVariant,
+    TypedValueChatPostVariant,
+    TypedValueColorVariant,
+    TypedValueCommandVariant,
+    TypedValueConnInfoVariant,
+    TypedValueCountParamsVariant,
+    TypedValueCountVariant,
+    TypedValueCreateTaskParamsVariant,
+    TypedValueEventVariant,
+    TypedValueEverythingVariant,
+    TypedValueFailParamsVariant,
+    TypedValueFailureKindVariant,
+    TypedValueFlakyParamsVariant,
+    TypedValueFlakyResultVariant,
+    TypedValueInnerVariant,
+    TypedValueInputChatMessageVariant,
+    TypedValueInputChatPostVariant,
+    TypedValueInputColorVariant,
+    TypedValueInputCommandVariant,
+    TypedValueInputConnInfoVariant,
+    TypedValueInputCountParamsVariant,
+    TypedValueInputCountVariant,
+    TypedValueInputCreateTaskParamsVariant,
+    TypedValueInputEventVariant,
+    TypedValueInputEverythingVariant,
+    TypedValueInputFailParamsVariant,
+    TypedValueInputFailureKindVariant,
+    TypedValueInputFlakyParamsVariant,
+    TypedValueInputFlakyResultVariant,
+    TypedValueInputInnerVariant,
+    TypedValueInputLoginVariant,
+    TypedValueInputProcessParamsVariant,
+    TypedValueInputProcessResultVariant,
+    TypedValueInputProgressVariant,
+    TypedValueInputScalarVariant,
+    TypedValueInputShapeVariant,
+    TypedValueInputSlowParamsVariant,
+    TypedValueInputSlowResultVariant,
+    TypedValueInputTallyAddVariant,
+    TypedValueInputTallyParamsVariant,
+    TypedValueInputTallyVariant,
+    TypedValueInputTaskEventVariant,
+    TypedValueInputTaskIdVariant,
+    TypedValueInputTaskRefVariant,
+    TypedValueInputTaskStatsParamsVariant,
+    TypedValueInputTaskStatsResultVariant,
+    TypedValueInputTaskVariant,
+    TypedValueInputWatchTasksVariant,
+    TypedValueInputWelcomeVariant,
+    TypedValueInputWhoAmIVariant,
+    TypedValueLoginVariant,
+    TypedValueProcessParamsVariant,
+    TypedValueProcessResultVariant,
+    TypedValueProgressVariant,
+    TypedValueScalarVariant,
+    TypedValueShapeVariant,
+    TypedValueSlowParamsVariant,
+    TypedValueSlowResultVariant,
+    TypedValueTallyAddVariant,
+    TypedValueTallyParamsVariant,
+    TypedValueTallyVariant,
+    TypedValueTaskEventVariant,
+    TypedValueTaskIdVariant,
+    TypedValueTaskRefVariant,
+    TypedValueTaskStatsParamsVariant,
+    TypedValueTaskStatsResultVariant,
+    TypedValueTaskVariant,
+    TypedValueWatchTasksVariant,
+    TypedValueWelcomeVariant,
+    TypedValueWhoAmIVariant,
     WatchTasks,
     Welcome,
     WhoAmI,
+    WhoAmIInput,
 ):
     _model.model_rebuild()

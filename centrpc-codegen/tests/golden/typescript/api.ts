@@ -196,6 +196,20 @@ export class APIClient {
   }
 
   /**
+   * Return a value of any of the API's named types, under the type's name, as the server reads and writes it: generated clients round-trip every type through it.
+   *
+   * Calls the RPC method `types.echo`.
+   *
+   * @throws {RPCError} the server's error reply (any code, e.g. 422 for invalid params), or a client-side failure.
+   * @throws {RPCResultError} the result does not match its type (e.g. an enum value this client does not know).
+   * @throws {RPCTimeoutError} no reply within the call's timeout.
+   * @throws {RPCAbortedError} `opts.signal` was aborted.
+   */
+  typesEcho(params: types.TypedValueInput, opts?: CallOptions): Promise<types.TypedValue> {
+    return this.rpc.call<types.TypedValue>("types.echo", params, opts, validate.checkTypedValue);
+  }
+
+  /**
    * Return every serde construct unchanged, to prove generated clients read and write them exactly.
    *
    * Calls the RPC method `types.roundtrip`.

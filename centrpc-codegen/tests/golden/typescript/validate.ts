@@ -285,6 +285,11 @@ export function untagged(name: string, alternatives: readonly Check[]): Check {
   };
 }
 
+/** Checks a received `ChatMessage`; see {@link Check}. */
+export function checkChatMessage(value: unknown, path = ''): string | undefined {
+  return $ChatMessage(value, path);
+}
+
 /** Checks a received `ChatPost`; see {@link Check}. */
 export function checkChatPost(value: unknown, path = ''): string | undefined {
   return $ChatPost(value, path);
@@ -305,9 +310,24 @@ export function checkCommandStop(value: unknown, path = ''): string | undefined 
   return $CommandStop(value, path);
 }
 
+/** Checks a received `ConnInfo`; see {@link Check}. */
+export function checkConnInfo(value: unknown, path = ''): string | undefined {
+  return $ConnInfo(value, path);
+}
+
 /** Checks a received `Count`; see {@link Check}. */
 export function checkCount(value: unknown, path = ''): string | undefined {
   return $Count(value, path);
+}
+
+/** Checks a received `CountParams`; see {@link Check}. */
+export function checkCountParams(value: unknown, path = ''): string | undefined {
+  return $CountParams(value, path);
+}
+
+/** Checks a received `CreateTaskParams`; see {@link Check}. */
+export function checkCreateTaskParams(value: unknown, path = ''): string | undefined {
+  return $CreateTaskParams(value, path);
 }
 
 /** Checks a received `Event`; see {@link Check}. */
@@ -325,6 +345,21 @@ export function checkEverything(value: unknown, path = ''): string | undefined {
   return $Everything(value, path);
 }
 
+/** Checks a received `FailParams`; see {@link Check}. */
+export function checkFailParams(value: unknown, path = ''): string | undefined {
+  return $FailParams(value, path);
+}
+
+/** Checks a received `FailureKind`; see {@link Check}. */
+export function checkFailureKind(value: unknown, path = ''): string | undefined {
+  return $FailureKind(value, path);
+}
+
+/** Checks a received `FlakyParams`; see {@link Check}. */
+export function checkFlakyParams(value: unknown, path = ''): string | undefined {
+  return $FlakyParams(value, path);
+}
+
 /** Checks a received `FlakyResult`; see {@link Check}. */
 export function checkFlakyResult(value: unknown, path = ''): string | undefined {
   return $FlakyResult(value, path);
@@ -333,6 +368,16 @@ export function checkFlakyResult(value: unknown, path = ''): string | undefined 
 /** Checks a received `Inner`; see {@link Check}. */
 export function checkInner(value: unknown, path = ''): string | undefined {
   return $Inner(value, path);
+}
+
+/** Checks a received `Login`; see {@link Check}. */
+export function checkLogin(value: unknown, path = ''): string | undefined {
+  return $Login(value, path);
+}
+
+/** Checks a received `ProcessParams`; see {@link Check}. */
+export function checkProcessParams(value: unknown, path = ''): string | undefined {
+  return $ProcessParams(value, path);
 }
 
 /** Checks a received `ProcessResult`; see {@link Check}. */
@@ -365,6 +410,11 @@ export function checkShapeRect(value: unknown, path = ''): string | undefined {
   return $ShapeRect(value, path);
 }
 
+/** Checks a received `SlowParams`; see {@link Check}. */
+export function checkSlowParams(value: unknown, path = ''): string | undefined {
+  return $SlowParams(value, path);
+}
+
 /** Checks a received `SlowResult`; see {@link Check}. */
 export function checkSlowResult(value: unknown, path = ''): string | undefined {
   return $SlowResult(value, path);
@@ -373,6 +423,16 @@ export function checkSlowResult(value: unknown, path = ''): string | undefined {
 /** Checks a received `Tally`; see {@link Check}. */
 export function checkTally(value: unknown, path = ''): string | undefined {
   return $Tally(value, path);
+}
+
+/** Checks a received `TallyAdd`; see {@link Check}. */
+export function checkTallyAdd(value: unknown, path = ''): string | undefined {
+  return $TallyAdd(value, path);
+}
+
+/** Checks a received `TallyParams`; see {@link Check}. */
+export function checkTallyParams(value: unknown, path = ''): string | undefined {
+  return $TallyParams(value, path);
 }
 
 /** Checks a received `Task`; see {@link Check}. */
@@ -390,9 +450,29 @@ export function checkTaskId(value: unknown, path = ''): string | undefined {
   return $TaskId(value, path);
 }
 
+/** Checks a received `TaskRef`; see {@link Check}. */
+export function checkTaskRef(value: unknown, path = ''): string | undefined {
+  return $TaskRef(value, path);
+}
+
+/** Checks a received `TaskStatsParams`; see {@link Check}. */
+export function checkTaskStatsParams(value: unknown, path = ''): string | undefined {
+  return $TaskStatsParams(value, path);
+}
+
 /** Checks a received `TaskStatsResult`; see {@link Check}. */
 export function checkTaskStatsResult(value: unknown, path = ''): string | undefined {
   return $TaskStatsResult(value, path);
+}
+
+/** Checks a received `TypedValue`; see {@link Check}. */
+export function checkTypedValue(value: unknown, path = ''): string | undefined {
+  return $TypedValue(value, path);
+}
+
+/** Checks a received `WatchTasks`; see {@link Check}. */
+export function checkWatchTasks(value: unknown, path = ''): string | undefined {
+  return $WatchTasks(value, path);
 }
 
 /** Checks a received `Welcome`; see {@link Check}. */
@@ -406,6 +486,9 @@ export function checkWhoAmI(value: unknown, path = ''): string | undefined {
 }
 
 // What each check accepts. Only functions are referenced: every const is set before any check runs.
+const $ChatMessage: Check = struct([
+  ["text", true, isString],
+]);
 const $ChatPost: Check = struct([
   ["text", true, isString],
   ["from", true, isString],
@@ -415,9 +498,20 @@ const $Command: Check = externallyTagged([["Start", null], ["Stop", checkCommand
 const $CommandStop: Check = struct([
   ["force", true, isBoolean],
 ]);
+const $ConnInfo: Check = struct([
+  ["display_name", true, isString],
+]);
 const $Count: Check = struct([
   ["n", true, integer(0, 9007199254740991)],
   ["user", true, isString],
+]);
+const $CountParams: Check = struct([
+  ["from", false, integer(0, 9007199254740991)],
+  ["count", true, integer(0, 9007199254740991)],
+  ["interval_ms", false, integer(0, 9007199254740991)],
+]);
+const $CreateTaskParams: Check = struct([
+  ["title", true, isString],
 ]);
 const $Event: Check = tagged("type", "data", [["created", checkInner], ["deleted", checkEventDeleted], ["ping", null]]);
 const $EventDeleted: Check = struct([
@@ -455,12 +549,28 @@ const $Everything: Check = struct([
   ["maybeBytes", true, nullable(arrayOf(integer(0, 255)))],
   ["nullableDefault", true, nullable(integer(0, 4294967295))],
 ]);
+const $FailParams: Check = struct([
+  ["kind", true, checkFailureKind],
+]);
+const $FailureKind: Check = oneOf(["app", "temporary", "internal", "panic", "disconnect"]);
+const $FlakyParams: Check = struct([
+  ["key", true, isString],
+  ["failures", true, integer(0, 4294967295)],
+]);
 const $FlakyResult: Check = struct([
   ["attempt", true, integer(0, 4294967295)],
 ]);
 const $Inner: Check = struct([
   ["label", true, isString],
   ["weight", true, nullable(isNumber)],
+]);
+const $Login: Check = struct([
+  ["user", true, isString],
+  ["password", true, isString],
+]);
+const $ProcessParams: Check = struct([
+  ["steps", true, integer(0, 4294967295)],
+  ["delay_ms", false, integer(0, 9007199254740991)],
 ]);
 const $ProcessResult: Check = struct([
   ["steps", true, integer(0, 4294967295)],
@@ -481,6 +591,9 @@ const $ShapeRect: Check = struct([
   ["w", true, isNumber],
   ["h", true, isNumber],
 ]);
+const $SlowParams: Check = struct([
+  ["ms", true, integer(0, 9007199254740991)],
+]);
 const $SlowResult: Check = struct([
   ["slept_ms", true, integer(0, 9007199254740991)],
 ]);
@@ -488,6 +601,12 @@ const $Tally: Check = struct([
   ["total", true, integer(-9007199254740991, 9007199254740991)],
   ["adds", true, integer(0, 9007199254740991)],
   ["refused", true, integer(0, 9007199254740991)],
+]);
+const $TallyAdd: Check = struct([
+  ["add", true, integer(-9007199254740991, 9007199254740991)],
+]);
+const $TallyParams: Check = struct([
+  ["start", false, integer(-9007199254740991, 9007199254740991)],
 ]);
 const $Task: Check = struct([
   ["id", true, integer(0, 9007199254740991)],
@@ -497,9 +616,19 @@ const $Task: Check = struct([
 ]);
 const $TaskEvent: Check = tagged("type", "task", [["created", checkTask], ["completed", checkTask]]);
 const $TaskId: Check = integer(0, 9007199254740991);
+const $TaskRef: Check = struct([
+  ["id", true, integer(0, 9007199254740991)],
+]);
+const $TaskStatsParams: Check = struct([
+  ["user_id", true, isString],
+]);
 const $TaskStatsResult: Check = struct([
   ["total", true, integer(0, 9007199254740991)],
   ["completed", true, integer(0, 9007199254740991)],
+]);
+const $TypedValue: Check = externallyTagged([["ChatMessage", checkChatMessage], ["ChatPost", checkChatPost], ["Color", checkColor], ["Command", checkCommand], ["ConnInfo", checkConnInfo], ["Count", checkCount], ["CountParams", checkCountParams], ["CreateTaskParams", checkCreateTaskParams], ["Event", checkEvent], ["Everything", checkEverything], ["FailParams", checkFailParams], ["FailureKind", checkFailureKind], ["FlakyParams", checkFlakyParams], ["FlakyResult", checkFlakyResult], ["Inner", checkInner], ["Login", checkLogin], ["ProcessParams", checkProcessParams], ["ProcessResult", checkProcessResult], ["Progress", checkProgress], ["Scalar", checkScalar], ["Shape", checkShape], ["SlowParams", checkSlowParams], ["SlowResult", checkSlowResult], ["Tally", checkTally], ["TallyAdd", checkTallyAdd], ["TallyParams", checkTallyParams], ["Task", checkTask], ["TaskEvent", checkTaskEvent], ["TaskId", checkTaskId], ["TaskRef", checkTaskRef], ["TaskStatsParams", checkTaskStatsParams], ["TaskStatsResult", checkTaskStatsResult], ["WatchTasks", checkWatchTasks], ["Welcome", checkWelcome], ["WhoAmI", checkWhoAmI]]);
+const $WatchTasks: Check = struct([
+  ["owner", false, nullable(isString)],
 ]);
 const $Welcome: Check = struct([
   ["user", true, isString],
