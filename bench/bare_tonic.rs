@@ -149,7 +149,7 @@ pub async fn serve_on(
         .max_encoding_message_size(MAX_MESSAGE);
     // The transport settings of centrpc's server by default (TCP_NODELAY, HTTP/2 and TCP
     // keepalive), so the comparison is like for like: hyper's keepalive bookkeeping costs a call
-    // ~1,700 instructions (README, "Where a call's instructions go"), and it is tonic's work.
+    // 1,000–1,900 instructions (README, "Performance guard"), and it is tonic's work.
     let config = centrpc::server::ServerConfig::default();
     let incoming = TcpIncoming::from(listener)
         .with_nodelay(Some(true))

@@ -52,8 +52,9 @@ pub enum Event {
 
 /// What a handler or hook answered.
 ///
-/// The hooks' answers are boxed so that a [`CallResult`] stays small: every layer moves it, and
-/// an RPC result (the common case) then moves 72 bytes instead of 280.
+/// The connect hook's answer is boxed, so that a [`CallResult`] stays small: every layer moves
+/// it, and the connect answer is three times the size of any other (an RPC result then moves
+/// 96 bytes instead of 280).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Reply {
@@ -62,13 +63,13 @@ pub enum Reply {
     /// The connect hook's answer.
     Connect(Box<ConnectReply>),
     /// The refresh hook's answer.
-    Refresh(Box<RefreshReply>),
+    Refresh(RefreshReply),
     /// The subscribe hook's answer.
-    Subscribe(Box<SubscribeReply>),
+    Subscribe(SubscribeReply),
     /// The publish hook's answer.
-    Publish(Box<PublishReply>),
+    Publish(PublishReply),
     /// The sub_refresh hook's answer.
-    SubRefresh(Box<SubRefreshReply>),
+    SubRefresh(SubRefreshReply),
 }
 
 /// The outcome of a call: a [`Reply`], or an [`RpcError`] the client receives in-band.

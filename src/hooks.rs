@@ -426,7 +426,7 @@ impl<S> Hooks<S> {
         mut self,
         f: impl HookFn<S, RefreshEvent, RefreshReply, Err>,
     ) -> Self {
-        self.refresh = Some(erase(f, |r| Reply::Refresh(Box::new(r))));
+        self.refresh = Some(erase(f, Reply::Refresh));
         self
     }
 
@@ -436,10 +436,8 @@ impl<S> Hooks<S> {
         pattern: &str,
         f: impl HookFn<S, SubscribeEvent, SubscribeReply, Err>,
     ) -> Self {
-        self.subscribe.push((
-            Pattern(pattern.to_owned()),
-            erase(f, |r| Reply::Subscribe(Box::new(r))),
-        ));
+        self.subscribe
+            .push((Pattern(pattern.to_owned()), erase(f, Reply::Subscribe)));
         self
     }
 
@@ -449,10 +447,8 @@ impl<S> Hooks<S> {
         pattern: &str,
         f: impl HookFn<S, PublishEvent, PublishReply, Err>,
     ) -> Self {
-        self.publish.push((
-            Pattern(pattern.to_owned()),
-            erase(f, |r| Reply::Publish(Box::new(r))),
-        ));
+        self.publish
+            .push((Pattern(pattern.to_owned()), erase(f, Reply::Publish)));
         self
     }
 
@@ -461,7 +457,7 @@ impl<S> Hooks<S> {
         mut self,
         f: impl HookFn<S, SubRefreshEvent, SubRefreshReply, Err>,
     ) -> Self {
-        self.sub_refresh = Some(erase(f, |r| Reply::SubRefresh(Box::new(r))));
+        self.sub_refresh = Some(erase(f, Reply::SubRefresh));
         self
     }
 
@@ -500,7 +496,11 @@ impl<S> Hooks<S> {
 /// The publish hook of a typed channel that has none of its own: its publications were checked
 /// against their type already, so it allows them unchanged.
 pub(crate) fn allow_publication<S>() -> Hook<S, PublishEvent> {
-    Arc::new(|_, _| Box::pin(std::future::ready(Ok(Reply::Publish(Box::default())))))
+    Arc::new(|_, _| {
+        Box::pin(std::future::ready(Ok(Reply::Publish(
+            PublishReply::default(),
+        ))))
+    })
 }
 
 /// The index of the first `(pattern, hook)` pair whose pattern matches `channel`.

@@ -1202,6 +1202,58 @@ fn reply<R: ProxyReply>(outcome: Result<R::Result, RpcError>) -> R {
 mod tests {
     use super::*;
 
+    /// Every call allocates its proxy future (tonic's trait boxes them): up to 1,032 bytes glibc
+    /// serves it from a per-thread cache, above that from its bins, several hundred instructions
+    /// dearer a call (README, "Where a call's instructions go").
+    #[test]
+    fn the_proxy_futures_stay_in_the_allocators_thread_cache() {
+        use crate::hooks::{ConnectReply, PublishReply, RefreshReply, SubscribeReply};
+        async fn rpc(_: Context, _: ()) -> Result<(), RpcError> {
+            Ok(())
+        }
+        let router = Router::new(()).rpc("a.b", rpc).hooks(|h| {
+            h.connect(|_: Context, _: ConnectEvent| async {
+                Ok::<ConnectReply, RpcError>(ConnectReply::user("u"))
+            })
+            .refresh(|_: Context, _: RefreshEvent| async {
+                Ok::<_, RpcError>(RefreshReply::default())
+            })
+            .subscribe("*", |_: Context, _: SubscribeEvent| async {
+                Ok::<_, RpcError>(SubscribeReply::default())
+            })
+            .publish("*", |_: Context, _: PublishEvent| async {
+                Ok::<_, RpcError>(PublishReply::default())
+            })
+        });
+        let svc = ProxyService::new(router, Limits::default());
+        let sizes = [
+            (
+                "rpc",
+                std::mem::size_of_val(&*svc.rpc(Request::new(Default::default()))),
+            ),
+            (
+                "connect",
+                std::mem::size_of_val(&*svc.connect(Request::new(Default::default()))),
+            ),
+            (
+                "refresh",
+                std::mem::size_of_val(&*svc.refresh(Request::new(Default::default()))),
+            ),
+            (
+                "subscribe",
+                std::mem::size_of_val(&*svc.subscribe(Request::new(Default::default()))),
+            ),
+            (
+                "publish",
+                std::mem::size_of_val(&*svc.publish(Request::new(Default::default()))),
+            ),
+        ];
+        for (name, size) in sizes {
+            assert!(size <= 1032, "the {name} future is {size} bytes: {sizes:?}");
+        }
+        eprintln!("proxy future sizes: {sizes:?}");
+    }
+
     #[test]
     #[should_panic(expected = "invalid method name \"bad name\"")]
     fn an_invalid_router_is_refused_at_construction() {
