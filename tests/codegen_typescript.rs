@@ -460,16 +460,7 @@ fn the_generated_client_works_end_to_end() {
     let stack = Stack::start(Options::default());
     // JS-safe: a 64-bit integer beyond 2^53 − 1 is no JavaScript number.
     let samples = common::write_type_samples(ws.dir.path(), true);
-    let out = Command::new("node")
-        .arg(ws.dir.path().join("out/test_generated.js"))
-        .arg(stack.ws_url())
-        .arg(stack.token("42", None))
-        .arg(&samples)
-        .current_dir(ws.dir.path())
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}");
+    let (out, stdout) = run_e2e(&ws, &stack, "test_generated.js", &samples);
     assert!(
         out.status.success() && stdout.contains(" passed, 0 failed"),
         "the generated TypeScript client failed end to end ({}; its report is above):\n{}\n{}",
@@ -477,6 +468,27 @@ fn the_generated_client_works_end_to_end() {
         String::from_utf8_lossy(&out.stderr),
         stack.logs()
     );
+}
+
+/// Runs the compiled end-to-end program `script` against `stack` as user 42 with a samples file;
+/// prints and returns its output.
+fn run_e2e(
+    ws: &Workspace,
+    stack: &Stack,
+    script: &str,
+    samples: &std::path::Path,
+) -> (std::process::Output, String) {
+    let out = Command::new("node")
+        .arg(ws.dir.path().join("out").join(script))
+        .arg(stack.ws_url())
+        .arg(stack.token("42", None))
+        .arg(samples)
+        .current_dir(ws.dir.path())
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    println!("{stdout}");
+    (out, stdout)
 }
 
 /// The package generated with `--ts-int64 bigint` (`test_bigint.ts`): i64::MIN, i64::MAX,
@@ -504,16 +516,7 @@ fn the_bigint_client_keeps_64_bit_integers_exact_end_to_end() {
     );
     let samples = ws.dir.path().join("everything_samples.json");
     std::fs::write(&samples, serde_json::Value::from(everything).to_string()).unwrap();
-    let out = Command::new("node")
-        .arg(ws.dir.path().join("out/test_bigint.js"))
-        .arg(stack.ws_url())
-        .arg(stack.token("42", None))
-        .arg(&samples)
-        .current_dir(ws.dir.path())
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}");
+    let (out, stdout) = run_e2e(&ws, &stack, "test_bigint.js", &samples);
     assert!(
         out.status.success() && stdout.contains("\n14 passed, 0 failed"),
         "the bigint TypeScript client failed end to end ({}; its report is above):\n{}\n{}",
