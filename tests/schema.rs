@@ -281,6 +281,13 @@ struct WithTuple {
 }
 
 #[derive(Deserialize, Serialize, JsonSchema)]
+struct WithTwinFields {
+    a_b: u8,
+    #[serde(rename = "aB")]
+    other: u8,
+}
+
+#[derive(Deserialize, Serialize, JsonSchema)]
 struct WithIntKeys {
     counts: std::collections::HashMap<u32, u32>,
     offsets: BTreeMap<i64, String>,
@@ -443,9 +450,11 @@ fn declared_errors_and_input_copies_are_in_the_model() {
             .rpc("b.second", declared(1005, "task_not_found")),
     );
     let err = ir::read(&doc).unwrap_err().to_string();
-    assert!(
-        err.contains("`task_not_found` is declared with code 1004 by method `a.first` and with code 1005 by method `b.second`"),
-        "{err}"
+    assert_eq!(
+        err,
+        "name collision: the application error name `task_not_found` is declared with code 1004 \
+         by method `a.first` and with code 1005 by method `b.second`; they would get the same \
+         generated constant"
     );
     // A built-in code in a hand-edited document.
     let mut doc = schema::document(&Router::new(()).rpc("a.first", declared(1004, "GONE")));
@@ -457,9 +466,10 @@ fn declared_errors_and_input_copies_are_in_the_model() {
         .unwrap();
     own["code"] = json!(404);
     let err = ir::read(&doc).unwrap_err().to_string();
-    assert!(
-        err.contains("method `a.first` declares the application error `GONE` with code 404, the code of the built-in error `METHOD_NOT_FOUND`"),
-        "{err}"
+    assert_eq!(
+        err,
+        "name collision: method `a.first` declares the application error `GONE` with code 404, \
+         the code of the built-in error `METHOD_NOT_FOUND`; use a code in 1000–1999"
     );
 }
 
@@ -483,10 +493,10 @@ fn unsupported_constructs_and_collisions_are_named() {
             .rpc("a_b.c", takes::<u32>),
     );
     let err = ir::read(&doc).unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("`a.b_c` and `a_b.c` would get the same generated name"),
-        "{err}"
+    assert_eq!(
+        err.to_string(),
+        "name collision: methods, streams and channels: method `a.b_c` and method `a_b.c` \
+         would both be the generated name `a_b_c`; rename one"
     );
     // A stream is called like a method, and a channel is `subscribe_<name>` / `publish_<name>`.
     async fn nothing(
@@ -501,9 +511,10 @@ fn unsupported_constructs_and_collisions_are_named() {
             .stream("watch:tasks", nothing),
     );
     let err = ir::read(&doc).unwrap_err().to_string();
-    assert!(
-        err.contains("`watch.tasks` and `watch:tasks` would get the same generated name"),
-        "{err}"
+    assert_eq!(
+        err,
+        "name collision: methods, streams and channels: method `watch.tasks` and stream \
+         `watch:tasks` would both be the generated name `watch_tasks`; rename one"
     );
     let doc = schema::document(
         &Router::new(())
@@ -511,9 +522,18 @@ fn unsupported_constructs_and_collisions_are_named() {
             .channel(centrpc::Channel::<u8>::new("news:*")),
     );
     let err = ir::read(&doc).unwrap_err().to_string();
-    assert!(
-        err.contains("`subscribe.news` and `subscribe channel news`"),
-        "{err}"
+    assert_eq!(
+        err,
+        "name collision: methods, streams and channels: method `subscribe.news` and channel \
+         `news` (subscribe) would both be the generated name `subscribe_news`; rename one"
+    );
+    // Fields whose words coincide, though their wire names differ.
+    let doc = schema::document(&Router::new(()).rpc("t.twins", takes::<WithTwinFields>));
+    let err = ir::read(&doc).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "name collision: fields of `WithTwinFields`: field `a_b` and field `aB` would both be \
+         the generated name `a_b`; rename one"
     );
 }
 

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::{
     environment,
-    ir::{Api, AppError, Field, Payload, TypeDef, TypeKind, TypeRef},
+    ir::{Api, AppError, Dialect, Field, Namespace, Payload, TypeDef, TypeKind, TypeRef},
     naming::words,
     CodegenError, File,
 };
@@ -73,6 +73,16 @@ const CLIENT_METHODS: &[&str] = &[
 
 /// Methods the enum structs have, which no variant field may be named like.
 const ENUM_METHODS: &[&str] = &["MarshalJSON", "UnmarshalJSON"];
+
+/// The fields of an enum struct (its variants or alternatives), in the scope `scope`: the
+/// struct's own methods are taken.
+fn enum_fields(scope: String) -> Namespace {
+    let mut fields = Namespace::new(scope, Dialect::Go);
+    for m in ENUM_METHODS {
+        fields.reserve(m, format!("the enum's method `{m}`"));
+    }
+    fields
+}
 
 /// A Go identifier in PascalCase from `words`, with initialisms in capitals (`UserID`, `APIKey`).
 /// Characters that cannot appear in an identifier are written as `U<hex>`; a name that would not
@@ -346,32 +356,6 @@ struct GoError {
     meaning: String,
 }
 
-/// Names that must stay distinct in one Go scope.
-struct Scope {
-    what: String,
-    seen: BTreeMap<String, String>,
-}
-
-impl Scope {
-    fn new(what: impl Into<String>) -> Self {
-        Self {
-            what: what.into(),
-            seen: BTreeMap::new(),
-        }
-    }
-
-    fn claim(&mut self, name: &str, owner: impl Into<String>) -> Result<(), CodegenError> {
-        let owner = owner.into();
-        if let Some(prev) = self.seen.insert(name.to_owned(), owner.clone()) {
-            return Err(CodegenError::Collision(format!(
-                "{}: {prev} and {owner} would both be the Go identifier `{name}`; rename one",
-                self.what
-            )));
-        }
-        Ok(())
-    }
-}
-
 fn unsupported(at: &str, problem: impl Into<String>) -> CodegenError {
     CodegenError::Unsupported {
         at: at.to_owned(),
@@ -474,7 +458,7 @@ impl<'a> Generator<'a> {
         &mut self,
         owner: &str,
         f: &Field,
-        scope: &mut Scope,
+        scope: &mut Namespace,
     ) -> Result<GoField, CodegenError> {
         let at = format!("type `{owner}`, field `{}`", f.wire);
         if !valid_tag_name(&f.wire) {
@@ -543,7 +527,7 @@ impl<'a> Generator<'a> {
         match &t.kind {
             TypeKind::Struct { fields } => {
                 out.kind = "struct";
-                let mut scope = Scope::new(format!("fields of `{}`", t.name));
+                let mut scope = Namespace::new(format!("fields of `{}`", t.name), Dialect::Go);
                 for f in fields {
                     out.fields.push(self.field(&t.name, f, &mut scope)?);
                 }
@@ -605,16 +589,11 @@ impl<'a> Generator<'a> {
             }
             TypeKind::Untagged { variants } => {
                 out.kind = "untagged";
-                let mut scope = Scope::new(format!("alternatives of `{}`", t.name));
+                let mut scope = enum_fields(format!("alternatives of `{}`", t.name));
                 for (i, v) in variants.iter().enumerate() {
                     let at = format!("{at}, alternative {}", i + 1);
                     let field = self.alternative_name(&v.ty);
                     scope.claim(&field, format!("alternative {}", i + 1))?;
-                    if ENUM_METHODS.contains(&field.as_str()) {
-                        return Err(CodegenError::Collision(format!(
-                            "{at} would be the Go field `{field}`, which is a method name"
-                        )));
-                    }
                     let doc = doc(
                         &field,
                         v.description.as_deref(),
@@ -689,7 +668,7 @@ impl<'a> Generator<'a> {
         owner: &str,
         variants: &[crate::ir::Variant],
     ) -> Result<Vec<GoVariant>, CodegenError> {
-        let mut scope = Scope::new(format!("variants of `{owner}`"));
+        let mut scope = enum_fields(format!("variants of `{owner}`"));
         variants
             .iter()
             .map(|v| {
@@ -712,7 +691,7 @@ impl<'a> Generator<'a> {
         tag_value: &str,
         description: Option<&str>,
         payload: &Payload,
-        scope: &mut Scope,
+        scope: &mut Namespace,
     ) -> Result<GoVariant, CodegenError> {
         let at = format!("type `{owner}`, variant `{tag_value}`");
         let mut field = go_name(vwords);
@@ -720,11 +699,6 @@ impl<'a> Generator<'a> {
             field = hex_name("Variant", tag_value);
         }
         scope.claim(&field, format!("variant `{tag_value}`"))?;
-        if ENUM_METHODS.contains(&field.as_str()) {
-            return Err(CodegenError::Collision(format!(
-                "{at} would be the Go field `{field}`, which is a method name; rename the variant"
-            )));
-        }
         let doc = doc(
             &field,
             description,
@@ -903,9 +877,9 @@ pub fn render(api: &Api, module: Option<&str>) -> Result<Vec<File>, CodegenError
             (name.clone(), name)
         }
     };
-    let mut globals = Scope::new("package-level names");
+    let mut globals = Namespace::new("package-level names", Dialect::Go);
     for r in RESERVED {
-        globals.claim(r, format!("the client's own `{r}`"))?;
+        globals.reserve(r, format!("the client's own `{r}`"));
     }
     let mut names = BTreeMap::new();
     for t in &api.types {
@@ -983,9 +957,9 @@ pub fn render(api: &Api, module: Option<&str>) -> Result<Vec<File>, CodegenError
             code: e.code,
         });
     }
-    let mut method_scope = Scope::new("methods of APIClient");
+    let mut method_scope = Namespace::new("methods of APIClient", Dialect::Go);
     for m in CLIENT_METHODS {
-        method_scope.claim(m, format!("the client's own `{m}`"))?;
+        method_scope.reserve(m, format!("the client's own `{m}`"));
     }
     let mut methods = Vec::new();
     for m in &api.methods {
@@ -1328,9 +1302,17 @@ mod tests {
     fn refuses_what_go_cannot_express() {
         let err = |a: Api| render(&a, None).unwrap_err().to_string();
         let e = err(api(vec![strukt("RPCError", "a", TypeRef::Bool)], vec![]));
-        assert!(e.contains("`RPCError`"), "{e}");
+        assert_eq!(
+            e,
+            "name collision: package-level names: the client's own `RPCError` and type \
+             `RPCError` would both be the Go identifier `RPCError`; rename one"
+        );
         let e = err(api(vec![], vec!["connect"]));
-        assert!(e.contains("`Connect`"), "{e}");
+        assert_eq!(
+            e,
+            "name collision: methods of APIClient: the client's own `Connect` and method \
+             `connect` would both be the Go identifier `Connect`; rename one"
+        );
         let wide = TypeRef::Integer {
             bits: 128,
             signed: true,
@@ -1357,7 +1339,34 @@ mod tests {
             ],
             vec![],
         ));
-        assert!(e.contains("collision"), "{e}");
+        assert_eq!(
+            e,
+            "name collision: package-level names: type `Color` and type `Colors` would both \
+             be the Go identifier `Color`; rename one"
+        );
+        // An enum struct's field may not be named like one of its methods.
+        let e = err(api(
+            vec![TypeDef {
+                name: "Codec".into(),
+                words: words("Codec"),
+                description: None,
+                kind: TypeKind::External {
+                    variants: vec![crate::ir::Variant {
+                        tag_value: "marshal_json".into(),
+                        words: words("marshal_json"),
+                        description: None,
+                        payload: Payload::Unit,
+                    }],
+                },
+                input_of: None,
+            }],
+            vec![],
+        ));
+        assert_eq!(
+            e,
+            "name collision: variants of `Codec`: the enum's method `MarshalJSON` and variant \
+             `marshal_json` would both be the Go identifier `MarshalJSON`; rename one"
+        );
     }
 
     #[test]

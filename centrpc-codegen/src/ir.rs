@@ -1,7 +1,8 @@
 //! The language-neutral model the generators render: methods and named types read from the API
 //! document's JSON Schemas, with serde's enum representations recognised (unit, internally /
 //! adjacently / externally tagged, untagged), inline variant structs hoisted into named types,
-//! names split into words, and collisions and unsupported constructs reported by type and field.
+//! names split into words, and collisions and unsupported constructs reported by type and field
+//! (collisions through [`Namespace`], the bookkeeping every emitter shares).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,6 +11,9 @@ use serde_json::Value;
 
 use crate::DEFINITIONS;
 use crate::{naming::words, CodegenError};
+
+mod namespace;
+pub use namespace::{Dialect, Namespace};
 
 /// The whole API.
 #[derive(Debug, Clone, Serialize)]
@@ -1394,82 +1398,55 @@ fn pascal(s: &str) -> String {
 
 /// Methods, types, fields and enum values whose words coincide would generate the same name.
 fn check_collisions(api: &Api) -> Result<(), CodegenError> {
-    fn unique<'a>(
-        what: &str,
-        items: impl Iterator<Item = (&'a [String], &'a str)>,
-    ) -> Result<(), CodegenError> {
-        let mut seen: BTreeMap<Vec<String>, &str> = BTreeMap::new();
-        for (w, name) in items {
-            if let Some(prev) = seen.insert(w.to_vec(), name) {
-                return Err(CodegenError::Collision(format!(
-                    "{what} `{prev}` and `{name}` would get the same generated name ({}); rename one",
-                    w.join("_")
-                )));
-            }
-        }
-        Ok(())
-    }
     // Methods, streams and channel subscriptions share the client's namespace: a stream is
     // called like a method (`watch_tasks`), a channel is `subscribe_<name>` / `publish_<name>`.
-    let prefixed = |verb: &str, c: &Channel| {
-        let mut w = vec![verb.to_owned()];
-        w.extend(c.words.iter().cloned());
-        (w, format!("{verb} channel {}", c.name))
-    };
-    let channel_names: Vec<(Vec<String>, String)> = api
-        .channels
-        .iter()
-        .flat_map(|c| [prefixed("subscribe", c), prefixed("publish", c)])
-        .collect();
-    unique(
-        "methods, streams and channels",
-        api.methods
-            .iter()
-            .map(|m| (m.words.as_slice(), m.name.as_str()))
-            .chain(
-                api.streams
-                    .iter()
-                    .map(|s| (s.words.as_slice(), s.pattern.as_str())),
-            )
-            .chain(
-                channel_names
-                    .iter()
-                    .map(|(w, n)| (w.as_slice(), n.as_str())),
-            ),
-    )?;
-    unique(
-        "types",
-        api.types
-            .iter()
-            .map(|t| (t.words.as_slice(), t.name.as_str())),
-    )?;
+    let mut calls = Namespace::new("methods, streams and channels", Dialect::Generated);
+    for m in &api.methods {
+        calls.claim_words(&m.words, format!("method `{}`", m.name))?;
+    }
+    for s in &api.streams {
+        calls.claim_words(&s.words, format!("stream `{}`", s.pattern))?;
+    }
+    for c in &api.channels {
+        for verb in ["subscribe", "publish"] {
+            let mut w = vec![verb.to_owned()];
+            w.extend(c.words.iter().cloned());
+            calls.claim_words(&w, format!("channel `{}` ({verb})", c.name))?;
+        }
+    }
+    let mut types = Namespace::new("types", Dialect::Generated);
     for t in &api.types {
-        let fields = match &t.kind {
-            TypeKind::Struct { fields } => fields,
-            TypeKind::StringEnum { values } => {
-                unique(
-                    &format!("values of `{}`:", t.name),
-                    values
-                        .iter()
-                        .map(|v| (v.words.as_slice(), v.value.as_str())),
-                )?;
-                continue;
-            }
-            TypeKind::Tagged { variants, .. } | TypeKind::External { variants } => {
-                unique(
-                    &format!("variants of `{}`:", t.name),
-                    variants
-                        .iter()
-                        .map(|v| (v.words.as_slice(), v.tag_value.as_str())),
-                )?;
-                continue;
-            }
+        types.claim_words(&t.words, format!("type `{}`", t.name))?;
+    }
+    for t in &api.types {
+        let (what, members): (&str, Vec<(&[String], &str)>) = match &t.kind {
+            TypeKind::Struct { fields } => (
+                "field",
+                fields
+                    .iter()
+                    .map(|f| (f.words.as_slice(), f.wire.as_str()))
+                    .collect(),
+            ),
+            TypeKind::StringEnum { values } => (
+                "value",
+                values
+                    .iter()
+                    .map(|v| (v.words.as_slice(), v.value.as_str()))
+                    .collect(),
+            ),
+            TypeKind::Tagged { variants, .. } | TypeKind::External { variants } => (
+                "variant",
+                variants
+                    .iter()
+                    .map(|v| (v.words.as_slice(), v.tag_value.as_str()))
+                    .collect(),
+            ),
             _ => continue,
         };
-        unique(
-            &format!("fields of `{}`:", t.name),
-            fields.iter().map(|f| (f.words.as_slice(), f.wire.as_str())),
-        )?;
+        let mut scope = Namespace::new(format!("{what}s of `{}`", t.name), Dialect::Generated);
+        for (words, name) in members {
+            scope.claim_words(words, format!("{what} `{name}`"))?;
+        }
     }
     Ok(())
 }

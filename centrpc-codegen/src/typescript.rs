@@ -30,7 +30,10 @@ use minijinja::AutoEscape;
 use serde::Serialize;
 
 use crate::{
-    ir::{Api, AppError, Channel, Field, Payload, Stream, TypeDef, TypeKind, TypeRef, Variant},
+    ir::{
+        Api, AppError, Channel, Dialect, Field, Namespace, Payload, Stream, TypeDef, TypeKind,
+        TypeRef, Variant,
+    },
     naming::{camel, pascal, screaming, words},
     CodegenError, File,
 };
@@ -381,15 +384,10 @@ struct Names {
 impl Names {
     fn new(api: &Api, int64: TsInt64) -> Result<Self, CodegenError> {
         let mut types = BTreeMap::new();
-        let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+        let mut exported = Namespace::new("types of types.ts", Dialect::TypeScript);
         for t in &api.types {
             let ident = type_ident(&t.words, &t.name)?;
-            if let Some(prev) = seen.insert(ident.clone(), &t.name) {
-                return Err(CodegenError::Collision(format!(
-                    "types `{prev}` and `{}` would both be `{ident}` in TypeScript; rename one",
-                    t.name
-                )));
-            }
+            exported.claim(&ident, format!("type `{}`", t.name))?;
             types.insert(t.name.clone(), ident);
         }
         Ok(Self {
@@ -929,30 +927,22 @@ fn check_members(
     streams: &[StreamView],
     channels: &[ChannelView],
 ) -> Result<(), CodegenError> {
-    let mut seen: BTreeMap<&str, String> = BTreeMap::new();
-    let mut members: Vec<(&str, String)> = Vec::new();
+    let mut members = Namespace::new("members of APIClient", Dialect::TypeScript);
     for m in methods {
-        members.push((&m.ident, format!("method `{}`", m.name)));
+        members.claim(&m.ident, format!("method `{}`", m.name))?;
     }
     for s in streams {
-        members.push((&s.ident, format!("stream `{}`", s.pattern)));
-        members.push((
+        members.claim(&s.ident, format!("stream `{}`", s.pattern))?;
+        members.claim(
             &s.on_ident,
             format!("stream `{}` (callback form)", s.pattern),
-        ));
+        )?;
     }
     for c in channels {
-        members.push((&c.subscribe_ident, format!("channel `{}`", c.name)));
-        members.push((&c.on_ident, format!("channel `{}` (callback form)", c.name)));
+        members.claim(&c.subscribe_ident, format!("channel `{}`", c.name))?;
+        members.claim(&c.on_ident, format!("channel `{}` (callback form)", c.name))?;
         if let Some(p) = &c.publish_ident {
-            members.push((p, format!("channel `{}` (publish)", c.name)));
-        }
-    }
-    for (ident, what) in members {
-        if let Some(prev) = seen.insert(ident, what.clone()) {
-            return Err(CodegenError::Collision(format!(
-                "{prev} and {what} would both be `APIClient.{ident}` in TypeScript; rename one"
-            )));
+            members.claim(p, format!("channel `{}` (publish)", c.name))?;
         }
     }
     Ok(())
@@ -1441,11 +1431,18 @@ mod tests {
                 TsInt64::Number,
             )
         };
-        for (method, member) in [("on.watch_tasks", "onWatchTasks"), ("on_news", "onNews")] {
+        for (method, owner, member) in [
+            ("on.watch_tasks", "stream `watch:tasks`", "onWatchTasks"),
+            ("on_news", "channel `news`", "onNews"),
+        ] {
             let err = render_doc(method).expect_err("a collision");
-            assert!(
-                err.to_string().contains(&format!("`APIClient.{member}`")),
-                "{err}"
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "name collision: members of APIClient: method `{method}` and {owner} \
+                     (callback form) would both be the TypeScript identifier `{member}`; \
+                     rename one"
+                )
             );
         }
         let files = render_doc("watch.all").unwrap();
@@ -1456,6 +1453,30 @@ mod tests {
             .contents;
         assert!(api.contains("watchTasks(opts?: SubscribeOptions): TypedSubscription<string>"));
         assert!(api.contains("subscribeNews(key: string, opts?: SubscribeOptions)"));
+    }
+
+    #[test]
+    fn types_spelled_alike_are_refused() {
+        // `A_1` is the words `a`, `1` and `A1` the word `a1`: distinct in the IR, both `A1` here.
+        let doc = serde_json::json!({
+            "info": {"title": "t", "version": "1"},
+            "methods": [{
+                "name": "get",
+                "params": [{"name": "params", "schema": {"$ref": "#/components/schemas/A_1"}}],
+                "result": {"name": "result", "schema": {"$ref": "#/components/schemas/A1"}},
+            }],
+            "components": {"schemas": {
+                "A_1": {"type": "string"},
+                "A1": {"type": "boolean"},
+            }},
+        });
+        let api = crate::ir::read(&doc).unwrap();
+        let err = render(&api, None, TsInt64::Number).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "name collision: types of types.ts: type `A1` and type `A_1` would both be the \
+             TypeScript identifier `A1`; rename one"
+        );
     }
 
     #[test]

@@ -34,7 +34,7 @@ use serde::Serialize;
 
 use crate::{
     environment,
-    ir::{Api, TypeDef, TypeRef},
+    ir::{Api, Dialect, Namespace, TypeDef, TypeRef},
     naming::{screaming, words},
     CodegenError, File,
 };
@@ -438,21 +438,16 @@ impl Package {
 
         let mut parts = ApiParts::default();
         let mut methods = Vec::new();
-        let mut method_names: BTreeMap<String, String> = BTreeMap::new();
+        let mut method_names = Namespace::new("methods of APIClient", Dialect::Python);
         if api.connect.reply_data.is_some() {
-            method_names.insert(
-                "connect_reply_data".into(),
-                "the client's own `connect_reply_data`".into(),
+            method_names.reserve(
+                "connect_reply_data",
+                "the client's own `connect_reply_data`",
             );
         }
         for m in &api.methods {
             let pm = b.method(m, &mut parts)?;
-            if let Some(prev) = method_names.insert(pm.name.clone(), m.name.clone()) {
-                return Err(CodegenError::Collision(format!(
-                    "methods `{prev}` and `{}` would both be the Python method `{}`; rename one",
-                    m.name, pm.name
-                )));
-            }
+            method_names.claim(&pm.name, format!("method `{}`", m.name))?;
             methods.push(pm);
         }
         let mut subscriptions = Vec::new();
@@ -461,24 +456,15 @@ impl Package {
         client_imports.insert("CentrifugoRPCClient".into());
         for st in &api.streams {
             let ps = b.stream(st, &mut parts);
-            if let Some(prev) = method_names.insert(ps.name.clone(), st.pattern.clone()) {
-                return Err(CodegenError::Collision(format!(
-                    "`{prev}` and stream `{}` would both be the Python method `{}`; rename one",
-                    st.pattern, ps.name
-                )));
-            }
+            method_names.claim(&ps.name, format!("stream `{}`", st.pattern))?;
             client_imports.insert(ps.class.clone());
             subscriptions.push(ps);
         }
         for ch in &api.channels {
             let (ps, publish) = b.channel(ch, &mut parts);
-            for name in std::iter::once(&ps.name).chain(publish.as_ref().map(|p| &p.name)) {
-                if let Some(prev) = method_names.insert(name.clone(), ch.name.clone()) {
-                    return Err(CodegenError::Collision(format!(
-                        "`{prev}` and channel `{}` would both be the Python method `{name}`; rename one",
-                        ch.name
-                    )));
-                }
+            method_names.claim(&ps.name, format!("channel `{}`", ch.name))?;
+            if let Some(p) = &publish {
+                method_names.claim(&p.name, format!("channel `{}` (publish)", ch.name))?;
             }
             client_imports.insert(ps.class.clone());
             subscriptions.push(ps);
@@ -648,5 +634,86 @@ mod tests {
         assert_eq!(pep440("1.2.3-foo.bar"), "1.2.3.dev0");
         assert_eq!(pep440("1.0.0+build.5"), "1.0.0");
         assert_eq!(pep440("v1"), "0.0.0");
+    }
+
+    /// The collision `render` refuses a document of one method `method` taking `params`, with
+    /// `schemas` as its definitions and `connect` as its `x-connect`.
+    fn collision(
+        method: &str,
+        params: serde_json::Value,
+        schemas: serde_json::Value,
+        connect: serde_json::Value,
+    ) -> String {
+        let doc = serde_json::json!({
+            "info": {"title": "t", "version": "1"},
+            "methods": [{
+                "name": method,
+                "params": [{"name": "params", "schema": params}],
+                "result": {"name": "result", "schema": {"type": "null"}},
+            }],
+            "components": {"schemas": schemas},
+            "x-connect": connect,
+        });
+        let api = crate::ir::read(&doc).unwrap();
+        render(&api, None).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn colliding_python_names_are_refused_naming_both_owners() {
+        let tag = |value: &str| serde_json::json!({"type": "string", "const": value});
+        let byte = serde_json::json!({"type": "integer", "format": "uint8"});
+        let reference =
+            |name: &str| serde_json::json!({"$ref": format!("#/components/schemas/{name}")});
+        // `Shape::Empty` (internally tagged, unit) becomes the class `ShapeEmpty`, which another
+        // type already is.
+        let schemas = serde_json::json!({
+            "Shape": {"oneOf": [
+                {"type": "object", "properties": {"kind": tag("Empty")}, "required": ["kind"]},
+                {
+                    "type": "object",
+                    "properties": {"kind": tag("Full"), "n": byte, "m": byte},
+                    "required": ["kind", "n", "m"],
+                },
+            ]},
+            "ShapeEmpty": {
+                "type": "object",
+                "properties": {"x": byte},
+                "required": ["x"],
+            },
+            "Both": {
+                "type": "object",
+                "properties": {"shape": reference("Shape"), "other": reference("ShapeEmpty")},
+                "required": ["shape", "other"],
+            },
+        });
+        assert_eq!(
+            collision("a.both", reference("Both"), schemas, serde_json::json!({})),
+            "name collision: names of models.py: the class of variant `Empty` of `Shape` and \
+             type `ShapeEmpty` would both be the Python identifier `ShapeEmpty`; rename one"
+        );
+        // A wire name that needs an escape and another that is the escaped form: `2fa` → `n2fa`.
+        let schemas = serde_json::json!({"Fields": {
+            "type": "object",
+            "properties": {"2fa": byte, "n2fa": byte},
+            "required": ["2fa", "n2fa"],
+        }});
+        assert_eq!(
+            collision(
+                "a.fields",
+                reference("Fields"),
+                schemas,
+                serde_json::json!({})
+            ),
+            "name collision: fields of `Fields`: field `2fa` and field `n2fa` would both be the \
+             Python identifier `n2fa`; rename one"
+        );
+        // A typed connect reply gives the client its own `connect_reply_data`.
+        let connect = serde_json::json!({"replyData": {"name": "data", "schema": byte}});
+        assert_eq!(
+            collision("connect.reply_data", byte, serde_json::json!({}), connect),
+            "name collision: methods of APIClient: the client's own `connect_reply_data` and \
+             method `connect.reply_data` would both be the Python identifier \
+             `connect_reply_data`; rename one"
+        );
     }
 }

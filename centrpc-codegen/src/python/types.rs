@@ -6,7 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use crate::{
-    ir::{Api, Field, Payload, TypeDef, TypeKind, TypeRef, UntaggedVariant, Variant},
+    ir::{
+        Api, Dialect, Field, Namespace, Payload, TypeDef, TypeKind, TypeRef, UntaggedVariant,
+        Variant,
+    },
     naming::{pascal, words},
     CodegenError,
 };
@@ -79,6 +82,23 @@ impl<'a> Builder<'a> {
         } else {
             name
         }
+    }
+
+    /// The [`variant_class`](Self::variant_class) of a variant that gets a class, claimed in
+    /// models.py's `names`.
+    fn claim_variant_class(
+        &self,
+        names: &mut Namespace,
+        t: &TypeDef,
+        v: &Variant,
+        suffix: &str,
+    ) -> Result<String, CodegenError> {
+        let name = self.variant_class(t, v, suffix);
+        names.claim(
+            &name,
+            format!("the class of variant `{}` of `{}`", v.tag_value, t.name),
+        )?;
+        Ok(name)
     }
 
     /// Named aliases an alias's value refers to directly (not through a class).
@@ -344,7 +364,7 @@ impl<'a> Builder<'a> {
         let mut py_fields = Vec::new();
         let mut always_sent = Vec::new();
         let mut omit_none = Vec::new();
-        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        let mut attributes = Namespace::new(format!("fields of `{name}`"), Dialect::Python);
         if let Some((wire, value)) = tag {
             let field_name = member_name(&words(wire));
             self.uses.insert("Literal");
@@ -356,17 +376,12 @@ impl<'a> Builder<'a> {
                 validate_default: false,
                 doc: String::new(),
             });
-            always_sent.push(field_name.clone());
-            seen.insert(field_name, wire.to_owned());
+            attributes.claim(&field_name, format!("tag `{wire}`"))?;
+            always_sent.push(field_name);
         }
         for f in fields {
             let (pf, sent, omit) = self.field(f);
-            if let Some(prev) = seen.insert(pf.name.clone(), f.wire.clone()) {
-                return Err(CodegenError::Collision(format!(
-                    "fields `{prev}` and `{}` of `{name}` would both be the Python attribute `{}`; rename one",
-                    f.wire, pf.name
-                )));
-            }
+            attributes.claim(&pf.name, format!("field `{}`", f.wire))?;
             if sent {
                 always_sent.push(pf.name.clone());
             }
@@ -400,9 +415,12 @@ impl<'a> Builder<'a> {
         let mut classes = Vec::new();
         let mut subclasses = Vec::new();
         let mut aliases: BTreeMap<String, Alias> = BTreeMap::new();
+        // Every type is one class or alias, and some variants get a class of their own.
+        let mut names = Namespace::new("names of models.py", Dialect::Python);
         let types: Vec<&TypeDef> = self.api.types.iter().collect();
         for t in types {
             let name = self.py_name(&t.name);
+            names.claim(&name, format!("type `{}`", t.name))?;
             match &t.kind {
                 TypeKind::Struct { fields } => {
                     let tag = self.internal_payloads.get(&t.name).cloned();
@@ -471,7 +489,7 @@ impl<'a> Builder<'a> {
                                 members.push(self.py_name(type_name));
                             }
                             (None, Payload::Unit) => {
-                                let cname = self.variant_class(t, v, "");
+                                let cname = self.claim_variant_class(&mut names, t, v, "")?;
                                 classes.push(self.class(
                                     cname.clone(),
                                     v.description.as_deref(),
@@ -495,7 +513,7 @@ impl<'a> Builder<'a> {
                                         })
                                     }
                                 };
-                                let cname = self.variant_class(t, v, "");
+                                let cname = self.claim_variant_class(&mut names, t, v, "")?;
                                 subclasses.push(self.class(
                                     cname.clone(),
                                     v.description.as_deref(),
@@ -506,7 +524,8 @@ impl<'a> Builder<'a> {
                                 members.push(cname);
                             }
                             (Some(content), payload) => {
-                                let cname = self.variant_class(t, v, "Variant");
+                                let cname =
+                                    self.claim_variant_class(&mut names, t, v, "Variant")?;
                                 let fields: Vec<Field> = match payload {
                                     Payload::Unit => vec![],
                                     Payload::Fields { type_name, .. } => vec![content_field(
@@ -570,7 +589,8 @@ impl<'a> Builder<'a> {
                         match &v.payload {
                             Payload::Unit => units.push(py_str(&v.tag_value)),
                             Payload::Fields { type_name, .. } => {
-                                let cname = self.variant_class(t, v, "Variant");
+                                let cname =
+                                    self.claim_variant_class(&mut names, t, v, "Variant")?;
                                 let f = content_field(
                                     &v.tag_value,
                                     TypeRef::Named {
@@ -587,7 +607,8 @@ impl<'a> Builder<'a> {
                                 members.push(cname);
                             }
                             Payload::Type { ty } => {
-                                let cname = self.variant_class(t, v, "Variant");
+                                let cname =
+                                    self.claim_variant_class(&mut names, t, v, "Variant")?;
                                 let f = content_field(&v.tag_value, ty.clone());
                                 classes.push(self.class(
                                     cname.clone(),
@@ -705,21 +726,6 @@ impl<'a> Builder<'a> {
         }
         classes.sort_by(|a, b| a.name.cmp(&b.name));
         classes.extend(subclasses);
-
-        // Every generated name must be unique.
-        let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
-        for n in classes
-            .iter()
-            .map(|c| (c.name.as_str(), "class"))
-            .chain(aliases.values().map(|a| (a.name.as_str(), "alias")))
-        {
-            if seen.insert(n.0, n.1).is_some() {
-                return Err(CodegenError::Collision(format!(
-                    "two types would both be the Python name `{}` (an enum variant's generated class and another type); rename one",
-                    n.0
-                )));
-            }
-        }
 
         // Aliases in dependency order (recursive ones refer to each other by forward reference).
         let order = self.alias_order();
