@@ -11,9 +11,10 @@
 //! - `bare_tonic --hand-written [--listen ADDR]`: what an application writes for
 //!   `tasks.get_stats` without centrpc: the same tonic server, but `RPC` decodes the params with
 //!   serde, counts the user's tasks in a locked store as the example's handler does, encodes the
-//!   result with serde, and answers bad params in-band with 422. The application's own work is
-//!   then the same on both sides, so `centrpc − hand-written` is what centrpc adds to a call
-//!   (`make bench-guard`'s `hand_written` scenarios).
+//!   result with serde, and answers bad params in-band with centrpc's 422 (the same message,
+//!   field path included); `Subscribe` runs the example's `tasks:*` check (own channel only).
+//!   The application's own work is then the same on both sides, so `centrpc − hand-written` is
+//!   what centrpc adds to a call (`make bench-guard`'s `hand_written` scenarios).
 //! - `bare_tonic centrpc-many --methods N [centrpc CLI args…]`: a centrpc app with `N` methods
 //!   `bench.m0` … `bench.m<N-1>`, all sharing one `tasks.get_stats`-like handler, served by
 //!   centrpc's own command line (`… centrpc-many --methods 10000 serve --listen 127.0.0.1:10003`),
@@ -96,7 +97,7 @@ impl CentrifugoProxy for HandWritten {
                     let result = StatsResult { total, completed };
                     Ok(serde_json::to_vec(&result).expect("a result encodes"))
                 }
-                Err(e) => Err((422, format!("invalid params: {e}"))),
+                Err(_) => Err((422, explain::<StatsParams>(&req.data))),
             },
             _ => Err((404, "method not found".to_owned())),
         };
@@ -122,6 +123,37 @@ impl CentrifugoProxy for HandWritten {
             error,
             disconnect: None,
         }))
+    }
+
+    /// The example's `tasks:*` hook: a user may subscribe to their own channel only.
+    async fn subscribe(
+        &self,
+        request: Request<SubscribeRequest>,
+    ) -> Result<Response<SubscribeResponse>, Status> {
+        let req = request.into_inner();
+        let own = req.channel.strip_prefix("tasks:") == Some(req.user.as_str());
+        Ok(Response::new(SubscribeResponse {
+            result: own.then(SubscribeResult::default),
+            error: (!own).then(|| Error {
+                code: NOT_YOUR_CHANNEL,
+                message: "you may only subscribe to your own tasks channel".into(),
+                temporary: false,
+            }),
+            disconnect: None,
+        }))
+    }
+}
+
+/// The example's code for a channel that is not the caller's.
+const NOT_YOUR_CHANNEL: u32 = 1403;
+
+/// What a hand-written service does to answer bad params as centrpc does, field path included:
+/// a second decoding pass with path tracking, taken only once the fast pass has failed.
+fn explain<T: serde::de::DeserializeOwned>(data: &[u8]) -> String {
+    let mut de = serde_json::Deserializer::from_slice(data);
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(_) => "invalid params: the params do not fit the method's type".into(),
+        Err(e) => format!("invalid params: {}: {}", e.path(), e.inner()),
     }
 }
 

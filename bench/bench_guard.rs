@@ -14,9 +14,11 @@
 //! (`types.roundtrip` with a 10 kB `Everything`), `invalid_params` (`tasks.get_stats
 //! {"user_id":42}`, the 422 path), `subscribe` (the `tasks:*` hook, allowed), `bare` (bare tonic,
 //! the same request as `small`, answered with pre-encoded bytes), `bare_subscribe` (bare tonic,
-//! the same request as `subscribe`), and `hand_written` / `hand_written_invalid` (the requests
-//! of `small` and `invalid_params` answered by a hand-written tonic service that does the
-//! handler's own work, serde in and out: the baseline of centrpc's own share).
+//! the same request as `subscribe`), and `hand_written` / `hand_written_invalid` /
+//! `hand_written_subscribe` (the requests of `small`, `invalid_params` and `subscribe` answered
+//! by a hand-written tonic service that does the application's own work and answers byte for
+//! byte as centrpc does: serde in and out, the 422 with its field path, the hook's channel
+//! check; the baseline of centrpc's own share).
 //!
 //! Determinism: the binary defines `clock_gettime` and `getrandom` itself (module
 //! [`determinism`]), which the linker prefers over libc's. Time advances by a fixed step per clock
@@ -73,8 +75,9 @@ enum Expect {
     Data(&'static [u8]),
     /// `result.data` decodes to the same `Everything` as the request.
     RoundTrip,
-    /// An in-band error with this code.
-    ErrorCode(u32),
+    /// An in-band error with this code and message, byte for byte: a baseline answers as centrpc
+    /// does, so the two do the same work.
+    Error(u32, &'static str),
     /// A subscribe `result`, no error.
     Allowed,
 }
@@ -86,7 +89,7 @@ struct Scenario {
     expect: Expect,
 }
 
-const SCENARIOS: [&str; 8] = [
+const SCENARIOS: [&str; 9] = [
     "small",
     "payload_10k",
     "invalid_params",
@@ -95,7 +98,14 @@ const SCENARIOS: [&str; 8] = [
     "bare_subscribe",
     "hand_written",
     "hand_written_invalid",
+    "hand_written_subscribe",
 ];
+
+/// The 422 of `{"user_id":42}`, from centrpc and from the hand-written service alike.
+const INVALID: Expect = Expect::Error(
+    centrpc::codes::INVALID_PARAMS,
+    "invalid params: user_id: invalid type: integer `42`, expected a string at line 1 column 13",
+);
 
 /// `tasks.get_stats` for user 42 on a fresh app, and bare tonic's pre-encoded answer.
 const STATS: &[u8] = br#"{"total":0,"completed":0}"#;
@@ -177,7 +187,7 @@ fn scenario(name: &str) -> Option<Scenario> {
         "invalid_params" => (
             Server::Centrpc,
             rpc("tasks.get_stats", br#"{"user_id":42}"#.to_vec()),
-            Expect::ErrorCode(centrpc::codes::INVALID_PARAMS),
+            INVALID,
         ),
         "subscribe" => (Server::Centrpc, subscribe(), Expect::Allowed),
         "bare" => (
@@ -194,8 +204,9 @@ fn scenario(name: &str) -> Option<Scenario> {
         "hand_written_invalid" => (
             Server::HandWritten,
             rpc("tasks.get_stats", br#"{"user_id":42}"#.to_vec()),
-            Expect::ErrorCode(centrpc::codes::INVALID_PARAMS),
+            INVALID,
         ),
+        "hand_written_subscribe" => (Server::HandWritten, subscribe(), Expect::Allowed),
         _ => return None,
     };
     let name = SCENARIOS.into_iter().find(|s| *s == name)?;
@@ -210,7 +221,7 @@ fn scenario(name: &str) -> Option<Scenario> {
 /// The outcome of one call, reduced to what the checks need.
 enum Reply {
     Data(Vec<u8>),
-    Error(u32),
+    Error(u32, String),
     Allowed,
     Other(String),
 }
@@ -221,7 +232,7 @@ impl Call {
             Call::Rpc(r) => match client.rpc(r).await.map(tonic::Response::into_inner) {
                 Ok(r) => match (r.result, r.error) {
                     (Some(res), None) => Reply::Data(res.data),
-                    (None, Some(e)) => Reply::Error(e.code),
+                    (None, Some(e)) => Reply::Error(e.code, e.message),
                     other => Reply::Other(format!("{other:?}")),
                 },
                 Err(status) => Reply::Other(status.to_string()),
@@ -248,7 +259,7 @@ fn check(s: &Scenario, reply: Reply) -> Result<(), String> {
             let parse = |b: &[u8]| serde_json::from_slice::<types::Everything>(b).ok();
             parse(got).is_some() && parse(got) == parse(request_data)
         }
-        (Expect::ErrorCode(want), Reply::Error(got)) => got == want,
+        (Expect::Error(code, message), Reply::Error(got, text)) => code == got && message == text,
         (Expect::Allowed, Reply::Allowed) => true,
         _ => false,
     };
@@ -257,7 +268,7 @@ fn check(s: &Scenario, reply: Reply) -> Result<(), String> {
     }
     let got = match reply {
         Reply::Data(d) => format!("data {}", String::from_utf8_lossy(&d)),
-        Reply::Error(code) => format!("error code {code}"),
+        Reply::Error(code, message) => format!("error {code} {message:?}"),
         Reply::Allowed => "allowed".into(),
         Reply::Other(o) => o,
     };

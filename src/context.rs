@@ -3,6 +3,7 @@
 //! cancellation signal for when Centrifugo gives up on the call.
 
 use std::{
+    borrow::Cow,
     sync::{
         atomic::{fence, AtomicBool, Ordering},
         Arc, OnceLock,
@@ -91,7 +92,7 @@ impl Cancel {
 pub struct CallInfo {
     /// The RPC method name, the hook name (`connect`, `subscribe`…) for proxy hooks, or the
     /// stream's pattern (`watch:tasks`) for subscription streams.
-    pub method: String,
+    pub method: Cow<'static, str>,
     /// The channel of a subscription stream (empty for calls; hooks get theirs in the event).
     pub channel: String,
     /// The user ID Centrifugo authenticated; empty for anonymous connections.

@@ -129,12 +129,12 @@ fn explain<T: DeserializeOwned>(payload: &[u8]) -> RpcError {
         }
         Err(err) => err,
     };
-    let path = err.path().to_string();
-    let inner = err.into_inner();
-    match (inner.is_data(), path.as_str()) {
+    // The message is formatted once, path and serde's reason together.
+    let (path, inner) = (err.path(), err.inner());
+    match (inner.is_data(), path.iter().next()) {
         (false, _) => RpcError::malformed_json(inner),
-        (true, ".") => RpcError::invalid_params(inner),
-        (true, _) => RpcError::invalid_params(format_args!("{path}: {inner}")),
+        (true, None) => RpcError::invalid_params(inner),
+        (true, Some(_)) => RpcError::invalid_params(format_args!("{path}: {inner}")),
     }
 }
 

@@ -7,6 +7,7 @@
 //! encode → response.
 
 use std::{
+    borrow::Cow,
     future::Future,
     panic::AssertUnwindSafe,
     pin::Pin,
@@ -216,7 +217,7 @@ trait ConnectionRequest {
     /// Moves the connection's fields out of the request (no copies) into the call's facts.
     fn take_call_info(
         &mut self,
-        method: String,
+        method: Cow<'static, str>,
         metadata: MetadataMap,
         started: Instant,
     ) -> CallInfo;
@@ -225,7 +226,7 @@ trait ConnectionRequest {
 macro_rules! connection_request {
     ($($request:ty),* $(,)?) => {$(
         impl ConnectionRequest for $request {
-            fn take_call_info(&mut self, method: String, metadata: MetadataMap, started: Instant) -> CallInfo {
+            fn take_call_info(&mut self, method: Cow<'static, str>, metadata: MetadataMap, started: Instant) -> CallInfo {
                 CallInfo {
                     method,
                     user: std::mem::take(&mut self.user),
@@ -254,7 +255,7 @@ connection_request!(
 impl ConnectionRequest for proto::ConnectRequest {
     fn take_call_info(
         &mut self,
-        method: String,
+        method: Cow<'static, str>,
         metadata: MetadataMap,
         started: Instant,
     ) -> CallInfo {
@@ -649,7 +650,7 @@ impl<S: Send + Sync + 'static> ProxyService<S> {
         let route = streams.iter().position(|s| s.pattern.matches(&req.channel));
         let index = route.unwrap_or(streams.len());
         let name = route.map_or_else(|| req.channel.clone(), |i| streams[i].info.name.clone());
-        let mut info = req.take_call_info(name, metadata, started);
+        let mut info = req.take_call_info(name.into(), metadata, started);
         info.channel = std::mem::take(&mut req.channel);
         let call = Arc::new(CallState::new(info));
         let opened = async {
@@ -924,10 +925,15 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
         Self: 'b,
     {
         let started = Instant::now();
-        let (metadata, _, mut req) = request.into_parts();
+        let mut request = request;
+        let (metadata, req) = split(&mut request);
         let method = self.table.by_name.get(req.method.as_str()).copied();
         let name = std::mem::take(&mut req.method);
-        let call = Arc::new(CallState::new(req.take_call_info(name, metadata, started)));
+        let call = Arc::new(CallState::new(req.take_call_info(
+            name.into(),
+            metadata,
+            started,
+        )));
         let limit = self.limits.max_payload;
         let encoding = call.info.encoding.as_str();
         let payload = Payload::decode(std::mem::take(&mut req.data), &req.b64data, encoding, limit);
@@ -960,7 +966,8 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
         Self: 'b,
     {
         let started = Instant::now();
-        let (metadata, _, mut req) = request.into_parts();
+        let mut request = request;
+        let (metadata, req) = split(&mut request);
         let call = Arc::new(CallState::new(req.take_call_info(
             "connect".into(),
             metadata,
@@ -999,7 +1006,8 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
         Self: 'b,
     {
         let started = Instant::now();
-        let (metadata, _, mut req) = request.into_parts();
+        let mut request = request;
+        let (metadata, req) = split(&mut request);
         let call = Arc::new(CallState::new(req.take_call_info(
             "refresh".into(),
             metadata,
@@ -1026,7 +1034,8 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
         Self: 'b,
     {
         let started = Instant::now();
-        let (metadata, _, mut req) = request.into_parts();
+        let mut request = request;
+        let (metadata, req) = split(&mut request);
         let call = Arc::new(CallState::new(req.take_call_info(
             "subscribe".into(),
             metadata,
@@ -1061,7 +1070,8 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
         Self: 'b,
     {
         let started = Instant::now();
-        let (metadata, _, mut req) = request.into_parts();
+        let mut request = request;
+        let (metadata, req) = split(&mut request);
         let call = Arc::new(CallState::new(req.take_call_info(
             "publish".into(),
             metadata,
@@ -1102,7 +1112,8 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
         Self: 'b,
     {
         let started = Instant::now();
-        let (metadata, _, mut req) = request.into_parts();
+        let mut request = request;
+        let (metadata, req) = split(&mut request);
         let call = Arc::new(CallState::new(req.take_call_info(
             "sub_refresh".into(),
             metadata,
@@ -1155,22 +1166,22 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
 }
 
 /// A proxy reply: `result`, or an `error`, or a `disconnect`.
-trait ProxyReply: Default {
+trait ProxyReply {
     type Result;
-    fn set(
-        &mut self,
+    fn new(
         result: Option<Self::Result>,
         error: Option<proto::Error>,
         disconnect: Option<proto::Disconnect>,
-    );
+    ) -> Self;
 }
 
 macro_rules! proxy_reply {
     ($($reply:ty => $result:ty),* $(,)?) => {$(
         impl ProxyReply for $reply {
             type Result = $result;
-            fn set(&mut self, result: Option<$result>, error: Option<proto::Error>, disconnect: Option<proto::Disconnect>) {
-                (self.result, self.error, self.disconnect) = (result, error, disconnect);
+            #[inline]
+            fn new(result: Option<$result>, error: Option<proto::Error>, disconnect: Option<proto::Disconnect>) -> Self {
+                Self { result, error, disconnect }
             }
         }
     )*};
@@ -1185,17 +1196,22 @@ proxy_reply!(
     proto::SubRefreshResponse => proto::SubRefreshResult,
 );
 
-/// Builds a proxy reply from an outcome.
+/// Builds a proxy reply from an outcome, in place (inlined into each method's encoder).
+#[inline]
 fn reply<R: ProxyReply>(outcome: Result<R::Result, RpcError>) -> R {
-    let mut reply = R::default();
     match outcome {
-        Ok(result) => reply.set(Some(result), None, None),
+        Ok(result) => R::new(Some(result), None, None),
         Err(err) => match err.into_wire() {
-            Wire::Error(e) => reply.set(None, Some(e), None),
-            Wire::Disconnect(d) => reply.set(None, None, Some(d)),
+            Wire::Error(e) => R::new(None, Some(e), None),
+            Wire::Disconnect(d) => R::new(None, None, Some(d)),
         },
     }
-    reply
+}
+
+/// The metadata and the message of a request, taken in place: moving the whole request apart
+/// (`into_parts`) copies its ~400 bytes once more on every call.
+fn split<T>(request: &mut Request<T>) -> (MetadataMap, &mut T) {
+    (std::mem::take(request.metadata_mut()), request.get_mut())
 }
 
 #[cfg(test)]
