@@ -945,8 +945,12 @@ fn schema_check_accepts_a_fresh_document_and_rejects_a_stale_one() {
     );
 }
 
+// Types whose schemas only are read: their fields are never used.
+#[allow(dead_code)]
 mod generics {
     use super::*;
+    use schemars::{Schema, SchemaGenerator};
+    use std::borrow::Cow;
 
     #[derive(Serialize, Deserialize, JsonSchema)]
     pub struct Meta {
@@ -957,6 +961,9 @@ mod generics {
     #[derive(Serialize, Deserialize, JsonSchema)]
     pub struct Page<T> {
         pub items: Vec<T>,
+        /// Read as 0 when left out, always written: `PageMeta` read and written differ.
+        #[serde(default)]
+        pub total: u32,
     }
 
     /// A page of items, named per instantiation.
@@ -966,11 +973,48 @@ mod generics {
         pub items: Vec<T>,
     }
 
+    /// A tree of values.
+    #[derive(Serialize, Deserialize, JsonSchema)]
+    pub struct Tree<T> {
+        pub value: T,
+        pub children: Vec<Tree<T>>,
+    }
+
     /// Two of them in one params type.
     #[derive(Serialize, Deserialize, JsonSchema)]
     pub struct Both {
         pub metas: Page<Meta>,
         pub words: Page<String>,
+    }
+
+    /// Pages of pages, and recursive generic types.
+    #[derive(Deserialize, JsonSchema)]
+    pub struct Nested {
+        pub pages: Page<Page<Meta>>,
+        pub metas: Page<Meta>,
+        pub meta_tree: Tree<Meta>,
+        pub word_tree: Tree<String>,
+    }
+
+    /// Primitive arguments.
+    #[derive(Deserialize, JsonSchema)]
+    pub struct Primitives {
+        pub a: Page<String>,
+        pub b: Page<u32>,
+        pub c: Page<i64>,
+        pub d: Page<f64>,
+        pub e: Page<bool>,
+        pub f: Page<usize>,
+        pub g: Page<serde_json::Value>,
+    }
+
+    /// Arguments named after their elements: lists, options, maps.
+    #[derive(Deserialize, JsonSchema)]
+    pub struct Containers {
+        pub numbers: Page<Vec<u32>>,
+        pub words: Page<Vec<String>>,
+        pub metas: Page<Option<Meta>>,
+        pub flags: Page<BTreeMap<String, bool>>,
     }
 
     /// Legitimately numbered names with their own fields.
@@ -986,8 +1030,94 @@ mod generics {
         pub y: f64,
     }
 
+    /// A string, inlined like `String` but a type of its own to schemars.
+    #[derive(Deserialize)]
+    pub struct Word(pub String);
+
+    impl JsonSchema for Word {
+        fn inline_schema() -> bool {
+            true
+        }
+
+        fn schema_name() -> Cow<'static, str> {
+            "Word".into()
+        }
+
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            schemars::json_schema!({ "type": "string" })
+        }
+    }
+
+    /// Two types schemars names alike (`Loop`, `Loop2`), each referring to the other.
+    #[derive(Deserialize)]
+    pub struct LoopA;
+    #[derive(Deserialize)]
+    pub struct LoopB;
+
+    impl JsonSchema for LoopA {
+        fn schema_name() -> Cow<'static, str> {
+            "Loop".into()
+        }
+
+        fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+            schemars::json_schema!({ "properties": { "next": generator.subschema_for::<LoopB>() } })
+        }
+    }
+
+    impl JsonSchema for LoopB {
+        fn schema_name() -> Cow<'static, str> {
+            "Loop".into()
+        }
+
+        fn schema_id() -> Cow<'static, str> {
+            "LoopB".into()
+        }
+
+        fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+            schemars::json_schema!({ "properties": { "next": generator.subschema_for::<LoopA>() } })
+        }
+    }
+
+    /// Instantiations whose schemas are the same.
+    #[derive(Deserialize, JsonSchema)]
+    pub struct Identical {
+        pub strings: Page<String>,
+        pub words: Page<Word>,
+    }
+
+    /// An argument that is neither a named type nor a primitive.
+    #[derive(Deserialize, JsonSchema)]
+    pub struct Tuple {
+        pub number: Page<u32>,
+        pub pair: Page<(u32, String)>,
+    }
+
+    /// Two instantiations with one name after their arguments.
+    #[derive(Deserialize, JsonSchema)]
+    pub struct SameName {
+        pub number: Page<u32>,
+        pub numbers: Page<Vec<u32>>,
+    }
+
+    /// A type whose name is one an instantiation would get.
+    #[derive(Deserialize, JsonSchema)]
+    pub struct PageMeta {
+        pub b: bool,
+    }
+
+    /// A taken name.
+    #[derive(Deserialize, JsonSchema)]
+    pub struct Taken {
+        pub metas: Page<Meta>,
+        pub words: Page<String>,
+        pub other: PageMeta,
+    }
+
     pub async fn read_write(_: Context, _: Page<Meta>) -> Result<Page<String>, RpcError> {
-        Ok(Page { items: vec![] })
+        unreachable!("only its schemas are read")
+    }
+    pub async fn echo(_: Context, _: Page<Meta>) -> Result<Page<Meta>, RpcError> {
+        unreachable!("only its schemas are read")
     }
     pub async fn both(_: Context, _: Both) -> Result<(), RpcError> {
         Ok(())
@@ -1000,36 +1130,183 @@ mod generics {
     }
 }
 
+/// The names of the document's definitions, and of the types `ir::read` makes of them.
+fn definition_names(doc: &Value) -> (Vec<String>, Vec<String>) {
+    let mut schemas: Vec<String> = doc["components"]["schemas"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    schemas.sort_unstable();
+    let api = ir::read(doc).unwrap();
+    (schemas, api.types.into_iter().map(|t| t.name).collect())
+}
+
 #[test]
-fn two_instantiations_of_a_generic_type_are_refused_until_named() {
+fn instantiations_of_a_generic_type_are_named_after_their_arguments() {
     use generics::*;
-    for (what, router) in [
-        ("params and result", Router::new(()).rpc("p.rw", read_write)),
+    let names = |router: Router<()>| definition_names(&schema::checked_document(&router).unwrap());
+    let read_write_names = ["Meta", "PageMeta", "PageString"].map(String::from);
+    // Read in the params, written in the result.
+    let router = Router::new(()).rpc("p.rw", read_write);
+    let doc = schema::checked_document(&router).unwrap();
+    assert_eq!(
+        definition_names(&doc),
+        (read_write_names.to_vec(), read_write_names.to_vec())
+    );
+    assert_eq!(
+        doc["methods"][0]["params"][0]["schema"]["$ref"],
+        "#/components/schemas/PageMeta"
+    );
+    assert_eq!(
+        doc["methods"][0]["result"]["schema"]["$ref"],
+        "#/components/schemas/PageString"
+    );
+    assert_eq!(
+        doc["components"]["schemas"]["PageMeta"]["properties"]["items"]["items"]["$ref"],
+        "#/components/schemas/Meta"
+    );
+    // Two fields of one params type.
+    let both_fields = ["Both", "Meta", "PageMeta", "PageString"].map(String::from);
+    assert_eq!(
+        names(Router::new(()).rpc("p.both", both)),
+        (both_fields.to_vec(), both_fields.to_vec())
+    );
+    // Read and written differently: the params-side copy of the named instantiation.
+    let doc =
+        schema::checked_document(&Router::new(()).rpc("p.echo", echo).rpc("p.rw", read_write))
+            .unwrap();
+    let split = ["Meta", "PageMeta", "PageMetaInput", "PageString"].map(String::from);
+    assert_eq!(definition_names(&doc), (split.to_vec(), split.to_vec()));
+    assert_eq!(
+        doc["components"]["schemas"]["PageMetaInput"]["x-input-of"],
+        "PageMeta"
+    );
+    // Nested, and recursive.
+    let nested = [
+        "Meta",
+        "Nested",
+        "PageMeta",
+        "PagePageMeta",
+        "TreeMeta",
+        "TreeString",
+    ]
+    .map(String::from);
+    let doc = schema::checked_document(&Router::new(()).rpc("p.nested", takes::<Nested>)).unwrap();
+    assert_eq!(definition_names(&doc), (nested.to_vec(), nested.to_vec()));
+    let s = &doc["components"]["schemas"];
+    assert_eq!(
+        s["PagePageMeta"]["properties"]["items"]["items"]["$ref"],
+        "#/components/schemas/PageMeta"
+    );
+    assert_eq!(
+        s["TreeString"]["properties"]["children"]["items"]["$ref"],
+        "#/components/schemas/TreeString"
+    );
+    // Primitives.
+    let primitives = [
+        "PageBool",
+        "PageF64",
+        "PageI64",
+        "PageString",
+        "PageU32",
+        "PageUsize",
+        "PageValue",
+        "Primitives",
+    ]
+    .map(String::from);
+    assert_eq!(
+        names(Router::new(()).rpc("p.primitives", takes::<Primitives>)),
+        (primitives.to_vec(), primitives.to_vec())
+    );
+    // Lists, options and maps after their elements; what they share drops out of the names.
+    let containers = [
+        "Containers",
+        "Meta",
+        "PageBool",
+        "PageMeta",
+        "PageString",
+        "PageU32",
+    ]
+    .map(String::from);
+    assert_eq!(
+        names(Router::new(()).rpc("p.containers", takes::<Containers>)),
+        (containers.to_vec(), containers.to_vec())
+    );
+}
+
+#[test]
+fn explicit_and_legitimately_numbered_names_are_kept() {
+    use generics::*;
+    // Named per instantiation: the rename wins.
+    let doc = schema::checked_document(&Router::new(()).rpc("p.named", named)).unwrap();
+    let named = ["Meta", "Named_for_Meta", "Named_for_string"].map(String::from);
+    assert_eq!(definition_names(&doc), (named.to_vec(), named.to_vec()));
+    // Names that only look numbered.
+    let doc = schema::checked_document(&Router::new(()).rpc("p.points", points)).unwrap();
+    let points = ["Point", "Point2"].map(String::from);
+    assert_eq!(definition_names(&doc), (points.to_vec(), points.to_vec()));
+    // The example app's document is the one `document` builds.
+    let app = app::router(app::App::default());
+    assert_eq!(
+        schema::checked_document(&app).unwrap(),
+        schema::document(&app)
+    );
+}
+
+#[test]
+fn instantiations_that_cannot_be_named_after_their_arguments_are_refused() {
+    use generics::*;
+    let fix = |base: &str| {
+        format!(
+            "; give each instantiation its own name, e.g. \
+             `#[schemars(rename = \"{base}_for_{{T}}\")]` on the generic type"
+        )
+    };
+    let cases = [
         (
-            "two fields of one params type",
-            Router::new(()).rpc("p.both", both),
+            Router::new(()).rpc("p.identical", takes::<Identical>),
+            "Page",
+            "the instantiations of the generic type `Page` (`Page`, `Page2`) differ in no argument \
+             the API document shows, so they cannot be named after their arguments",
         ),
-    ] {
-        let err = schema::check_names(&router).unwrap_err();
-        assert!(
-            err.contains("both named `Page`")
-                && err.contains("`Page2`")
-                && err.contains(r#"#[schemars(rename = "Page_for_{T}")]"#),
-            "{what}: {err}"
+        (
+            Router::new(()).rpc("p.tuple", takes::<Tuple>),
+            "Page",
+            "the instantiation `Page2` of the generic type `Page` cannot be named after its \
+             arguments: the argument at `/properties/items/items` is not a named type, a \
+             primitive, or a list, map or option of one",
+        ),
+        (
+            Router::new(()).rpc("p.same", takes::<SameName>),
+            "Page",
+            "the instantiations `Page` and `Page2` of the generic type `Page` would both be named \
+             `PageU32` after their arguments",
+        ),
+        (
+            Router::new(()).rpc("p.taken", takes::<Taken>),
+            "Page",
+            "the name `PageMeta` derived for the instantiation `Page` of the generic type `Page` \
+             is taken by another type",
+        ),
+        (
+            Router::new(()).rpc("p.loop", takes::<LoopA>),
+            "Loop",
+            "the instantiation `Loop` of the generic type `Loop` cannot be named after its \
+             arguments: they refer back to it",
+        ),
+    ];
+    for (router, base, why) in cases {
+        assert_eq!(
+            schema::checked_document(&router).unwrap_err(),
+            format!("{why}{}", fix(base))
         );
     }
-    // Named per instantiation: accepted, and the model has one type each.
-    let router = Router::new(()).rpc("p.named", named);
-    schema::check_names(&router).unwrap();
-    let api = ir::read(&schema::checked_document(&router).unwrap()).unwrap();
-    let names: Vec<&str> = api.types.iter().map(|t| t.name.as_str()).collect();
-    assert!(
-        names.contains(&"Named_for_Meta") && names.contains(&"Named_for_string"),
-        "{names:?}"
-    );
-    // Names that only look numbered are fine, and so is the example app.
-    schema::check_names(&Router::new(()).rpc("p.points", points)).unwrap();
-    schema::check_names(&app::router(app::App::default())).unwrap();
+    // `document` keeps schemars' names instead.
+    let doc = schema::document(&Router::new(()).rpc("p.same", takes::<SameName>));
+    let schemars = ["Page", "Page2", "SameName"].map(String::from);
+    assert_eq!(definition_names(&doc).0, schemars);
 }
 
 // Params types only read (schemas), never built.

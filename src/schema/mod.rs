@@ -9,12 +9,14 @@ use std::collections::BTreeMap;
 use schemars::generate::{SchemaGenerator, SchemaSettings};
 use serde_json::{json, Map, Value};
 
-use crate::{error::BUILTIN_ERRORS, router::Router};
+use crate::{error::BUILTIN_ERRORS, handler::SchemaFn, router::Router};
+use generics::Generics;
 
 pub mod asyncapi;
 pub mod diff;
 #[cfg_attr(not(feature = "devtools"), allow(dead_code))]
 pub(crate) mod example;
+mod generics;
 
 /// Where definitions live in the document.
 pub const DEFINITIONS: &str = "#/components/schemas/";
@@ -29,77 +31,53 @@ fn settings(s: SchemaSettings) -> SchemaSettings {
     })
 }
 
-/// Builds the API document of `router`, after [`check_names`]: the document `schema` writes and
-/// the generators read.
+/// Builds the API document of `router`, the document `schema` writes and the generators read:
+/// refused when the instantiations of a generic type cannot be named after their arguments
+/// (`Page<Meta>` and `Page<String>` are `PageMeta` and `PageString`; `schema::generics`).
 pub fn checked_document<S: Send + Sync + 'static>(router: &Router<S>) -> Result<Value, String> {
-    check_names(router)?;
-    Ok(document(router))
+    let (document, named) = build(router);
+    named.map(|()| document)
 }
 
-/// Refuses two different types that would share a name in the document. schemars names every
-/// instantiation of a generic type after the type alone (`Page<Meta>` and `Page<String>` are both
-/// `Page`) and numbers the second (`Page2`), or, when one is read and the other written, gives
-/// both the same name. Generating every type of the API into one generator shows them as a name
-/// and its numbered twin with the same description and fields; the fix is a name per
-/// instantiation, `#[schemars(rename = "Page_for_{T}")]`.
-pub fn check_names<S: Send + Sync + 'static>(router: &Router<S>) -> Result<(), String> {
-    let mut all = SchemaGenerator::new(settings(SchemaSettings::draft2020_12()));
+/// Builds the API document of `router` as [`checked_document`] does, except that the
+/// instantiations of a generic type it refuses keep schemars' names (`Page`, `Page2`).
+pub fn document<S: Send + Sync + 'static>(router: &Router<S>) -> Value {
+    build(router).0
+}
+
+/// Every schema function of the API, params and results alike, in one fixed order.
+fn roots<S: Send + Sync + 'static>(router: &Router<S>) -> Vec<SchemaFn> {
     let hooks = router.hook_table();
     let connect = hooks.connect.as_ref().map(|_| hooks.connect_types);
-    let (methods, streams, channels) = (router.methods(), router.streams(), router.channels());
-    let roots = methods
-        .iter()
-        .flat_map(|m| [m.params, m.result])
-        .chain(streams.iter().flat_map(|s| {
-            [Some(s.params), Some(s.item), s.publication]
-                .into_iter()
-                .flatten()
-        }))
-        .chain(channels.iter().flat_map(|c| {
-            [Some(c.publication), c.client_publication]
-                .into_iter()
-                .flatten()
-        }))
-        .chain(connect.into_iter().flat_map(|c| {
-            [c.data, Some(c.reply_data), Some(c.info)]
-                .into_iter()
-                .flatten()
-        }));
-    for root in roots {
-        root(&mut all);
-    }
-    let defs = all.take_definitions(false);
-    let shape = |schema: &Value| {
-        let keys = |k: &str| -> Vec<String> {
-            schema[k]
-                .as_object()
-                .map(|m| m.keys().cloned().collect())
-                .unwrap_or_default()
-        };
-        (
-            schema.get("description").cloned(),
-            keys("properties"),
-            schema.get("oneOf").is_some(),
-        )
-    };
-    for (name, schema) in &defs {
-        let base = name.trim_end_matches(|c: char| c.is_ascii_digit());
-        if base.len() == name.len() || base.is_empty() {
-            continue;
-        }
-        if defs.get(base).is_some_and(|b| shape(b) == shape(schema)) {
-            return Err(format!(
-                "two different types are both named `{base}` in the API document (`{base}` and \
-                 `{name}`: instantiations of one generic type?); give each its own name, e.g. \
-                 `#[schemars(rename = \"{base}_for_{{T}}\")]` on the generic type"
-            ));
-        }
-    }
-    Ok(())
+    let methods = router
+        .methods()
+        .into_iter()
+        .flat_map(|m| [m.params, m.result]);
+    let streams = router.streams().into_iter().flat_map(|s| {
+        [Some(s.params), Some(s.item), s.publication]
+            .into_iter()
+            .flatten()
+    });
+    let channels = router.channels().into_iter().flat_map(|c| {
+        [Some(c.publication), c.client_publication]
+            .into_iter()
+            .flatten()
+    });
+    let connect = connect.into_iter().flat_map(|c| {
+        [c.data, Some(c.reply_data), Some(c.info)]
+            .into_iter()
+            .flatten()
+    });
+    methods
+        .chain(streams)
+        .chain(channels)
+        .chain(connect)
+        .collect()
 }
 
-/// Builds the API document of `router`.
-pub fn document<S: Send + Sync + 'static>(router: &Router<S>) -> Value {
+/// The API document of `router`, and whether every generic instantiation in it is named after its
+/// arguments (when not, all keep schemars' names).
+fn build<S: Send + Sync + 'static>(router: &Router<S>) -> (Value, Result<(), String>) {
     let mut de = SchemaGenerator::new(settings(SchemaSettings::draft2020_12().for_deserialize()));
     let mut ser = SchemaGenerator::new(settings(SchemaSettings::draft2020_12().for_serialize()));
     let methods = router.methods();
@@ -109,7 +87,7 @@ pub fn document<S: Send + Sync + 'static>(router: &Router<S>) -> Value {
         .iter()
         .map(|m| (m.params)(&mut de).to_value())
         .collect();
-    let results: Vec<Value> = methods
+    let mut results: Vec<Value> = methods
         .iter()
         .map(|m| (m.result)(&mut ser).to_value())
         .collect();
@@ -123,7 +101,7 @@ pub fn document<S: Send + Sync + 'static>(router: &Router<S>) -> Value {
         .iter()
         .map(|s| s.publication.map(|p| p(&mut de).to_value()))
         .collect();
-    let stream_items: Vec<Value> = streams
+    let mut stream_items: Vec<Value> = streams
         .iter()
         .map(|s| (s.item)(&mut ser).to_value())
         .collect();
@@ -131,7 +109,7 @@ pub fn document<S: Send + Sync + 'static>(router: &Router<S>) -> Value {
         .iter()
         .map(|c| c.client_publication.map(|p| p(&mut de).to_value()))
         .collect();
-    let publications: Vec<Value> = channels
+    let mut publications: Vec<Value> = channels
         .iter()
         .map(|c| (c.publication)(&mut ser).to_value())
         .collect();
@@ -139,7 +117,7 @@ pub fn document<S: Send + Sync + 'static>(router: &Router<S>) -> Value {
     let hooks = router.hook_table();
     let connect = hooks.connect.as_ref().map(|_| hooks.connect_types);
     let mut connect_data = connect.and_then(|c| c.data).map(|d| d(&mut de).to_value());
-    let connect_reply: Vec<(&str, Value)> = connect
+    let mut connect_reply: Vec<(&str, Value)> = connect
         .map(|c| {
             vec![
                 ("replyData", (c.reply_data)(&mut ser).to_value()),
@@ -147,8 +125,33 @@ pub fn document<S: Send + Sync + 'static>(router: &Router<S>) -> Value {
             ]
         })
         .unwrap_or_default();
-    let mut de_defs: BTreeMap<String, Value> = de.take_definitions(true).into_iter().collect();
+    let de_defs: BTreeMap<String, Value> = de.take_definitions(true).into_iter().collect();
     let ser_defs: BTreeMap<String, Value> = ser.take_definitions(true).into_iter().collect();
+    // Every type of the API in one generator shows the instantiations of each generic type side
+    // by side (`Page`, `Page2`), wherever each is read or written.
+    let mut all = SchemaGenerator::new(settings(SchemaSettings::draft2020_12()));
+    for root in roots(router) {
+        root(&mut all);
+    }
+    let named = Generics::of(&all.take_definitions(true).into_iter().collect())
+        .and_then(|g| Ok((g.names(&de_defs)?, g.names(&ser_defs)?)));
+    let (de_names, ser_names) = named.clone().unwrap_or_default();
+    let mut de_defs = renamed(de_defs, &de_names);
+    let ser_defs = renamed(ser_defs, &ser_names);
+    let mut de_roots: Vec<&mut Value> = params
+        .iter_mut()
+        .chain(&mut stream_params)
+        .chain(stream_publications.iter_mut().flatten())
+        .chain(client_publications.iter_mut().flatten())
+        .chain(connect_data.iter_mut())
+        .collect();
+    de_roots.iter_mut().for_each(|p| rewrite_refs(p, &de_names));
+    results
+        .iter_mut()
+        .chain(&mut stream_items)
+        .chain(&mut publications)
+        .chain(connect_reply.iter_mut().map(|(_, schema)| schema))
+        .for_each(|r| rewrite_refs(r, &ser_names));
 
     // A type that reads differently from how it is written (optional on input, always present on
     // output…), or that refers to such a type, becomes two definitions; the params-side one is
@@ -192,13 +195,7 @@ pub fn document<S: Send + Sync + 'static>(router: &Router<S>) -> Value {
             }
         })
         .collect();
-    params
-        .iter_mut()
-        .chain(&mut stream_params)
-        .chain(stream_publications.iter_mut().flatten())
-        .chain(client_publications.iter_mut().flatten())
-        .chain(connect_data.iter_mut())
-        .for_each(|p| rewrite_refs(p, &renames));
+    de_roots.into_iter().for_each(|p| rewrite_refs(p, &renames));
     let mut schemas: Map<String, Value> = ser_defs.into_iter().collect();
     schemas.extend(de_defs);
 
@@ -299,7 +296,20 @@ pub fn document<S: Send + Sync + 'static>(router: &Router<S>) -> Value {
     if !connect.is_empty() {
         document["x-connect"] = Value::Object(connect);
     }
-    document
+    (document, named.map(drop))
+}
+
+/// `defs` with the definitions `names` maps renamed, and every reference to them.
+fn renamed(
+    defs: BTreeMap<String, Value>,
+    names: &BTreeMap<String, String>,
+) -> BTreeMap<String, Value> {
+    defs.into_iter()
+        .map(|(name, mut schema)| {
+            rewrite_refs(&mut schema, names);
+            (names.get(&name).cloned().unwrap_or(name), schema)
+        })
+        .collect()
 }
 
 /// The errors a method or stream may answer with: the built-ins by reference, then its own.
@@ -334,6 +344,7 @@ fn accepts_null(schema: &Value) -> bool {
     }
 }
 
+/// Renames the references in `schema` to the definitions `renames` maps.
 fn rewrite_refs(schema: &mut Value, renames: &BTreeMap<String, String>) {
     match schema {
         Value::Object(map) => {
