@@ -337,12 +337,19 @@ func wireForms() {
 	for _, member := range []string{`"tags":[]`, `"scores":{}`, `"items":[]`, `"bytes":[]`} {
 		check("zero EverythingInput sends "+member, strings.Contains(zero, member), "%s", zero)
 	}
-	for _, member := range []string{`maybeBytes`, `nullableDefault`, `withDefault`} {
+	for _, member := range []string{`maybeBytes`, `nullableDefault`, `withDefault`, `innerPage`, `wordPage`} {
 		check("zero EverythingInput leaves out "+member, !strings.Contains(zero, member), "%s", zero)
 	}
 	null := minimal()
 	null.NullableDefault = ptr[*uint32](nil)
 	check("a pointer to nil sends null where the default is not null", strings.Contains(asJSON(null), `"nullableDefault":null`), "%s", asJSON(null))
+}
+
+// emptyPages sets the server's empty pages (generic `Page` instantiations) for left-out ones.
+func emptyPages(want map[string]any) {
+	for _, page := range []string{"innerPage", "wordPage"} {
+		want[page] = map[string]any{"items": []any{}, "nextCursor": nil}
+	}
 }
 
 // minimal is the zero EverythingInput but for what has no valid zero value: an enum value needs
@@ -379,6 +386,7 @@ func zeroParams(ctx context.Context, api *client.APIClient) {
 		want["withDefault"] = json.Number("7")
 		want["nullableDefault"] = json.Number("3")
 		want["nested"].(map[string]any)["weight"] = nil
+		emptyPages(want)
 	})
 }
 
@@ -415,6 +423,8 @@ func everything(shape client.Shape, event client.EventInput, command client.Comm
 		Bytes:           client.Bytes{0, 1, 127, 128, 255},
 		MaybeBytes:      &client.Bytes{},
 		NullableDefault: ptr(ptr(uint32(5))),
+		InnerPage:       &client.PageInnerInput{Items: []client.InnerInput{{Label: "paged", Weight: ptr(0.5)}}, NextCursor: ptr("c2")},
+		WordPage:        &client.PageStringInput{Items: []string{"w", ""}, NextCursor: ptr("")},
 	}
 }
 
@@ -569,6 +579,7 @@ func roundtrips(ctx context.Context, api *client.APIClient) {
 		client.ColorDarkBlue,
 	)
 	sent.Maybe, sent.WithDefault, sent.OmittedWhenNone, sent.MaybeBytes, sent.NullableDefault = nil, nil, nil, nil, nil
+	sent.InnerPage, sent.WordPage = nil, nil
 	sent.Nested.Weight = nil
 	sent.Extra = json.RawMessage("null")
 	sent.BigSigned, sent.BigUnsigned = math.MinInt64, 0
@@ -578,6 +589,7 @@ func roundtrips(ctx context.Context, api *client.APIClient) {
 		want["withDefault"] = json.Number("7")
 		want["nullableDefault"] = json.Number("3")
 		want["nested"].(map[string]any)["weight"] = nil
+		emptyPages(want)
 	})
 	if got != nil {
 		check("a left-out nullableDefault is the server's 3", got.NullableDefault != nil && *got.NullableDefault == 3, "%v", got.NullableDefault)

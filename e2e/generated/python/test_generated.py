@@ -50,6 +50,8 @@ from opensdk.python import (
     FlakyParams,
     InnerInput,
     Login,
+    PageInnerInput,
+    PageStringInput,
     ProcessParams,
     RPCDisconnectedError,
     RPCError,
@@ -206,6 +208,12 @@ def everything(case: int) -> EverythingInput:
         maybe_bytes=[None, [], [7]][case],
         # None is a value of its own: the server's default (3) is for a left-out key.
         nullable_default=[None, 5, 0][case],
+        # Two instantiations of the generic `Page`, named after their arguments.
+        inner_page=PageInnerInput(
+            items=[InnerInput(label="paged", weight=0.5)][:case],
+            next_cursor=[None, "c1", ""][case],
+        ),
+        word_page=PageStringInput(items=[[], ["w"], ["w", ""]][case], next_cursor=[None, None, "next"][case]),
     )
 
 

@@ -123,7 +123,7 @@ const eventOut = (e: EventInput): Event =>
 
 /** What `types.roundtrip` returns for `v`: the same, with the server's defaults filled in. */
 function expectedOf(v: EverythingInput): Everything {
-  const { omittedWhenNone, withDefault, maybe, maybeBytes, nullableDefault, nested, items, event, ...rest } = v;
+  const { omittedWhenNone, withDefault, maybe, maybeBytes, nullableDefault, nested, items, event, innerPage, wordPage, ...rest } = v;
   const out: Everything = {
     ...rest,
     maybe: maybe ?? null,
@@ -134,6 +134,9 @@ function expectedOf(v: EverythingInput): Everything {
     nested: inner(nested),
     items: items.map(inner),
     event: eventOut(event),
+    // Left out, a page is the server's empty one; a left-out cursor is `null`.
+    innerPage: { items: (innerPage?.items ?? []).map(inner), nextCursor: innerPage?.nextCursor ?? null },
+    wordPage: { items: wordPage?.items ?? [], nextCursor: wordPage?.nextCursor ?? null },
   };
   if (omittedWhenNone !== undefined && omittedWhenNone !== null) {
     out.omittedWhenNone = omittedWhenNone;
@@ -172,6 +175,8 @@ const base: EverythingInput = {
   bytes: [0, 1, 127, 128, 255],
   maybeBytes: [],
   nullableDefault: 5,
+  innerPage: { items: [{ label: 'paged', weight: 0.5 }, { label: 'unweighted' }], nextCursor: 'c2' },
+  wordPage: { items: ['w', ''] },
 };
 
 /** Values covering every variant of Shape, Event, Command and Scalar and both Colors. */
@@ -189,6 +194,8 @@ const roundtrips: [string, EverythingInput][] = [
       omittedWhenNone: null,
       maybeBytes: null,
       nullableDefault: null,
+      innerPage: undefined,
+      wordPage: undefined,
       bytes: [],
       color: 'dark_blue',
       shape: { kind: 'rect', w: 2, h: 3.5 },

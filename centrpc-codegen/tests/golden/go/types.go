@@ -366,6 +366,12 @@ type Everything struct {
 
 	// NullableDefault Defaults to 3 when the caller leaves it out; `null` is a value of its own (`None`).
 	NullableDefault *uint32 `json:"nullableDefault"`
+
+	// InnerPage An instantiation of a generic type (`PageInner` in every client); empty when left out.
+	InnerPage PageInner `json:"innerPage"`
+
+	// WordPage Another instantiation of the same generic type (`PageString`).
+	WordPage PageString `json:"wordPage"`
 }
 
 // EverythingInput Every construct at once.
@@ -463,6 +469,16 @@ type EverythingInput struct {
 	//
 	// Left out (nil), the server uses 3. A pointer to nil sends null.
 	NullableDefault **uint32 `json:"nullableDefault,omitempty"`
+
+	// InnerPage An instantiation of a generic type (`PageInner` in every client); empty when left out.
+	//
+	// Left out (nil), the server uses {"items":[],"nextCursor":null}.
+	InnerPage *PageInnerInput `json:"innerPage,omitempty"`
+
+	// WordPage Another instantiation of the same generic type (`PageString`).
+	//
+	// Left out (nil), the server uses {"items":[],"nextCursor":null}.
+	WordPage *PageStringInput `json:"wordPage,omitempty"`
 }
 
 // FailParams Parameters of `tasks.fail`.
@@ -560,6 +576,42 @@ type Login struct {
 
 	// Password The demo's password, `centrpc`.
 	Password string `json:"password"`
+}
+
+// PageInner One page of a listing: a generic type, named per instantiation after its argument.
+type PageInner struct {
+	// Items The items on this page.
+	Items List[Inner] `json:"items"`
+
+	// NextCursor Where the next page starts; `null` on the last page.
+	NextCursor *string `json:"nextCursor"`
+}
+
+// PageInnerInput One page of a listing: a generic type, named per instantiation after its argument.
+type PageInnerInput struct {
+	// Items The items on this page.
+	Items List[InnerInput] `json:"items"`
+
+	// NextCursor Where the next page starts; `null` on the last page.
+	NextCursor *string `json:"nextCursor,omitempty"`
+}
+
+// PageString One page of a listing: a generic type, named per instantiation after its argument.
+type PageString struct {
+	// Items The items on this page.
+	Items List[string] `json:"items"`
+
+	// NextCursor Where the next page starts; `null` on the last page.
+	NextCursor *string `json:"nextCursor"`
+}
+
+// PageStringInput One page of a listing: a generic type, named per instantiation after its argument.
+type PageStringInput struct {
+	// Items The items on this page.
+	Items List[string] `json:"items"`
+
+	// NextCursor Where the next page starts; `null` on the last page.
+	NextCursor *string `json:"nextCursor,omitempty"`
 }
 
 // ProcessParams Parameters of `tasks.process`.
@@ -881,6 +933,12 @@ type TypedValue struct {
 	// Login is the variant "Login".
 	Login *Login
 
+	// PageInner is the variant "PageInner".
+	PageInner *PageInner
+
+	// PageString is the variant "PageString".
+	PageString *PageString
+
 	// ProcessParams is the variant "ProcessParams".
 	ProcessParams *ProcessParams
 
@@ -941,7 +999,7 @@ type TypedValue struct {
 
 // MarshalJSON writes the variant that is set, as serde does; exactly one must be set.
 func (v TypedValue) MarshalJSON() ([]byte, error) {
-	if err := oneVariant("TypedValue", v.ChatMessage != nil, v.ChatPost != nil, v.Color != nil, v.Command != nil, v.ConnInfo != nil, v.Count != nil, v.CountParams != nil, v.CreateTaskParams != nil, v.Event != nil, v.Everything != nil, v.FailParams != nil, v.FailureKind != nil, v.FlakyParams != nil, v.FlakyResult != nil, v.Inner != nil, v.Login != nil, v.ProcessParams != nil, v.ProcessResult != nil, v.Progress != nil, v.Scalar != nil, v.Shape != nil, v.SlowParams != nil, v.SlowResult != nil, v.Tally != nil, v.TallyAdd != nil, v.TallyParams != nil, v.Task != nil, v.TaskEvent != nil, v.TaskID != nil, v.TaskRef != nil, v.TaskStatsParams != nil, v.TaskStatsResult != nil, v.WatchTasks != nil, v.Welcome != nil, v.WhoAmI != nil); err != nil {
+	if err := oneVariant("TypedValue", v.ChatMessage != nil, v.ChatPost != nil, v.Color != nil, v.Command != nil, v.ConnInfo != nil, v.Count != nil, v.CountParams != nil, v.CreateTaskParams != nil, v.Event != nil, v.Everything != nil, v.FailParams != nil, v.FailureKind != nil, v.FlakyParams != nil, v.FlakyResult != nil, v.Inner != nil, v.Login != nil, v.PageInner != nil, v.PageString != nil, v.ProcessParams != nil, v.ProcessResult != nil, v.Progress != nil, v.Scalar != nil, v.Shape != nil, v.SlowParams != nil, v.SlowResult != nil, v.Tally != nil, v.TallyAdd != nil, v.TallyParams != nil, v.Task != nil, v.TaskEvent != nil, v.TaskID != nil, v.TaskRef != nil, v.TaskStatsParams != nil, v.TaskStatsResult != nil, v.WatchTasks != nil, v.Welcome != nil, v.WhoAmI != nil); err != nil {
 		return nil, err
 	}
 	switch {
@@ -977,6 +1035,10 @@ func (v TypedValue) MarshalJSON() ([]byte, error) {
 		return singleMember("Inner", v.Inner)
 	case v.Login != nil:
 		return singleMember("Login", v.Login)
+	case v.PageInner != nil:
+		return singleMember("PageInner", v.PageInner)
+	case v.PageString != nil:
+		return singleMember("PageString", v.PageString)
 	case v.ProcessParams != nil:
 		return singleMember("ProcessParams", v.ProcessParams)
 	case v.ProcessResult != nil:
@@ -1075,6 +1137,12 @@ func (v *TypedValue) UnmarshalJSON(data []byte) error {
 	case "Login":
 		v.Login = new(Login)
 		return decodeContent("TypedValue", name, content, v.Login)
+	case "PageInner":
+		v.PageInner = new(PageInner)
+		return decodeContent("TypedValue", name, content, v.PageInner)
+	case "PageString":
+		v.PageString = new(PageString)
+		return decodeContent("TypedValue", name, content, v.PageString)
 	case "ProcessParams":
 		v.ProcessParams = new(ProcessParams)
 		return decodeContent("TypedValue", name, content, v.ProcessParams)
@@ -1188,6 +1256,12 @@ type TypedValueInput struct {
 	// Login is the variant "Login".
 	Login *Login
 
+	// PageInner is the variant "PageInner".
+	PageInner *PageInnerInput
+
+	// PageString is the variant "PageString".
+	PageString *PageStringInput
+
 	// ProcessParams is the variant "ProcessParams".
 	ProcessParams *ProcessParams
 
@@ -1248,7 +1322,7 @@ type TypedValueInput struct {
 
 // MarshalJSON writes the variant that is set, as serde does; exactly one must be set.
 func (v TypedValueInput) MarshalJSON() ([]byte, error) {
-	if err := oneVariant("TypedValueInput", v.ChatMessage != nil, v.ChatPost != nil, v.Color != nil, v.Command != nil, v.ConnInfo != nil, v.Count != nil, v.CountParams != nil, v.CreateTaskParams != nil, v.Event != nil, v.Everything != nil, v.FailParams != nil, v.FailureKind != nil, v.FlakyParams != nil, v.FlakyResult != nil, v.Inner != nil, v.Login != nil, v.ProcessParams != nil, v.ProcessResult != nil, v.Progress != nil, v.Scalar != nil, v.Shape != nil, v.SlowParams != nil, v.SlowResult != nil, v.Tally != nil, v.TallyAdd != nil, v.TallyParams != nil, v.Task != nil, v.TaskEvent != nil, v.TaskID != nil, v.TaskRef != nil, v.TaskStatsParams != nil, v.TaskStatsResult != nil, v.WatchTasks != nil, v.Welcome != nil, v.WhoAmI != nil); err != nil {
+	if err := oneVariant("TypedValueInput", v.ChatMessage != nil, v.ChatPost != nil, v.Color != nil, v.Command != nil, v.ConnInfo != nil, v.Count != nil, v.CountParams != nil, v.CreateTaskParams != nil, v.Event != nil, v.Everything != nil, v.FailParams != nil, v.FailureKind != nil, v.FlakyParams != nil, v.FlakyResult != nil, v.Inner != nil, v.Login != nil, v.PageInner != nil, v.PageString != nil, v.ProcessParams != nil, v.ProcessResult != nil, v.Progress != nil, v.Scalar != nil, v.Shape != nil, v.SlowParams != nil, v.SlowResult != nil, v.Tally != nil, v.TallyAdd != nil, v.TallyParams != nil, v.Task != nil, v.TaskEvent != nil, v.TaskID != nil, v.TaskRef != nil, v.TaskStatsParams != nil, v.TaskStatsResult != nil, v.WatchTasks != nil, v.Welcome != nil, v.WhoAmI != nil); err != nil {
 		return nil, err
 	}
 	switch {
@@ -1284,6 +1358,10 @@ func (v TypedValueInput) MarshalJSON() ([]byte, error) {
 		return singleMember("Inner", v.Inner)
 	case v.Login != nil:
 		return singleMember("Login", v.Login)
+	case v.PageInner != nil:
+		return singleMember("PageInner", v.PageInner)
+	case v.PageString != nil:
+		return singleMember("PageString", v.PageString)
 	case v.ProcessParams != nil:
 		return singleMember("ProcessParams", v.ProcessParams)
 	case v.ProcessResult != nil:
@@ -1382,6 +1460,12 @@ func (v *TypedValueInput) UnmarshalJSON(data []byte) error {
 	case "Login":
 		v.Login = new(Login)
 		return decodeContent("TypedValueInput", name, content, v.Login)
+	case "PageInner":
+		v.PageInner = new(PageInnerInput)
+		return decodeContent("TypedValueInput", name, content, v.PageInner)
+	case "PageString":
+		v.PageString = new(PageStringInput)
+		return decodeContent("TypedValueInput", name, content, v.PageString)
 	case "ProcessParams":
 		v.ProcessParams = new(ProcessParams)
 		return decodeContent("TypedValueInput", name, content, v.ProcessParams)

@@ -204,7 +204,12 @@ class EventPingVariant(_Model):
 class Everything(_Model):
     """Every construct at once."""
 
-    _always_sent: ClassVar[tuple[str, ...]] = ("with_default", "nullable_default")
+    _always_sent: ClassVar[tuple[str, ...]] = (
+        "with_default",
+        "nullable_default",
+        "inner_page",
+        "word_page",
+    )
 
     text: str
     """A string."""
@@ -310,6 +315,22 @@ class Everything(_Model):
         serialization_alias="nullableDefault",
     )
     """Defaults to 3 when the caller leaves it out; `null` is a value of its own (`None`)."""
+
+    inner_page: PageInner = Field(
+        default={"items": [], "nextCursor": None},
+        validate_default=True,
+        validation_alias="innerPage",
+        serialization_alias="innerPage",
+    )
+    """An instantiation of a generic type (`PageInner` in every client); empty when left out."""
+
+    word_page: PageString = Field(
+        default={"items": [], "nextCursor": None},
+        validate_default=True,
+        validation_alias="wordPage",
+        serialization_alias="wordPage",
+    )
+    """Another instantiation of the same generic type (`PageString`)."""
 
 
 class EverythingInput(_Model):
@@ -421,6 +442,22 @@ class EverythingInput(_Model):
     )
     """Defaults to 3 when the caller leaves it out; `null` is a value of its own (`None`)."""
 
+    inner_page: PageInnerInput = Field(
+        default={"items": [], "nextCursor": None},
+        validate_default=True,
+        validation_alias="innerPage",
+        serialization_alias="innerPage",
+    )
+    """An instantiation of a generic type (`PageInner` in every client); empty when left out."""
+
+    word_page: PageStringInput = Field(
+        default={"items": [], "nextCursor": None},
+        validate_default=True,
+        validation_alias="wordPage",
+        serialization_alias="wordPage",
+    )
+    """Another instantiation of the same generic type (`PageString`)."""
+
 
 class FailParams(_Model):
     """Parameters of `tasks.fail`."""
@@ -474,6 +511,54 @@ class Login(_Model):
 
     password: str
     """The demo's password, `centrpc`."""
+
+
+class PageInner(_Model):
+    """One page of a listing: a generic type, named per instantiation after its argument."""
+
+    items: list[Inner]
+    """The items on this page."""
+
+    next_cursor: str | None = Field(validation_alias="nextCursor", serialization_alias="nextCursor")
+    """Where the next page starts; `null` on the last page."""
+
+
+class PageInnerInput(_Model):
+    """One page of a listing: a generic type, named per instantiation after its argument."""
+
+    items: list[InnerInput]
+    """The items on this page."""
+
+    next_cursor: str | None = Field(
+        default=None,
+        validation_alias="nextCursor",
+        serialization_alias="nextCursor",
+    )
+    """Where the next page starts; `null` on the last page."""
+
+
+class PageString(_Model):
+    """One page of a listing: a generic type, named per instantiation after its argument."""
+
+    items: list[str]
+    """The items on this page."""
+
+    next_cursor: str | None = Field(validation_alias="nextCursor", serialization_alias="nextCursor")
+    """Where the next page starts; `null` on the last page."""
+
+
+class PageStringInput(_Model):
+    """One page of a listing: a generic type, named per instantiation after its argument."""
+
+    items: list[str]
+    """The items on this page."""
+
+    next_cursor: str | None = Field(
+        default=None,
+        validation_alias="nextCursor",
+        serialization_alias="nextCursor",
+    )
+    """Where the next page starts; `null` on the last page."""
 
 
 class ProcessParams(_Model):
@@ -811,6 +896,20 @@ class TypedValueInputLoginVariant(_Model):
     login: Login = Field(validation_alias="Login", serialization_alias="Login")
 
 
+class TypedValueInputPageInnerVariant(_Model):
+    page_inner: PageInnerInput = Field(
+        validation_alias="PageInner",
+        serialization_alias="PageInner",
+    )
+
+
+class TypedValueInputPageStringVariant(_Model):
+    page_string: PageStringInput = Field(
+        validation_alias="PageString",
+        serialization_alias="PageString",
+    )
+
+
 class TypedValueInputProcessParamsVariant(_Model):
     process_params: ProcessParams = Field(
         validation_alias="ProcessParams",
@@ -904,6 +1003,14 @@ class TypedValueInputWhoAmIVariant(_Model):
 
 class TypedValueLoginVariant(_Model):
     login: Login = Field(validation_alias="Login", serialization_alias="Login")
+
+
+class TypedValuePageInnerVariant(_Model):
+    page_inner: PageInner = Field(validation_alias="PageInner", serialization_alias="PageInner")
+
+
+class TypedValuePageStringVariant(_Model):
+    page_string: PageString = Field(validation_alias="PageString", serialization_alias="PageString")
 
 
 class TypedValueProcessParamsVariant(_Model):
@@ -1158,6 +1265,8 @@ TypedValue: TypeAlias = Annotated[
     | TypedValueFlakyResultVariant
     | TypedValueInnerVariant
     | TypedValueLoginVariant
+    | TypedValuePageInnerVariant
+    | TypedValuePageStringVariant
     | TypedValueProcessParamsVariant
     | TypedValueProcessResultVariant
     | TypedValueProgressVariant
@@ -1182,7 +1291,7 @@ TypedValue: TypeAlias = Annotated[
 """A value of any of the API's named types, under the type's name (`{"Task": {…}}`), as the
 server reads it (`{"Everything": …}` as an `EverythingInput`) and writes it.
 
-One of :class:`TypedValueChatMessageVariant`, :class:`TypedValueChatPostVariant`, :class:`TypedValueColorVariant`, :class:`TypedValueCommandVariant`, :class:`TypedValueConnInfoVariant`, :class:`TypedValueCountVariant`, :class:`TypedValueCountParamsVariant`, :class:`TypedValueCreateTaskParamsVariant`, :class:`TypedValueEventVariant`, :class:`TypedValueEverythingVariant`, :class:`TypedValueFailParamsVariant`, :class:`TypedValueFailureKindVariant`, :class:`TypedValueFlakyParamsVariant`, :class:`TypedValueFlakyResultVariant`, :class:`TypedValueInnerVariant`, :class:`TypedValueLoginVariant`, :class:`TypedValueProcessParamsVariant`, :class:`TypedValueProcessResultVariant`, :class:`TypedValueProgressVariant`, :class:`TypedValueScalarVariant`, :class:`TypedValueShapeVariant`, :class:`TypedValueSlowParamsVariant`, :class:`TypedValueSlowResultVariant`, :class:`TypedValueTallyVariant`, :class:`TypedValueTallyAddVariant`, :class:`TypedValueTallyParamsVariant`, :class:`TypedValueTaskVariant`, :class:`TypedValueTaskEventVariant`, :class:`TypedValueTaskIdVariant`, :class:`TypedValueTaskRefVariant`, :class:`TypedValueTaskStatsParamsVariant`, :class:`TypedValueTaskStatsResultVariant`, :class:`TypedValueWatchTasksVariant`, :class:`TypedValueWelcomeVariant`, :class:`TypedValueWhoAmIVariant`.
+One of :class:`TypedValueChatMessageVariant`, :class:`TypedValueChatPostVariant`, :class:`TypedValueColorVariant`, :class:`TypedValueCommandVariant`, :class:`TypedValueConnInfoVariant`, :class:`TypedValueCountVariant`, :class:`TypedValueCountParamsVariant`, :class:`TypedValueCreateTaskParamsVariant`, :class:`TypedValueEventVariant`, :class:`TypedValueEverythingVariant`, :class:`TypedValueFailParamsVariant`, :class:`TypedValueFailureKindVariant`, :class:`TypedValueFlakyParamsVariant`, :class:`TypedValueFlakyResultVariant`, :class:`TypedValueInnerVariant`, :class:`TypedValueLoginVariant`, :class:`TypedValuePageInnerVariant`, :class:`TypedValuePageStringVariant`, :class:`TypedValueProcessParamsVariant`, :class:`TypedValueProcessResultVariant`, :class:`TypedValueProgressVariant`, :class:`TypedValueScalarVariant`, :class:`TypedValueShapeVariant`, :class:`TypedValueSlowParamsVariant`, :class:`TypedValueSlowResultVariant`, :class:`TypedValueTallyVariant`, :class:`TypedValueTallyAddVariant`, :class:`TypedValueTallyParamsVariant`, :class:`TypedValueTaskVariant`, :class:`TypedValueTaskEventVariant`, :class:`TypedValueTaskIdVariant`, :class:`TypedValueTaskRefVariant`, :class:`TypedValueTaskStatsParamsVariant`, :class:`TypedValueTaskStatsResultVariant`, :class:`TypedValueWatchTasksVariant`, :class:`TypedValueWelcomeVariant`, :class:`TypedValueWhoAmIVariant`.
 """
 
 
@@ -1203,6 +1312,8 @@ TypedValueInput: TypeAlias = Annotated[
     | TypedValueInputFlakyResultVariant
     | TypedValueInputInnerVariant
     | TypedValueInputLoginVariant
+    | TypedValueInputPageInnerVariant
+    | TypedValueInputPageStringVariant
     | TypedValueInputProcessParamsVariant
     | TypedValueInputProcessResultVariant
     | TypedValueInputProgressVariant
@@ -1227,7 +1338,7 @@ TypedValueInput: TypeAlias = Annotated[
 """A value of any of the API's named types, under the type's name (`{"Task": {…}}`), as the
 server reads it (`{"Everything": …}` as an `EverythingInput`) and writes it.
 
-One of :class:`TypedValueInputChatMessageVariant`, :class:`TypedValueInputChatPostVariant`, :class:`TypedValueInputColorVariant`, :class:`TypedValueInputCommandVariant`, :class:`TypedValueInputConnInfoVariant`, :class:`TypedValueInputCountVariant`, :class:`TypedValueInputCountParamsVariant`, :class:`TypedValueInputCreateTaskParamsVariant`, :class:`TypedValueInputEventVariant`, :class:`TypedValueInputEverythingVariant`, :class:`TypedValueInputFailParamsVariant`, :class:`TypedValueInputFailureKindVariant`, :class:`TypedValueInputFlakyParamsVariant`, :class:`TypedValueInputFlakyResultVariant`, :class:`TypedValueInputInnerVariant`, :class:`TypedValueInputLoginVariant`, :class:`TypedValueInputProcessParamsVariant`, :class:`TypedValueInputProcessResultVariant`, :class:`TypedValueInputProgressVariant`, :class:`TypedValueInputScalarVariant`, :class:`TypedValueInputShapeVariant`, :class:`TypedValueInputSlowParamsVariant`, :class:`TypedValueInputSlowResultVariant`, :class:`TypedValueInputTallyVariant`, :class:`TypedValueInputTallyAddVariant`, :class:`TypedValueInputTallyParamsVariant`, :class:`TypedValueInputTaskVariant`, :class:`TypedValueInputTaskEventVariant`, :class:`TypedValueInputTaskIdVariant`, :class:`TypedValueInputTaskRefVariant`, :class:`TypedValueInputTaskStatsParamsVariant`, :class:`TypedValueInputTaskStatsResultVariant`, :class:`TypedValueInputWatchTasksVariant`, :class:`TypedValueInputWelcomeVariant`, :class:`TypedValueInputWhoAmIVariant`.
+One of :class:`TypedValueInputChatMessageVariant`, :class:`TypedValueInputChatPostVariant`, :class:`TypedValueInputColorVariant`, :class:`TypedValueInputCommandVariant`, :class:`TypedValueInputConnInfoVariant`, :class:`TypedValueInputCountVariant`, :class:`TypedValueInputCountParamsVariant`, :class:`TypedValueInputCreateTaskParamsVariant`, :class:`TypedValueInputEventVariant`, :class:`TypedValueInputEverythingVariant`, :class:`TypedValueInputFailParamsVariant`, :class:`TypedValueInputFailureKindVariant`, :class:`TypedValueInputFlakyParamsVariant`, :class:`TypedValueInputFlakyResultVariant`, :class:`TypedValueInputInnerVariant`, :class:`TypedValueInputLoginVariant`, :class:`TypedValueInputPageInnerVariant`, :class:`TypedValueInputPageStringVariant`, :class:`TypedValueInputProcessParamsVariant`, :class:`TypedValueInputProcessResultVariant`, :class:`TypedValueInputProgressVariant`, :class:`TypedValueInputScalarVariant`, :class:`TypedValueInputShapeVariant`, :class:`TypedValueInputSlowParamsVariant`, :class:`TypedValueInputSlowResultVariant`, :class:`TypedValueInputTallyVariant`, :class:`TypedValueInputTallyAddVariant`, :class:`TypedValueInputTallyParamsVariant`, :class:`TypedValueInputTaskVariant`, :class:`TypedValueInputTaskEventVariant`, :class:`TypedValueInputTaskIdVariant`, :class:`TypedValueInputTaskRefVariant`, :class:`TypedValueInputTaskStatsParamsVariant`, :class:`TypedValueInputTaskStatsResultVariant`, :class:`TypedValueInputWatchTasksVariant`, :class:`TypedValueInputWelcomeVariant`, :class:`TypedValueInputWhoAmIVariant`.
 """
 
 
@@ -1257,6 +1368,10 @@ for _model in (
     Inner,
     InnerInput,
     Login,
+    PageInner,
+    PageInnerInput,
+    PageString,
+    PageStringInput,
     ProcessParams,
     ProcessResult,
     Progress,
@@ -1305,6 +1420,8 @@ for _model in (
     TypedValueInputFlakyResultVariant,
     TypedValueInputInnerVariant,
     TypedValueInputLoginVariant,
+    TypedValueInputPageInnerVariant,
+    TypedValueInputPageStringVariant,
     TypedValueInputProcessParamsVariant,
     TypedValueInputProcessResultVariant,
     TypedValueInputProgressVariant,
@@ -1325,6 +1442,8 @@ for _model in (
     TypedValueInputWelcomeVariant,
     TypedValueInputWhoAmIVariant,
     TypedValueLoginVariant,
+    TypedValuePageInnerVariant,
+    TypedValuePageStringVariant,
     TypedValueProcessParamsVariant,
     TypedValueProcessResultVariant,
     TypedValueProgressVariant,

@@ -375,6 +375,16 @@ export function checkLogin(value: unknown, path = ''): string | undefined {
   return $Login(value, path);
 }
 
+/** Checks a received `PageInner`; see {@link Check}. */
+export function checkPageInner(value: unknown, path = ''): string | undefined {
+  return $PageInner(value, path);
+}
+
+/** Checks a received `PageString`; see {@link Check}. */
+export function checkPageString(value: unknown, path = ''): string | undefined {
+  return $PageString(value, path);
+}
+
 /** Checks a received `ProcessParams`; see {@link Check}. */
 export function checkProcessParams(value: unknown, path = ''): string | undefined {
   return $ProcessParams(value, path);
@@ -548,6 +558,8 @@ const $Everything: Check = struct([
   ["bytes", true, arrayOf(integer(0, 255))],
   ["maybeBytes", true, nullable(arrayOf(integer(0, 255)))],
   ["nullableDefault", true, nullable(integer(0, 4294967295))],
+  ["innerPage", true, checkPageInner],
+  ["wordPage", true, checkPageString],
 ]);
 const $FailParams: Check = struct([
   ["kind", true, checkFailureKind],
@@ -567,6 +579,14 @@ const $Inner: Check = struct([
 const $Login: Check = struct([
   ["user", true, isString],
   ["password", true, isString],
+]);
+const $PageInner: Check = struct([
+  ["items", true, arrayOf(checkInner)],
+  ["nextCursor", true, nullable(isString)],
+]);
+const $PageString: Check = struct([
+  ["items", true, arrayOf(isString)],
+  ["nextCursor", true, nullable(isString)],
 ]);
 const $ProcessParams: Check = struct([
   ["steps", true, integer(0, 4294967295)],
@@ -626,7 +646,7 @@ const $TaskStatsResult: Check = struct([
   ["total", true, integer(0, 9007199254740991)],
   ["completed", true, integer(0, 9007199254740991)],
 ]);
-const $TypedValue: Check = externallyTagged([["ChatMessage", checkChatMessage], ["ChatPost", checkChatPost], ["Color", checkColor], ["Command", checkCommand], ["ConnInfo", checkConnInfo], ["Count", checkCount], ["CountParams", checkCountParams], ["CreateTaskParams", checkCreateTaskParams], ["Event", checkEvent], ["Everything", checkEverything], ["FailParams", checkFailParams], ["FailureKind", checkFailureKind], ["FlakyParams", checkFlakyParams], ["FlakyResult", checkFlakyResult], ["Inner", checkInner], ["Login", checkLogin], ["ProcessParams", checkProcessParams], ["ProcessResult", checkProcessResult], ["Progress", checkProgress], ["Scalar", checkScalar], ["Shape", checkShape], ["SlowParams", checkSlowParams], ["SlowResult", checkSlowResult], ["Tally", checkTally], ["TallyAdd", checkTallyAdd], ["TallyParams", checkTallyParams], ["Task", checkTask], ["TaskEvent", checkTaskEvent], ["TaskId", checkTaskId], ["TaskRef", checkTaskRef], ["TaskStatsParams", checkTaskStatsParams], ["TaskStatsResult", checkTaskStatsResult], ["WatchTasks", checkWatchTasks], ["Welcome", checkWelcome], ["WhoAmI", checkWhoAmI]]);
+const $TypedValue: Check = externallyTagged([["ChatMessage", checkChatMessage], ["ChatPost", checkChatPost], ["Color", checkColor], ["Command", checkCommand], ["ConnInfo", checkConnInfo], ["Count", checkCount], ["CountParams", checkCountParams], ["CreateTaskParams", checkCreateTaskParams], ["Event", checkEvent], ["Everything", checkEverything], ["FailParams", checkFailParams], ["FailureKind", checkFailureKind], ["FlakyParams", checkFlakyParams], ["FlakyResult", checkFlakyResult], ["Inner", checkInner], ["Login", checkLogin], ["PageInner", checkPageInner], ["PageString", checkPageString], ["ProcessParams", checkProcessParams], ["ProcessResult", checkProcessResult], ["Progress", checkProgress], ["Scalar", checkScalar], ["Shape", checkShape], ["SlowParams", checkSlowParams], ["SlowResult", checkSlowResult], ["Tally", checkTally], ["TallyAdd", checkTallyAdd], ["TallyParams", checkTallyParams], ["Task", checkTask], ["TaskEvent", checkTaskEvent], ["TaskId", checkTaskId], ["TaskRef", checkTaskRef], ["TaskStatsParams", checkTaskStatsParams], ["TaskStatsResult", checkTaskStatsResult], ["WatchTasks", checkWatchTasks], ["Welcome", checkWelcome], ["WhoAmI", checkWhoAmI]]);
 const $WatchTasks: Check = struct([
   ["owner", false, nullable(isString)],
 ]);
