@@ -919,13 +919,15 @@ macro_rules! expect_reply {
 
 #[tonic::async_trait]
 impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
-    fn rpc<'a, 'b>(&'a self, request: Request<proto::RpcRequest>) -> Answer<'b, proto::RpcResponse>
+    fn rpc<'a, 'b>(
+        &'a self,
+        mut request: Request<proto::RpcRequest>,
+    ) -> Answer<'b, proto::RpcResponse>
     where
         'a: 'b,
         Self: 'b,
     {
         let started = Instant::now();
-        let mut request = request;
         let (metadata, req) = split(&mut request);
         let method = self.table.by_name.get(req.method.as_str()).copied();
         let name = std::mem::take(&mut req.method);
@@ -959,14 +961,13 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
 
     fn connect<'a, 'b>(
         &'a self,
-        request: Request<proto::ConnectRequest>,
+        mut request: Request<proto::ConnectRequest>,
     ) -> Answer<'b, proto::ConnectResponse>
     where
         'a: 'b,
         Self: 'b,
     {
         let started = Instant::now();
-        let mut request = request;
         let (metadata, req) = split(&mut request);
         let call = Arc::new(CallState::new(req.take_call_info(
             "connect".into(),
@@ -999,14 +1000,13 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
 
     fn refresh<'a, 'b>(
         &'a self,
-        request: Request<proto::RefreshRequest>,
+        mut request: Request<proto::RefreshRequest>,
     ) -> Answer<'b, proto::RefreshResponse>
     where
         'a: 'b,
         Self: 'b,
     {
         let started = Instant::now();
-        let mut request = request;
         let (metadata, req) = split(&mut request);
         let call = Arc::new(CallState::new(req.take_call_info(
             "refresh".into(),
@@ -1027,14 +1027,13 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
 
     fn subscribe<'a, 'b>(
         &'a self,
-        request: Request<proto::SubscribeRequest>,
+        mut request: Request<proto::SubscribeRequest>,
     ) -> Answer<'b, proto::SubscribeResponse>
     where
         'a: 'b,
         Self: 'b,
     {
         let started = Instant::now();
-        let mut request = request;
         let (metadata, req) = split(&mut request);
         let call = Arc::new(CallState::new(req.take_call_info(
             "subscribe".into(),
@@ -1063,14 +1062,13 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
 
     fn publish<'a, 'b>(
         &'a self,
-        request: Request<proto::PublishRequest>,
+        mut request: Request<proto::PublishRequest>,
     ) -> Answer<'b, proto::PublishResponse>
     where
         'a: 'b,
         Self: 'b,
     {
         let started = Instant::now();
-        let mut request = request;
         let (metadata, req) = split(&mut request);
         let call = Arc::new(CallState::new(req.take_call_info(
             "publish".into(),
@@ -1105,14 +1103,13 @@ impl<S: Send + Sync + 'static> CentrifugoProxy for ProxyService<S> {
 
     fn sub_refresh<'a, 'b>(
         &'a self,
-        request: Request<proto::SubRefreshRequest>,
+        mut request: Request<proto::SubRefreshRequest>,
     ) -> Answer<'b, proto::SubRefreshResponse>
     where
         'a: 'b,
         Self: 'b,
     {
         let started = Instant::now();
-        let mut request = request;
         let (metadata, req) = split(&mut request);
         let call = Arc::new(CallState::new(req.take_call_info(
             "sub_refresh".into(),
