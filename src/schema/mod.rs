@@ -135,7 +135,10 @@ fn build<S: Send + Sync + 'static>(router: &Router<S>) -> (Value, Result<(), Str
     }
     let named = Generics::of(&all.take_definitions(true).into_iter().collect())
         .and_then(|g| Ok((g.names(&de_defs)?, g.names(&ser_defs)?)));
-    let (de_names, ser_names) = named.clone().unwrap_or_default();
+    let (de_names, ser_names, named) = match named {
+        Ok((de, ser)) => (de, ser, Ok(())),
+        Err(e) => (BTreeMap::new(), BTreeMap::new(), Err(e)),
+    };
     let mut de_defs = renamed(de_defs, &de_names);
     let ser_defs = renamed(ser_defs, &ser_names);
     let mut de_roots: Vec<&mut Value> = params
@@ -296,7 +299,7 @@ fn build<S: Send + Sync + 'static>(router: &Router<S>) -> (Value, Result<(), Str
     if !connect.is_empty() {
         document["x-connect"] = Value::Object(connect);
     }
-    (document, named.map(drop))
+    (document, named)
 }
 
 /// `defs` with the definitions `names` maps renamed, and every reference to them.
